@@ -1,0 +1,194 @@
+/**
+ * Turns the component's properties into what the engine sends: the envelope
+ * (sender, recipients) and the message parts (header block, body). Nothing
+ * here touches the network.
+ */
+import { hostname } from "node:os";
+import type { Readable } from "node:stream";
+import iconv from "iconv-lite";
+import { ErrorCode, SmtpError } from "../errors.js";
+import type { MessagePart } from "../engine/data-transfer.js";
+import type { Envelope, EnvelopeRecipient, RecipientType } from "../engine/transaction.js";
+import { parseAddressList, type Mailbox } from "../message/address-list.js";
+import { parseHeaderBlock, type Header } from "../message/header-block.js";
+import { buildHeaders, serializeHeaders } from "../message/header-builder.js";
+import type { PropertyStore } from "../schema/property-store.js";
+
+export interface ComposedMessage {
+  envelope: Envelope;
+  headers: Header[];
+  headersString: string;
+  parts: MessagePart[];
+  /** Total message bytes when known in advance (for percentDone), else undefined. */
+  totalBytes: number | undefined;
+  /** The content has 8-bit bytes (BODY=8BITMIME when the server offers it). */
+  eightBit: boolean;
+  /** An envelope address is non-ASCII (SMTPUTF8 when the server offers it). */
+  utf8Addresses: boolean;
+}
+
+const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
+
+export function composeMessage(store: PropertyStore, stream: Readable | undefined): ComposedMessage {
+  const charset = store.string("Charset") || "";
+  const envelope = composeEnvelope(store);
+  const prebuilt = store.string("Message");
+
+  if (prebuilt !== "") {
+    const bytes = Buffer.from(prebuilt, "utf8");
+    const headers = parseHeaderBlock(prebuilt);
+    return {
+      envelope,
+      headers,
+      headersString: headerText(prebuilt),
+      parts: [bytes],
+      totalBytes: bytes.length,
+      eightBit: hasEightBit(bytes),
+      utf8Addresses: envelopeIsUtf8(envelope),
+    };
+  }
+
+  const text = store.string("MessageText");
+  const body = stream ? undefined : encodeText(text, charset);
+  const bodyIsNonAscii = body !== undefined && hasEightBit(body);
+  const { to, cc } = headerRecipients(store);
+  const headers = buildHeaders({
+    from: store.string("From"),
+    sendTo: store.string("SendTo"),
+    cc: store.string("Cc"),
+    replyTo: store.string("ReplyTo"),
+    subject: store.string("Subject"),
+    messageDate: store.string("MessageDate"),
+    messageId: store.string("MessageId"),
+    importance: store.number("Importance"),
+    priority: store.number("Priority"),
+    sensitivity: store.number("Sensitivity"),
+    readReceiptTo: store.string("ReadReceiptTo"),
+    deliveryNotificationTo: store.string("DeliveryNotificationTo"),
+    otherHeaders: store.string("OtherHeaders"),
+    extraTo: to,
+    extraCc: cc,
+    charset,
+    messageIdDomain: messageIdDomain(store),
+    bodyNeedsCharset: bodyIsNonAscii ? charset || "UTF-8" : undefined,
+  });
+  const headersString = serializeHeaders(headers, store.int("MaxHeaderLength"));
+  const head = Buffer.from(headersString, "utf8");
+  const parts: MessagePart[] = [head];
+  if (stream) parts.push(stream);
+  else if (body && body.length > 0) parts.push(body);
+  return {
+    envelope,
+    headers,
+    // Without the empty line that ends the block: that is the property's form.
+    headersString: headersString.replace(/\r\n\r\n$/, "\r\n"),
+    parts,
+    totalBytes: stream ? undefined : head.length + (body?.length ?? 0),
+    eightBit: hasEightBit(head) || bodyIsNonAscii,
+    utf8Addresses: envelopeIsUtf8(envelope),
+  };
+}
+
+/** The envelope only: sender and recipients, checked and de-duplicated. */
+export function composeEnvelope(store: PropertyStore): Envelope {
+  const returnPath = store.string("ReturnPath").trim();
+  let sender: string;
+  if (returnPath === "<>") sender = "";
+  else if (returnPath !== "") sender = singleAddress("ReturnPath", returnPath);
+  else {
+    const from = store.string("From").trim();
+    if (from === "") throw new SmtpError(ErrorCode.NoFrom, "From is empty: set the sender address before sending");
+    sender = singleAddress("From", from);
+  }
+
+  const recipients: EnvelopeRecipient[] = [];
+  const seen = new Set<string>();
+  const add = (address: string, type: RecipientType, options: string, source: string): void => {
+    checkEnvelopeAddress(source, address);
+    const key = address.toLowerCase();
+    if (seen.has(key)) return;
+    seen.add(key);
+    recipients.push({ address, type, options });
+  };
+  const lists: [string, RecipientType][] = [["SendTo", 0], ["Cc", 1], ["BCc", 2]];
+  for (const [prop, type] of lists) {
+    for (const m of parseAddressList(store.string(prop))) add(m.address, type, "", prop);
+  }
+  store.items("MessageRecipients").forEach((item, i) => {
+    const address = String(item["Address"] ?? "").trim();
+    if (address === "") return;
+    const parsed = parseAddressList(address);
+    if (parsed.length !== 1 || !parsed[0]) {
+      throw new SmtpError(ErrorCode.InvalidAddress, `MessageRecipientAddress(${i}) must hold exactly one address; got "${address}"`);
+    }
+    add(parsed[0].address, Number(item["Type"] ?? 0) as RecipientType, String(item["Options"] ?? ""), `MessageRecipientAddress(${i})`);
+  });
+
+  if (recipients.length === 0) {
+    throw new SmtpError(ErrorCode.NoRecipient, "no recipient: set SendTo, Cc, BCc or MessageRecipients");
+  }
+  if (!recipients.some((r) => r.type === 0) && !store.bool("AllowEmptyTo")) {
+    throw new SmtpError(ErrorCode.NoRecipient, "SendTo is empty", { hint: "set SendTo, or config(\"AllowEmptyTo=true\") to send to Cc / BCc only" });
+  }
+  return { sender, mailParameters: [], recipients };
+}
+
+function singleAddress(prop: string, value: string): string {
+  const list = parseAddressList(value);
+  const first = list[0];
+  if (!first) throw new SmtpError(ErrorCode.InvalidAddress, `${prop} holds no address: "${value}"`);
+  checkEnvelopeAddress(prop, first.address);
+  return first.address;
+}
+
+function checkEnvelopeAddress(source: string, address: string): void {
+  if (ENVELOPE_FORBIDDEN.test(address)) {
+    throw new SmtpError(ErrorCode.InvalidAddress, `${source}: "${address}" cannot be used as an envelope address (it contains spaces, control characters or angle brackets)`);
+  }
+}
+
+/** To / Cc entries of MessageRecipients, for the headers. */
+function headerRecipients(store: PropertyStore): { to: Mailbox[]; cc: Mailbox[] } {
+  const to: Mailbox[] = [];
+  const cc: Mailbox[] = [];
+  for (const item of store.items("MessageRecipients")) {
+    const address = String(item["Address"] ?? "").trim();
+    if (address === "") continue;
+    const parsed = parseAddressList(address)[0];
+    if (!parsed) continue;
+    const box: Mailbox = { name: String(item["Name"] ?? "") || parsed.name, address: parsed.address };
+    const type = Number(item["Type"] ?? 0);
+    if (type === 0) to.push(box);
+    else if (type === 1) cc.push(box);
+  }
+  return { to, cc };
+}
+
+function messageIdDomain(store: PropertyStore): string {
+  const from = parseAddressList(store.string("From"))[0]?.address ?? "";
+  const at = from.lastIndexOf("@");
+  const domain = at >= 0 ? from.slice(at + 1) : "";
+  return /^[A-Za-z0-9.-]+$/.test(domain) ? domain : hostname() || "localhost";
+}
+
+function encodeText(text: string, charset: string): Buffer {
+  if (charset === "" || /^utf-?8$/i.test(charset)) return Buffer.from(text, "utf8");
+  if (!iconv.encodingExists(charset)) throw new SmtpError(ErrorCode.InvalidValue, `Charset "${charset}" is not known`);
+  return iconv.encode(text, charset);
+}
+
+function hasEightBit(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if ((buf[i] as number) > 0x7f) return true;
+  return false;
+}
+
+function envelopeIsUtf8(env: Envelope): boolean {
+  const nonAscii = /[^\x00-\x7f]/;
+  return nonAscii.test(env.sender) || env.recipients.some((r) => nonAscii.test(r.address));
+}
+
+/** The header block of a prebuilt message (up to the first empty line). */
+function headerText(message: string): string {
+  const m = /\r?\n\r?\n/.exec(message);
+  return (m ? message.slice(0, m.index) : message).replace(/\r?\n/g, "\r\n") + "\r\n";
+}

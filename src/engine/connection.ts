@@ -1,0 +1,278 @@
+/**
+ * One SMTP connection: the socket, the incremental reply parser and the FIFO
+ * of reply waiters. Every command written pushes the waiter for its reply, so
+ * several commands can be in flight at once (pipelining) and replies are
+ * matched strictly in order.
+ */
+import type { Socket } from "node:net";
+import { ErrorCode, SmtpError } from "../errors.js";
+import { socketError } from "../transport/socket-errors.js";
+import { describeReply, type SmtpReply } from "./reply.js";
+import { ReplyParser } from "./reply-parser.js";
+
+export interface ConnectionHooks {
+  /** A protocol trace line: 0 sent, 1 received, 2 info. */
+  trail(direction: 0 | 1 | 2, message: string): void;
+  /** Every reply, in order (LastReply). */
+  reply(reply: SmtpReply): void;
+  /** The socket closed, for whatever reason. */
+  closed(reason: SmtpError | undefined): void;
+}
+
+export interface ConnectionOptions {
+  maxLineLength: number;
+  hooks: ConnectionHooks;
+}
+
+interface Waiter {
+  /** What the reply answers, for error messages ("RCPT TO:<a@b>", "greeting"). */
+  label: string;
+  timeoutMs: number;
+  timer: NodeJS.Timeout | undefined;
+  /** False while the command it answers is still being written (message data). */
+  armed: boolean;
+  resolve(reply: SmtpReply): void;
+  reject(err: SmtpError): void;
+}
+
+export interface CommandOptions {
+  /** Shown in PITrail and errors instead of the command (credentials). */
+  display?: string;
+  timeoutMs: number;
+}
+
+export class SmtpConnection {
+  private readonly parser: ReplyParser;
+  private readonly waiters: Waiter[] = [];
+  private failure: SmtpError | undefined;
+  private lastReply: SmtpReply | undefined;
+  /** A reply that arrived when no command was waiting (typically 421 before a close). */
+  private unsolicited: SmtpReply | undefined;
+  private ended = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.parser = new ReplyParser({ maxLineLength: opts.maxLineLength });
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (err) => this.fail(socketError(err, "connection error")));
+    socket.on("close", () => this.onClose());
+    // Half-close from the server: answer with our own end so the socket closes.
+    socket.on("end", () => socket.end());
+  }
+
+  get isOpen(): boolean {
+    return !this.ended && this.failure === undefined && !this.socket.destroyed;
+  }
+
+  get pendingReplies(): number {
+    return this.waiters.length;
+  }
+
+  get lastReceived(): SmtpReply | undefined {
+    return this.lastReply;
+  }
+
+  /** Waits for a reply without sending anything (the greeting). */
+  expectReply(label: string, timeoutMs: number): Promise<SmtpReply> {
+    return this.pushWaiter(label, timeoutMs);
+  }
+
+  /**
+   * Queues the waiter for a reply whose command is still being written (the
+   * end of data), so an instant reply can never arrive "unsolicited". Its
+   * timer starts only at arm().
+   */
+  deferReply(label: string, timeoutMs: number): { reply: Promise<SmtpReply>; arm(): void } {
+    let waiter: Waiter | undefined;
+    const reply = this.failure || !this.isOpen
+      ? Promise.reject(this.failure ?? this.closedError(label))
+      : new Promise<SmtpReply>((resolve, reject) => {
+          waiter = { label, timeoutMs, timer: undefined, armed: false, resolve, reject };
+          this.waiters.push(waiter);
+        });
+    // Settled later by the caller; a failure before that must not be "unhandled".
+    reply.catch(() => undefined);
+    return {
+      reply,
+      arm: () => {
+        if (!waiter) return;
+        waiter.armed = true;
+        if (this.waiters[0] === waiter) this.armTimer(waiter);
+      },
+    };
+  }
+
+  /** Writes one command line and waits for its reply. */
+  command(line: string, opts: CommandOptions): Promise<SmtpReply> {
+    return this.pipeline([{ line, ...opts }])[0] as Promise<SmtpReply>;
+  }
+
+  /**
+   * Writes several commands in ONE write and returns one promise per reply,
+   * in order. Every promise settles (none is left hanging) whatever happens.
+   */
+  pipeline(commands: readonly ({ line: string } & CommandOptions)[]): Promise<SmtpReply>[] {
+    const promises: Promise<SmtpReply>[] = [];
+    if (this.failure || !this.isOpen) {
+      const err = this.failure ?? this.closedError(commands[0]?.display ?? commands[0]?.line ?? "command");
+      for (let i = 0; i < commands.length; i++) promises.push(Promise.reject(err));
+      promises.forEach((p) => p.catch(() => undefined));
+      return promises;
+    }
+    let text = "";
+    for (const c of commands) {
+      if (/[\r\n]/.test(c.line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR or LF");
+      this.opts.hooks.trail(0, c.display ?? c.line);
+      text += c.line + "\r\n";
+      promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs));
+    }
+    this.socket.write(text);
+    return promises;
+  }
+
+  /**
+   * Writes raw bytes (message data) and resolves once the socket can take
+   * more, so a large body never piles up in memory.
+   */
+  write(data: Buffer, timeoutMs: number, label: string): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.isOpen) return Promise.reject(this.closedError(label));
+    if (this.socket.write(data)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (err?: SmtpError): void => {
+        if (timer) clearTimeout(timer);
+        this.socket.off("drain", onDrain);
+        this.socket.off("close", onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = (): void => done();
+      const onClose = (): void => done(this.failure ?? this.closedError(label));
+      this.socket.on("drain", onDrain);
+      this.socket.on("close", onClose);
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          const err = new SmtpError(ErrorCode.TimedOut, `timed out after ${timeoutMs / 1000} s: the server stopped reading during ${label}`);
+          this.abort(err);
+          done(err);
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** Fails everything in flight with `err` and destroys the socket. */
+  abort(err: SmtpError): void {
+    this.fail(err);
+  }
+
+  /** Ends the connection politely (after QUIT). */
+  end(): void {
+    this.ended = true;
+    this.socket.end();
+    // A server that never closes its side must not keep the process alive.
+    const t = setTimeout(() => this.socket.destroy(), 2000);
+    t.unref();
+  }
+
+  destroy(): void {
+    this.ended = true;
+    this.socket.destroy();
+  }
+
+  private pushWaiter(label: string, timeoutMs: number): Promise<SmtpReply> {
+    return new Promise<SmtpReply>((resolve, reject) => {
+      const waiter: Waiter = { label, timeoutMs, timer: undefined, armed: true, resolve, reject };
+      this.waiters.push(waiter);
+      // Only the head of the queue is timed: the others cannot be answered before it.
+      if (this.waiters.length === 1) this.armTimer(waiter);
+    });
+  }
+
+  private armTimer(w: Waiter): void {
+    if (w.timeoutMs <= 0 || w.timer || !w.armed) return;
+    w.timer = setTimeout(() => {
+      this.fail(new SmtpError(ErrorCode.TimedOut, `timed out after ${w.timeoutMs / 1000} s waiting for the reply to ${w.label}`, {
+        command: w.label,
+        hint: "the server accepted the connection but did not answer; raise Timeout if it is just slow",
+      }));
+    }, w.timeoutMs);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.failure) return;
+    let replies: SmtpReply[];
+    try {
+      replies = this.parser.push(chunk);
+    } catch (e) {
+      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.MalformedReply, String(e));
+      this.fail(err);
+      return;
+    }
+    for (const reply of replies) {
+      this.lastReply = reply;
+      this.opts.hooks.trail(1, reply.raw);
+      this.opts.hooks.reply(reply);
+      const w = this.waiters.shift();
+      if (!w) {
+        this.onUnsolicited(reply);
+        if (this.failure) return;
+        continue;
+      }
+      if (w.timer) clearTimeout(w.timer);
+      const next = this.waiters[0];
+      if (next) this.armTimer(next);
+      w.resolve(reply);
+    }
+  }
+
+  private onUnsolicited(reply: SmtpReply): void {
+    // 421 is how a server announces it is closing; anything else means the
+    // two sides disagree about which reply answers which command.
+    if (reply.code === 421) {
+      this.unsolicited = reply;
+      this.opts.hooks.trail(2, "the server announced it is closing the connection");
+      return;
+    }
+    this.fail(new SmtpError(ErrorCode.MalformedReply, `the server sent a reply to no command: ${describeReply(reply)}`, {
+      replyCode: reply.code,
+      enhancedStatus: reply.enhancedStatus,
+      lastReply: reply.raw,
+    }));
+  }
+
+  private onClose(): void {
+    const err = this.failure ?? this.closedError(this.waiters[0]?.label);
+    this.ended = true;
+    this.rejectAll(err);
+    this.opts.hooks.closed(this.failure);
+  }
+
+  private fail(err: SmtpError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.rejectAll(err);
+    this.socket.destroy();
+  }
+
+  private rejectAll(err: SmtpError): void {
+    for (const w of this.waiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+
+  private closedError(label: string | undefined): SmtpError {
+    const last = this.unsolicited ?? this.lastReply;
+    const lastText = last ? `; its last reply was "${describeReply(last)}"` : "";
+    const what = label ? ` while waiting for the reply to ${label}` : "";
+    return new SmtpError(ErrorCode.ConnectionClosed, `the server closed the connection${what}${lastText}`, {
+      replyCode: this.unsolicited?.code,
+      enhancedStatus: this.unsolicited?.enhancedStatus,
+      lastReply: last?.raw,
+      command: label,
+    });
+  }
+}

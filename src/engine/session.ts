@@ -1,0 +1,168 @@
+/**
+ * An SMTP session on one connection: connect, greeting, EHLO / HELO, then
+ * commands until QUIT. The mail transaction itself is in transaction.ts.
+ */
+import { hostname } from "node:os";
+import { isIPv4, isIPv6 } from "node:net";
+import { ErrorCode, SmtpError } from "../errors.js";
+import { connectTcp, normalizeHost } from "../transport/tcp-connector.js";
+import { heloCapabilities, parseEhloReply, type ServerCapabilities } from "./capabilities.js";
+import { SmtpConnection, type CommandOptions } from "./connection.js";
+import { describeReply, type SmtpReply } from "./reply.js";
+
+export interface SessionOptions {
+  host: string;
+  port: number;
+  localAddress: string;
+  /** 0 = no limit. */
+  connectTimeoutMs: number;
+  /** Per-reply limit; 0 = no limit. */
+  timeoutMs: number;
+  maxLineLength: number;
+  /** EHLO / HELO argument; "" = worked out from the host name or local address. */
+  hello: string;
+  allowExtensions: boolean;
+}
+
+export interface SessionEvents {
+  trail(direction: 0 | 1 | 2, message: string): void;
+  reply(reply: SmtpReply): void;
+  connectionStatus(connectionEvent: string, statusCode: number, description: string): void;
+  /** The connection is gone (QUIT, server close, failure). */
+  closed(reason: SmtpError | undefined): void;
+}
+
+export class SmtpSession {
+  capabilities: ServerCapabilities;
+  /** Mail transactions started on this connection (SendRSET needs to know). */
+  transactions = 0;
+
+  private constructor(
+    readonly connection: SmtpConnection,
+    readonly options: SessionOptions,
+    capabilities: ServerCapabilities,
+  ) {
+    this.capabilities = capabilities;
+  }
+
+  static async open(opts: SessionOptions, events: SessionEvents, signal?: AbortSignal): Promise<SmtpSession> {
+    const host = normalizeHost(opts.host);
+    events.trail(2, `connecting to ${host} port ${opts.port}`);
+    const socket = await connectTcp({
+      host,
+      port: opts.port,
+      localAddress: opts.localAddress,
+      timeoutMs: opts.connectTimeoutMs,
+      signal,
+    });
+    events.connectionStatus("Remote host connection complete", 0, `connected to ${socket.remoteAddress ?? host}:${socket.remotePort ?? opts.port}`);
+    let closedReported = false;
+    const conn = new SmtpConnection(socket, {
+      maxLineLength: opts.maxLineLength,
+      hooks: {
+        trail: events.trail,
+        reply: events.reply,
+        closed: (reason) => {
+          if (closedReported) return;
+          closedReported = true;
+          events.connectionStatus("Remote host disconnected", reason?.code ?? 0, reason ? reason.message : "disconnected");
+          events.closed(reason);
+        },
+      },
+    });
+    const onAbort = (): void => conn.abort(signal?.reason instanceof SmtpError ? signal.reason : interrupted());
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) onAbort();
+      const greeting = await conn.expectReply("the greeting", opts.connectTimeoutMs || opts.timeoutMs);
+      if (greeting.code !== 220) {
+        throw replyError(greeting, "the server refused the session in its greeting", "greeting");
+      }
+      const caps = await hello(conn, opts, socket.localAddress ?? "");
+      return new SmtpSession(conn, opts, caps);
+    } catch (e) {
+      conn.destroy();
+      throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.connection.isOpen;
+  }
+
+  command(line: string, opts?: Partial<CommandOptions>): Promise<SmtpReply> {
+    return this.connection.command(line, { timeoutMs: this.options.timeoutMs, ...opts });
+  }
+
+  /** Sends RSET and requires 250. */
+  async rset(): Promise<void> {
+    const reply = await this.command("RSET");
+    if (reply.code !== 250) throw replyError(reply, "the server refused RSET", "RSET");
+  }
+
+  /** QUIT, then close; a server that does not answer or has gone is not an error here. */
+  async quit(): Promise<void> {
+    if (this.connection.isOpen) {
+      try {
+        await this.command("QUIT");
+      } catch {
+        // The goodbye is a courtesy: the connection closes either way.
+      }
+    }
+    this.connection.end();
+  }
+
+  abort(err: SmtpError): void {
+    this.connection.abort(err);
+  }
+}
+
+async function hello(conn: SmtpConnection, opts: SessionOptions, localAddress: string): Promise<ServerCapabilities> {
+  const name = opts.hello || defaultHelloName(localAddress);
+  if (opts.allowExtensions) {
+    const ehlo = await conn.command(`EHLO ${name}`, { timeoutMs: opts.timeoutMs });
+    if (ehlo.code === 250) return parseEhloReply(ehlo);
+    // 421 means the server is going away: HELO would only fail too.
+    if (ehlo.code === 421) throw replyError(ehlo, "the server closed the session", `EHLO ${name}`);
+  }
+  const helo = await conn.command(`HELO ${name}`, { timeoutMs: opts.timeoutMs });
+  if (helo.code !== 250) throw replyError(helo, "the server refused HELO", `HELO ${name}`);
+  return heloCapabilities(helo);
+}
+
+const DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * RFC 5321 wants a domain or an address literal. Machine names with
+ * underscores or non-ASCII letters are refused by strict servers, so those
+ * fall back to the local address.
+ */
+export function defaultHelloName(localAddress: string, host: string = hostname()): string {
+  if (DOMAIN.test(host)) return host;
+  return addressLiteral(localAddress);
+}
+
+export function addressLiteral(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return `[${mapped[1]}]`;
+  if (isIPv4(address)) return `[${address}]`;
+  if (isIPv6(address)) return `[IPv6:${address}]`;
+  return "[127.0.0.1]";
+}
+
+/** An SmtpError for a negative reply, carrying everything the caller needs to decide. */
+export function replyError(reply: SmtpReply, what: string, command: string, recipient?: string): SmtpError {
+  return new SmtpError(ErrorCode.Protocol, `${what}: ${describeReply(reply)}`, {
+    replyCode: reply.code,
+    enhancedStatus: reply.enhancedStatus,
+    lastReply: reply.raw,
+    command,
+    recipient,
+  });
+}
+
+export function interrupted(why = "interrupted"): SmtpError {
+  return new SmtpError(ErrorCode.Interrupted, `operation ${why}`);
+}

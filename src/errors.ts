@@ -1,0 +1,191 @@
+/**
+ * SmtpError: the one error type every smtpkit failure rejects with.
+ *
+ * `code` keeps the IP*Works numbers where they exist (so ported `catch` blocks
+ * that test `err.code` keep working), Winsock numbers for socket failures, and
+ * codes above 600 for what IP*Works has no number for. docs/errors.md is
+ * generated from ERROR_CODES below.
+ */
+
+export const ErrorCode = {
+  /** Firewall / proxy failure. */
+  Firewall: 118,
+  /** The server answered a command with an error reply; the reply is attached. */
+  Protocol: 161,
+  /** The connection failed or broke while talking to the server. */
+  Communication: 162,
+  /** MailServer is empty. */
+  NoMailServer: 163,
+  /** From is empty. */
+  NoFrom: 164,
+  /** No recipient (or no SendTo while AllowEmptyTo is false), or every recipient was refused. */
+  NoRecipient: 165,
+  /** A method was called while another one is still running. */
+  Busy: 166,
+  /** Interrupt() or an AbortSignal stopped the operation. */
+  Interrupted: 301,
+  /** A file could not be opened. */
+  CannotOpenFile: 302,
+  /** TLS failure (handshake, certificate); the 270-299 range is reserved for TLS. */
+  Tls: 270,
+  /** A property or setting was given a value it does not accept. */
+  InvalidValue: 601,
+  /** CR or LF inside a header value, address or command argument (header / command injection). */
+  LineBreakInjection: 602,
+  /** config() was given a setting name that does not exist. */
+  UnknownSetting: 603,
+  /** An address or address list could not be parsed. */
+  InvalidAddress: 604,
+  /** The server sent bytes that are not a valid SMTP reply. */
+  MalformedReply: 605,
+  /** A reply line was longer than MaxLineLength. */
+  ReplyTooLong: 606,
+  /** The server closed the connection when a reply was still expected. */
+  ConnectionClosed: 607,
+  /** The operation needs a connection and there is none. */
+  NotConnected: 608,
+  /** An indexed property was read or written outside its range. */
+  IndexOutOfRange: 609,
+  /** The property is read-only. */
+  ReadOnly: 610,
+  /** The message body stream failed while it was being sent. */
+  MessageStream: 611,
+  /** The property cannot be changed while connected. */
+  WhileConnected: 612,
+  /** Authentication failed or no usable mechanism (AUTH). */
+  Auth: 620,
+  /** Connection reset by the peer. */
+  ConnectionReset: 10054,
+  /** Timed out (TCP connect, or no reply within Timeout). */
+  TimedOut: 10060,
+  /** Connection refused: nothing listens on that port. */
+  ConnectionRefused: 10061,
+  /** No route to host / network unreachable. */
+  NoRoute: 10065,
+  /** The host name could not be resolved. */
+  HostNotFound: 11001,
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One line of the documented code table (docs/errors.md is generated from it). */
+export interface ErrorCodeDoc {
+  code: number;
+  name: string;
+  meaning: string;
+  retry: "transient" | "permanent" | "depends";
+}
+
+export const ERROR_CODES: readonly ErrorCodeDoc[] = [
+  { code: 118, name: "Firewall", meaning: "The firewall or proxy refused or failed the connection.", retry: "depends" },
+  { code: 161, name: "Protocol", meaning: "The server answered with an error reply (see replyCode, enhancedStatus, lastReply). 4xx replies are transient, 5xx permanent.", retry: "depends" },
+  { code: 162, name: "Communication", meaning: "Writing to or reading from the connection failed.", retry: "transient" },
+  { code: 163, name: "NoMailServer", meaning: "MailServer is empty: set it before connect() or send().", retry: "permanent" },
+  { code: 164, name: "NoFrom", meaning: "From is empty: set the sender address.", retry: "permanent" },
+  { code: 165, name: "NoRecipient", meaning: "No recipient was given (SendTo is required unless AllowEmptyTo=true), or the server refused every recipient.", retry: "depends" },
+  { code: 166, name: "Busy", meaning: "Another method of this object is still running; await it first (or call interrupt()).", retry: "transient" },
+  { code: 270, name: "Tls", meaning: "TLS handshake or certificate failure (270-299 are reserved for TLS).", retry: "permanent" },
+  { code: 301, name: "Interrupted", meaning: "interrupt() was called, or the AbortSignal passed to the method fired.", retry: "transient" },
+  { code: 302, name: "CannotOpenFile", meaning: "A file could not be opened.", retry: "permanent" },
+  { code: 601, name: "InvalidValue", meaning: "A property or setting was given a value it does not accept (out of range, wrong type).", retry: "permanent" },
+  { code: 602, name: "LineBreakInjection", meaning: "A header value, address or command argument contains CR or LF; refused to prevent header / command injection.", retry: "permanent" },
+  { code: 603, name: "UnknownSetting", meaning: "config() was given a setting name that does not exist.", retry: "permanent" },
+  { code: 604, name: "InvalidAddress", meaning: "An address or address list could not be parsed.", retry: "permanent" },
+  { code: 605, name: "MalformedReply", meaning: "The server sent bytes that are not a valid SMTP reply (bad code, mismatched multi-line codes); the connection is closed.", retry: "transient" },
+  { code: 606, name: "ReplyTooLong", meaning: "A reply line exceeded MaxLineLength; the connection is closed.", retry: "transient" },
+  { code: 607, name: "ConnectionClosed", meaning: "The server closed the connection while a reply was expected; the message says at which step and quotes the last reply.", retry: "transient" },
+  { code: 608, name: "NotConnected", meaning: "The method needs an open connection (call connect() first).", retry: "permanent" },
+  { code: 609, name: "IndexOutOfRange", meaning: "An indexed property was used with an index outside 0..Count-1.", retry: "permanent" },
+  { code: 610, name: "ReadOnly", meaning: "The property is read-only.", retry: "permanent" },
+  { code: 611, name: "MessageStream", meaning: "The stream given to setMessageStream() failed while the message was being sent; nothing was delivered.", retry: "depends" },
+  { code: 612, name: "WhileConnected", meaning: "The property cannot change while connected (MailServer, MailPort, LocalHost); disconnect first.", retry: "permanent" },
+  { code: 620, name: "Auth", meaning: "Authentication failed or no usable mechanism was offered.", retry: "permanent" },
+  { code: 10054, name: "ConnectionReset", meaning: "The connection was reset by the peer.", retry: "transient" },
+  { code: 10060, name: "TimedOut", meaning: "Timed out: the TCP connect exceeded ConnectionTimeout, or a reply did not arrive within Timeout.", retry: "transient" },
+  { code: 10061, name: "ConnectionRefused", meaning: "Connection refused: nothing listens on MailServer:MailPort.", retry: "transient" },
+  { code: 10065, name: "NoRoute", meaning: "No route to the host (network unreachable).", retry: "transient" },
+  { code: 11001, name: "HostNotFound", meaning: "MailServer could not be resolved (DNS).", retry: "transient" },
+];
+
+export interface SmtpErrorDetails {
+  /** The server's 3-digit reply code, when a reply caused the error. */
+  replyCode?: number;
+  /** RFC 3463 enhanced status code ("5.1.1") when the server sent one. */
+  enhancedStatus?: string;
+  /** The server's full last reply (all lines), when there is one. */
+  lastReply?: string;
+  /** The command (credentials masked) whose reply or failure this is. */
+  command?: string;
+  /** The recipient a RCPT failure is about. */
+  recipient?: string;
+  /** What to do about it, when there is something useful to say. */
+  hint?: string;
+  cause?: unknown;
+}
+
+const NETWORK_CODES: ReadonlySet<number> = new Set([
+  ErrorCode.Communication,
+  ErrorCode.ConnectionClosed,
+  ErrorCode.ConnectionReset,
+  ErrorCode.TimedOut,
+  ErrorCode.ConnectionRefused,
+  ErrorCode.NoRoute,
+  ErrorCode.HostNotFound,
+  ErrorCode.MalformedReply,
+  ErrorCode.ReplyTooLong,
+]);
+
+export class SmtpError extends Error {
+  readonly code: number;
+  readonly replyCode: number | undefined;
+  readonly enhancedStatus: string | undefined;
+  readonly lastReply: string | undefined;
+  readonly command: string | undefined;
+  readonly recipient: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(code: number, message: string, details: SmtpErrorDetails = {}) {
+    super(details.hint ? `${message} (${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "SmtpError";
+    this.code = code;
+    this.replyCode = details.replyCode;
+    this.enhancedStatus = details.enhancedStatus;
+    this.lastReply = details.lastReply;
+    this.command = details.command;
+    this.recipient = details.recipient;
+    this.hint = details.hint;
+  }
+
+  /** Worth retrying later: a 4xx reply, a timeout or a network fault. */
+  isTransient(): boolean {
+    if (this.replyCode !== undefined) return this.replyCode >= 400 && this.replyCode < 500;
+    return NETWORK_CODES.has(this.code) || this.code === ErrorCode.Interrupted || this.code === ErrorCode.Busy;
+  }
+
+  /** Retrying the same thing will fail again: a 5xx reply or bad input. */
+  isPermanent(): boolean {
+    if (this.replyCode !== undefined) return this.replyCode >= 500;
+    return !this.isTransient();
+  }
+
+  isTimeout(): boolean {
+    return this.code === ErrorCode.TimedOut;
+  }
+
+  isTls(): boolean {
+    return this.code >= 270 && this.code <= 299;
+  }
+
+  isAuth(): boolean {
+    return this.code === ErrorCode.Auth || this.replyCode === 530 || this.replyCode === 534 || this.replyCode === 535 || this.replyCode === 538;
+  }
+
+  /** True when the error came from the network rather than from a reply or from bad input. */
+  isNetwork(): boolean {
+    return NETWORK_CODES.has(this.code);
+  }
+}
+
+export function isSmtpError(e: unknown): e is SmtpError {
+  return e instanceof SmtpError;
+}

@@ -1,0 +1,11 @@
+/** Public exports of smtpkit. */
+export { Smtp, smtp, type CallOptions } from "./smtp.js";
+export { SmtpError, ErrorCode, ERROR_CODES, isSmtpError, type ErrorCodeDoc, type SmtpErrorDetails } from "./errors.js";
+export { Direction } from "./events.js";
+export type * from "./events.js";
+export type { SendResult, RecipientResult, RecipientType } from "./engine/transaction.js";
+export type { SmtpReply } from "./engine/reply.js";
+export type { ServerCapabilities } from "./engine/capabilities.js";
+export type { SmtpOptions, MessageRecipient, MessageHeader } from "./schema/accessor-types.js";
+export { PROPERTIES, COLLECTIONS } from "./schema/properties.js";
+export { SETTINGS } from "./schema/settings.js";

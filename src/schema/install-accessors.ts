@@ -1,0 +1,51 @@
+/**
+ * Puts the schema's accessors on a class prototype at load time:
+ * getX()/setX(v), indexed getItemField(i)/setItemField(i, v), Count pairs,
+ * and camelCase properties. accessor-types.ts declares the same set for the
+ * compiler; both read the same tables.
+ */
+import { COLLECTIONS, PROPERTIES } from "./properties.js";
+import type { PropertyStore } from "./property-store.js";
+import { lowerFirst } from "./property-store.js";
+import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
+
+export function installAccessors(proto: object, storeOf: (self: object) => PropertyStore): void {
+  const define = (key: string, descriptor: PropertyDescriptor): void => {
+    Object.defineProperty(proto, key, { configurable: true, enumerable: false, ...descriptor });
+  };
+
+  for (const p of PROPERTIES as readonly ScalarSpec[]) {
+    if (p.custom) continue;
+    const name = p.name;
+    define(`get${name}`, { value(this: object) { return storeOf(this).get(name); }, writable: true });
+    if (!p.readOnly) {
+      define(`set${name}`, { value(this: object, v: unknown) { storeOf(this).set(name, v); }, writable: true });
+    }
+    define(p.js ?? lowerFirst(name), {
+      get(this: object) { return storeOf(this).get(name); },
+      set: p.readOnly ? undefined : function (this: object, v: unknown) { storeOf(this).set(name, v); },
+    });
+  }
+
+  for (const c of COLLECTIONS as readonly CollectionSpec[]) {
+    const coll = c.name;
+    define(`get${c.item}Count`, { value(this: object) { return storeOf(this).count(coll); }, writable: true });
+    if (!c.readOnly) {
+      define(`set${c.item}Count`, { value(this: object, n: number) { storeOf(this).setCount(coll, n); }, writable: true });
+    }
+    for (const f of c.fields) {
+      const field = f.name;
+      define(`get${c.item}${field}`, { value(this: object, i: number) { return storeOf(this).getField(coll, i, field); }, writable: true });
+      if (!c.readOnly) {
+        define(`set${c.item}${field}`, { value(this: object, i: number, v: unknown) { storeOf(this).setField(coll, i, field, v); }, writable: true });
+      }
+    }
+    define(c.js, {
+      get(this: object) {
+        // Copies, so editing the returned objects cannot bypass validation.
+        return storeOf(this).items(coll).map((item) => Object.fromEntries(c.fields.map((f) => [lowerFirst(f.name), item[f.name]])));
+      },
+      set: c.readOnly ? undefined : function (this: object, list: readonly Record<string, unknown>[]) { storeOf(this).setItems(coll, list); },
+    });
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * THE table of Smtp properties. Accessor types, runtime accessors, validation,
+ * constructor options and docs/api.md all derive from it; nothing else lists
+ * property names.
+ */
+import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
+
+export const PROPERTIES = [
+  { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
+  { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
+  { name: "Cc", type: "string", default: "", check: "singleLine", doc: "Comma-separated carbon-copy recipients (Cc header plus RCPT TO)." },
+  { name: "Connected", type: "bool", default: false, custom: true, doc: "Whether a connection is open. setConnected(true) connects (like connect()), setConnected(false) disconnects; both return a Promise." },
+  { name: "DeliveryNotificationTo", type: "string", default: "", check: "singleLine", doc: "Address written to a Return-Receipt-To header (a request for a delivery receipt; RFC 3461 DSN goes per recipient through MessageRecipientOptions)." },
+  { name: "From", type: "string", default: "", check: "singleLine", doc: "The sender, e.g. `\"Jane Doe\" <jane@example.com>`. Written to the From header; its address is the envelope sender unless ReturnPath is set." },
+  { name: "Idle", type: "bool", default: true, readOnly: true, doc: "True when no method of this object is running." },
+  { name: "Importance", type: "enum", default: 0, values: ["miUnspecified", "miHigh", "miNormal", "miLow"], doc: "Writes an Importance header (high, normal, low); 0 leaves it out." },
+  { name: "LastReply", type: "string", default: "", check: "none", readOnly: true, doc: "The last reply received from the server (all lines of a multi-line reply, joined with CRLF)." },
+  { name: "LocalHost", type: "string", default: "", check: "singleLine", fixedWhileConnected: true, doc: "Local address to bind before connecting (an IP of this machine); empty lets the system choose." },
+  { name: "MailPort", type: "int", default: 25, min: 1, max: 65535, fixedWhileConnected: true, doc: "The server's TCP port (25 relay, 587 submission, 465 implicit TLS)." },
+  { name: "MailServer", type: "string", default: "", check: "singleLine", fixedWhileConnected: true, doc: "Host name or IP address of the SMTP server (IPv6 addresses with or without brackets)." },
+  { name: "Message", type: "string", default: "", check: "none", doc: "A complete RFC 5322 message (headers, empty line, body). When set it is sent as is instead of one built from the header properties; only the envelope (ReturnPath/From and the recipients) comes from the properties." },
+  { name: "MessageDate", type: "string", default: "", check: "singleLine", doc: "Value of the Date header; when empty the current date and time are used." },
+  { name: "MessageHeadersString", type: "string", default: "", check: "none", readOnly: true, doc: "All headers that will be (after a send: were) sent, folded, as one CRLF-separated string." },
+  { name: "MessageId", type: "string", default: "", check: "singleLine", doc: "Value of the Message-ID header, e.g. `<id@example.com>`; when empty a unique one is generated for each message." },
+  { name: "MessageText", type: "string", default: "", check: "none", doc: "The message body. Line ends are normalized to CRLF and lines starting with \".\" are dot-stuffed on the wire. Ignored when setMessageStream() supplied a stream." },
+  { name: "OtherHeaders", type: "string", default: "", check: "headerBlock", doc: "Extra header lines (`Name: value`, separated by CRLF) added as they are. A header given here replaces the one the component would generate (e.g. Date)." },
+  { name: "Priority", type: "enum", default: 0, values: ["epUnspecified", "epNormal", "epUrgent", "epNonUrgent"], doc: "Writes a Priority header (normal, urgent, non-urgent); 0 leaves it out." },
+  { name: "ReadReceiptTo", type: "string", default: "", check: "singleLine", doc: "Address written to a Disposition-Notification-To header (RFC 8098 read receipt request)." },
+  { name: "ReplyTo", type: "string", default: "", check: "singleLine", doc: "Value of the Reply-To header (address list)." },
+  { name: "ReturnPath", type: "string", default: "", check: "singleLine", doc: "Envelope sender (MAIL FROM, where bounces go); the From address when empty. Use `<>` for a null reverse path." },
+  { name: "SendTo", type: "string", default: "", check: "singleLine", doc: "Comma-separated primary recipients (To header plus RCPT TO). Required unless config AllowEmptyTo=true." },
+  { name: "Sensitivity", type: "enum", default: 0, values: ["esUnspecified", "esPersonal", "esPrivate", "esCompanyConfidential"], doc: "Writes a Sensitivity header (Personal, Private, Company-Confidential); 0 leaves it out." },
+  { name: "Subject", type: "string", default: "", check: "singleLine", doc: "The Subject header; non-ASCII text is RFC 2047-encoded with config Charset (UTF-8 by default)." },
+  { name: "Timeout", type: "int", default: 60, min: 0, max: 2147483, unit: "seconds", doc: "Seconds to wait for each reply or for progress while sending data; 0 waits forever." },
+] as const satisfies readonly ScalarSpec[];
+
+export const COLLECTIONS = [
+  {
+    name: "MessageRecipients",
+    item: "MessageRecipient",
+    js: "messageRecipients",
+    doc: "Recipients in addition to SendTo / Cc / BCc, each with a type and raw RCPT TO parameters. To and Cc entries also appear in the headers.",
+    fields: [
+      { name: "Address", type: "string", default: "", check: "singleLine", doc: "The recipient's address." },
+      { name: "Name", type: "string", default: "", check: "singleLine", doc: "Display name written to the To / Cc header." },
+      { name: "Options", type: "string", default: "", check: "singleLine", doc: "Raw ESMTP parameters appended to this recipient's RCPT TO (e.g. `NOTIFY=SUCCESS,FAILURE`)." },
+      { name: "Type", type: "enum", default: 0, values: ["rtTo", "rtCc", "rtBCc"], doc: "0 To, 1 Cc, 2 BCc (envelope only)." },
+    ],
+  },
+  {
+    name: "MessageHeaders",
+    item: "MessageHeader",
+    js: "messageHeaders",
+    readOnly: true,
+    doc: "The headers that will be (after a send: were) sent, as field / value pairs with values in their encoded wire form.",
+    fields: [
+      { name: "Field", type: "string", default: "", check: "none", doc: "Header name." },
+      { name: "Value", type: "string", default: "", check: "none", doc: "Header value (unfolded, encoded as sent)." },
+    ],
+  },
+] as const satisfies readonly CollectionSpec[];

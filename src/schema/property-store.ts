@@ -1,0 +1,205 @@
+/**
+ * Holds the current value of every property, collection item and setting,
+ * validated against the schema tables. The component and the generated
+ * accessors both go through it, so validation lives in one place.
+ */
+import { ErrorCode, SmtpError } from "../errors.js";
+import { COLLECTIONS, PROPERTIES } from "./properties.js";
+import { SETTINGS } from "./settings.js";
+import type { CollectionSpec, ScalarSpec, SettingSpec, SettingValue } from "./spec-types.js";
+import { parseSettingText, validateValue } from "./validate.js";
+
+type Item = Record<string, SettingValue>;
+
+const PROPERTY_BY_NAME: ReadonlyMap<string, ScalarSpec> = new Map(PROPERTIES.map((p) => [p.name, p as ScalarSpec]));
+const COLLECTION_BY_NAME: ReadonlyMap<string, CollectionSpec> = new Map(COLLECTIONS.map((c) => [c.name, c as CollectionSpec]));
+const SETTING_BY_LOWER: ReadonlyMap<string, SettingSpec> = new Map(SETTINGS.map((s) => [s.name.toLowerCase(), s as SettingSpec]));
+
+/** Properties ResetHeaders() clears: the message, not the connection. */
+const HEADER_PROPERTIES = [
+  "BCc", "Cc", "DeliveryNotificationTo", "From", "Importance", "Message", "MessageDate", "MessageId", "MessageText",
+  "OtherHeaders", "Priority", "ReadReceiptTo", "ReplyTo", "ReturnPath", "SendTo", "Sensitivity", "Subject",
+] as const;
+
+export interface StoreGuard {
+  isConnected(): boolean;
+}
+
+export class PropertyStore {
+  private readonly values = new Map<string, SettingValue>();
+  private readonly settings = new Map<string, SettingValue>();
+  private readonly collections = new Map<string, Item[]>();
+
+  constructor(private readonly guard: StoreGuard) {
+    this.resetAll();
+  }
+
+  resetAll(): void {
+    for (const p of PROPERTY_BY_NAME.values()) this.values.set(p.name, p.default);
+    for (const s of SETTING_BY_LOWER.values()) if (!s.property) this.settings.set(s.name, s.default);
+    for (const c of COLLECTION_BY_NAME.values()) this.collections.set(c.name, []);
+  }
+
+  resetHeaders(): void {
+    for (const name of HEADER_PROPERTIES) this.values.set(name, propertySpec(name).default);
+    this.collections.set("MessageRecipients", []);
+    this.collections.set("MessageHeaders", []);
+    this.values.set("MessageHeadersString", "");
+  }
+
+  get(name: string): SettingValue {
+    const v = this.values.get(name);
+    if (v === undefined) throw new SmtpError(ErrorCode.InvalidValue, `unknown property ${name}`);
+    return v;
+  }
+
+  /** A user's write: read-only and connected-state rules apply. */
+  set(name: string, value: unknown): void {
+    const spec = propertySpec(name);
+    if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `${name} is read-only`);
+    if (spec.fixedWhileConnected && this.guard.isConnected() && value !== this.values.get(name)) {
+      throw new SmtpError(ErrorCode.WhileConnected, `${name} cannot change while connected; disconnect first`);
+    }
+    this.values.set(name, validateValue(spec, value));
+  }
+
+  /** The component's own write (LastReply, Idle, ...): no read-only rule. */
+  setInternal(name: string, value: SettingValue): void {
+    propertySpec(name);
+    this.values.set(name, value);
+  }
+
+  string(name: string): string {
+    return String(this.get(name));
+  }
+
+  number(name: string): number {
+    return Number(this.get(name));
+  }
+
+  // ---- collections ----
+
+  count(collection: string): number {
+    return this.items(collection).length;
+  }
+
+  setCount(collection: string, count: number): void {
+    const spec = collectionSpec(collection, true);
+    if (!Number.isInteger(count) || count < 0 || count > 100000) {
+      throw new SmtpError(ErrorCode.InvalidValue, `${spec.item}Count must be an integer from 0 to 100000; got ${String(count)}`);
+    }
+    const items = this.items(collection);
+    while (items.length > count) items.pop();
+    while (items.length < count) items.push(defaultItem(spec));
+  }
+
+  getField(collection: string, index: number, field: string): SettingValue {
+    const spec = collectionSpec(collection, false);
+    const item = this.items(collection)[checkIndex(spec, index, this.count(collection))];
+    return (item as Item)[field] as SettingValue;
+  }
+
+  setField(collection: string, index: number, field: string, value: unknown): void {
+    const spec = collectionSpec(collection, true);
+    const i = checkIndex(spec, index, this.count(collection));
+    const f = spec.fields.find((x) => x.name === field);
+    if (!f) throw new SmtpError(ErrorCode.InvalidValue, `unknown field ${spec.item}${field}`);
+    (this.items(collection)[i] as Item)[field] = validateValue(f, value, `${spec.item}${field}(${i})`);
+  }
+
+  items(collection: string): Item[] {
+    const items = this.collections.get(collection);
+    if (!items) throw new SmtpError(ErrorCode.InvalidValue, `unknown collection ${collection}`);
+    return items;
+  }
+
+  /** Replace a writable collection from plain objects keyed by lowerCamel field names. */
+  setItems(collection: string, list: readonly Record<string, unknown>[]): void {
+    const spec = collectionSpec(collection, true);
+    if (!Array.isArray(list)) throw new SmtpError(ErrorCode.InvalidValue, `${spec.name} must be an array`);
+    const next = list.map((obj, i) => {
+      const item = defaultItem(spec);
+      for (const f of spec.fields) {
+        const v = obj[lowerFirst(f.name)];
+        if (v !== undefined) item[f.name] = validateValue(f, v, `${spec.item}${f.name}(${i})`);
+      }
+      return item;
+    });
+    this.collections.set(collection, next);
+  }
+
+  setItemsInternal(collection: string, list: Item[]): void {
+    collectionSpec(collection, false);
+    this.collections.set(collection, list);
+  }
+
+  // ---- settings ----
+
+  /** config("Name=Value") sets and returns ""; config("Name") returns the value as text. */
+  config(text: string): string {
+    if (typeof text !== "string") throw new SmtpError(ErrorCode.InvalidValue, "config() takes a string such as \"Name=Value\"");
+    const eq = text.indexOf("=");
+    const name = (eq < 0 ? text : text.slice(0, eq)).trim();
+    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`, { hint: "see docs/api.md for the list of settings" });
+    if (eq < 0) return String(spec.property ? this.get(spec.property) : this.setting(spec.name));
+    const value = parseSettingText(spec, text.slice(eq + 1));
+    if (spec.property) this.set(spec.property, value);
+    else this.settings.set(spec.name, value);
+    return "";
+  }
+
+  /** Sets a setting from a typed value (constructor options). */
+  setSetting(name: string, value: unknown): void {
+    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
+    const v = typeof value === "string" && spec.type !== "string" ? parseSettingText(spec, value) : validateValue(spec, value);
+    if (spec.property) this.set(spec.property, v);
+    else this.settings.set(spec.name, v);
+  }
+
+  setting(name: string): SettingValue {
+    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
+    if (spec.property) return this.get(spec.property);
+    return this.settings.get(spec.name) as SettingValue;
+  }
+
+  bool(name: string): boolean {
+    return this.setting(name) === true;
+  }
+
+  int(name: string): number {
+    return Number(this.setting(name));
+  }
+}
+
+export function propertySpec(name: string): ScalarSpec {
+  const spec = PROPERTY_BY_NAME.get(name);
+  if (!spec) throw new SmtpError(ErrorCode.InvalidValue, `unknown property ${name}`);
+  return spec;
+}
+
+function collectionSpec(name: string, write: boolean): CollectionSpec {
+  const spec = COLLECTION_BY_NAME.get(name);
+  if (!spec) throw new SmtpError(ErrorCode.InvalidValue, `unknown collection ${name}`);
+  if (write && spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `${spec.name} is read-only`);
+  return spec;
+}
+
+function checkIndex(spec: CollectionSpec, index: number, count: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= count) {
+    throw new SmtpError(ErrorCode.IndexOutOfRange, `${spec.item} index ${String(index)} is out of range (count is ${count}); set ${spec.item}Count first`);
+  }
+  return index;
+}
+
+function defaultItem(spec: CollectionSpec): Item {
+  const item: Item = {};
+  for (const f of spec.fields) item[f.name] = f.default;
+  return item;
+}
+
+export function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}

@@ -1,0 +1,86 @@
+/**
+ * The shapes of schema entries. Everything generated from the schema (typed
+ * accessors, runtime validation, config(), docs) reads these fields only.
+ */
+
+/** How a string value is checked when it is set. */
+export type StringCheck =
+  | "none"
+  /** One line: CR or LF anywhere is refused (header values, host names). */
+  | "singleLine"
+  /** Header lines "Name: value" separated by CRLF; no empty line, no bare CR. */
+  | "headerBlock";
+
+interface BaseSpec {
+  /** IP*Works name, PascalCase: "MailServer". */
+  readonly name: string;
+  /** camelCase accessor name when Uncapitalize<name> would read badly ("BCc" -> "bcc"). */
+  readonly js?: string;
+  readonly doc: string;
+  /** Read-only for users; the component itself updates it. */
+  readonly readOnly?: boolean;
+  /** Changing it while connected is refused (MailServer, MailPort, LocalHost). */
+  readonly fixedWhileConnected?: boolean;
+  /** Implemented by hand in the component (e.g. Connected, whose setter connects). */
+  readonly custom?: boolean;
+}
+
+export interface StringSpec extends BaseSpec {
+  readonly type: "string";
+  readonly default: string;
+  readonly check: StringCheck;
+}
+
+export interface IntSpec extends BaseSpec {
+  readonly type: "int";
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  /** Unit shown in the docs ("seconds"). */
+  readonly unit?: string;
+}
+
+export interface BoolSpec extends BaseSpec {
+  readonly type: "bool";
+  readonly default: boolean;
+}
+
+export interface EnumSpec extends BaseSpec {
+  readonly type: "enum";
+  readonly default: number;
+  /** IP*Works constant names, index = numeric value ("miUnspecified", "miHigh", ...). */
+  readonly values: readonly string[];
+}
+
+export type ScalarSpec = StringSpec | IntSpec | BoolSpec | EnumSpec;
+
+/** A field of an indexed collection (MessageRecipientAddress(i) -> field "Address"). */
+export type FieldSpec = ScalarSpec;
+
+export interface CollectionSpec {
+  /** Plural collection name: "MessageRecipients". */
+  readonly name: string;
+  /** Item prefix of the IP*Works accessors: "MessageRecipient" -> getMessageRecipientAddress(i). */
+  readonly item: string;
+  /** camelCase name of the array accessor: "messageRecipients". */
+  readonly js: string;
+  readonly doc: string;
+  readonly readOnly?: boolean;
+  readonly fields: readonly FieldSpec[];
+}
+
+export type SettingValue = string | number | boolean;
+
+/** A config("Name=Value") setting. */
+export type SettingSpec = ScalarSpec & {
+  /** The setting is another name for this property (OtherHeaders, ReturnPath). */
+  readonly property?: string;
+};
+
+export type ScalarValue<S> = S extends { type: "string" }
+  ? string
+  : S extends { type: "int" | "enum" }
+    ? number
+    : S extends { type: "bool" }
+      ? boolean
+      : never;

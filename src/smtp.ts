@@ -1,0 +1,318 @@
+/**
+ * The Smtp component: IP*Works-style properties, methods and events over the
+ * shared engine. It holds state (properties, the open session) and turns
+ * engine callbacks into events; the protocol lives in engine/.
+ */
+import type { Readable } from "node:stream";
+import { TypedEmitter } from "tiny-typed-emitter";
+import { composeMessage } from "./component/compose.js";
+import type { ServerCapabilities } from "./engine/capabilities.js";
+import type { SmtpReply } from "./engine/reply.js";
+import { interrupted, SmtpSession, type SessionEvents } from "./engine/session.js";
+import { runTransaction, type SendResult } from "./engine/transaction.js";
+import { ErrorCode, SmtpError } from "./errors.js";
+import type { SmtpEvents, TransferEvent } from "./events.js";
+import type { GeneratedAccessors, SmtpOptions } from "./schema/accessor-types.js";
+import { installAccessors } from "./schema/install-accessors.js";
+import { PropertyStore } from "./schema/property-store.js";
+
+/** Options every async method accepts. */
+export interface CallOptions {
+  /** Aborting it has the effect of interrupt(): the call rejects with code 301. */
+  signal?: AbortSignal;
+}
+
+const stores = new WeakMap<object, PropertyStore>();
+
+function storeOf(self: object): PropertyStore {
+  const store = stores.get(self);
+  if (!store) throw new TypeError("not an Smtp object");
+  return store;
+}
+
+// The generated accessors (getMailServer, setMailServer, mailServer, ...) are
+// declared here for the compiler and installed on the prototype below.
+export interface Smtp extends GeneratedAccessors {}
+
+export class Smtp extends TypedEmitter<SmtpEvents> {
+  #session: SmtpSession | undefined;
+  #operation: AbortController | undefined;
+  #stream: Readable | undefined;
+  #connecting: Promise<void> | undefined;
+
+  constructor(options: SmtpOptions = {}) {
+    super();
+    stores.set(this, new PropertyStore({ isConnected: () => this.#session?.isOpen === true }));
+    this.#applyOptions(options);
+  }
+
+  // ---- Connected (custom: its setter connects or disconnects) ----
+
+  getConnected(): boolean {
+    return this.#session?.isOpen === true;
+  }
+
+  /** setConnected(true) is connect(), setConnected(false) is disconnect(). */
+  setConnected(value: boolean): Promise<void> {
+    if (typeof value !== "boolean") return Promise.reject(new SmtpError(ErrorCode.InvalidValue, "Connected must be true or false"));
+    return value ? this.connect() : this.disconnect();
+  }
+
+  get connected(): boolean {
+    return this.getConnected();
+  }
+
+  /** Assignment cannot be awaited: a failure is reported through the Error event. */
+  set connected(value: boolean) {
+    this.setConnected(value).catch((e: unknown) => {
+      const err = toSmtpError(e);
+      this.#emitError(err.code, err.message);
+    });
+  }
+
+  /** What the server announced in its EHLO reply (undefined when not connected). */
+  get serverCapabilities(): ServerCapabilities | undefined {
+    return this.#session?.capabilities;
+  }
+
+  // ---- methods ----
+
+  /** config("Name=Value") sets a setting; config("Name") returns its current value. */
+  config(configurationString: string): string {
+    return storeOf(this).config(configurationString);
+  }
+
+  /** Opens the connection and greets the server (EHLO / HELO). */
+  connect(opts: CallOptions = {}): Promise<void> {
+    return this.#run(opts, async (signal) => {
+      await this.#ensureSession(signal);
+    });
+  }
+
+  /** QUIT and close. Not an error when not connected. */
+  disconnect(opts: CallOptions = {}): Promise<void> {
+    return this.#run(opts, async () => {
+      const session = this.#session;
+      this.#session = undefined;
+      if (session) await session.quit();
+    });
+  }
+
+  /**
+   * Sends the message. Connects first when not connected, and then closes
+   * the connection again afterwards; on a connection opened with connect()
+   * the connection stays open.
+   */
+  send(opts: CallOptions = {}): Promise<SendResult> {
+    return this.#run(opts, async (signal) => {
+      const store = storeOf(this);
+      // Everything that can be refused locally is refused before connecting.
+      const composed = composeMessage(store, this.#stream);
+      this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
+      const ownConnection = !this.getConnected();
+      const session = await this.#ensureSession(signal);
+      try {
+        if (session.transactions > 0 && store.bool("SendRSET")) await session.rset();
+        const mailParameters = [...composed.envelope.mailParameters];
+        if (composed.eightBit && session.capabilities.has("8BITMIME")) mailParameters.push("BODY=8BITMIME");
+        if (composed.utf8Addresses && session.capabilities.has("SMTPUTF8")) mailParameters.push("SMTPUTF8");
+        const stream = this.#stream;
+        this.#stream = undefined;
+        const result = await runTransaction(
+          session,
+          { ...composed.envelope, mailParameters },
+          { parts: composed.parts },
+          this.#transactionHooks(composed.totalBytes),
+          signal,
+        );
+        void stream;
+        return result;
+      } finally {
+        if (ownConnection && this.#session === session) {
+          this.#session = undefined;
+          await session.quit();
+        }
+      }
+    });
+  }
+
+  /** Clears the message properties (SendTo, Cc, Subject, MessageText, MessageRecipients, ...); the connection stays. */
+  resetHeaders(): void {
+    storeOf(this).resetHeaders();
+    this.#stream = undefined;
+  }
+
+  /** Returns every property and setting to its default and closes any connection. */
+  reset(opts: CallOptions = {}): Promise<void> {
+    return this.#run(opts, async () => {
+      const session = this.#session;
+      this.#session = undefined;
+      if (session) await session.quit();
+      storeOf(this).resetAll();
+      this.#stream = undefined;
+    });
+  }
+
+  /** Aborts the method in progress: it rejects with code 301 and this object stays usable. */
+  async interrupt(): Promise<void> {
+    const op = this.#operation;
+    if (op && !op.signal.aborted) op.abort(interrupted());
+  }
+
+  /**
+   * The body of the next send() is read from this stream instead of
+   * MessageText, as it is sent: it is never held in memory whole. It is
+   * consumed by one send().
+   */
+  setMessageStream(stream: Readable): void {
+    if (!stream || typeof (stream as Partial<Readable>).pipe !== "function") {
+      throw new SmtpError(ErrorCode.InvalidValue, "setMessageStream() needs a readable stream");
+    }
+    this.#stream = stream;
+  }
+
+  // ---- internals ----
+
+  #applyOptions(options: SmtpOptions): void {
+    const store = storeOf(this);
+    for (const [key, value] of Object.entries(options)) {
+      if (value === undefined) continue;
+      if (key === "settings") {
+        for (const [name, v] of Object.entries(value as Record<string, unknown>)) store.setSetting(name, v);
+      } else if (key === "messageRecipients") {
+        store.setItems("MessageRecipients", value as Record<string, unknown>[]);
+      } else {
+        const descriptor = findAccessor(this, key);
+        if (!descriptor?.set) throw new SmtpError(ErrorCode.InvalidValue, `unknown or read-only option "${key}"`);
+        descriptor.set.call(this, value);
+      }
+    }
+  }
+
+  /** Runs one method: one at a time, Idle maintained, interrupt() and signals wired in. */
+  async #run<T>(opts: CallOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#operation) throw new SmtpError(ErrorCode.Busy, "busy: another method of this object is still running", { hint: "await it, or call interrupt()" });
+    const op = new AbortController();
+    this.#operation = op;
+    const store = storeOf(this);
+    store.setInternal("Idle", false);
+    const onUserAbort = (): void => op.abort(interrupted("aborted by the caller's AbortSignal"));
+    if (opts.signal?.aborted) onUserAbort();
+    opts.signal?.addEventListener("abort", onUserAbort, { once: true });
+    const onAbort = (): void => {
+      const reason = op.signal.reason instanceof SmtpError ? op.signal.reason : interrupted();
+      this.#session?.abort(reason);
+    };
+    op.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (op.signal.aborted) throw op.signal.reason;
+      return await body(op.signal);
+    } catch (e) {
+      const err = op.signal.aborted && op.signal.reason instanceof SmtpError && !(e instanceof SmtpError && e.code !== ErrorCode.Communication && e.code !== ErrorCode.ConnectionClosed && e.code !== ErrorCode.ConnectionReset)
+        ? op.signal.reason
+        : toSmtpError(e);
+      if (this.#session && !this.#session.isOpen) this.#session = undefined;
+      throw err;
+    } finally {
+      opts.signal?.removeEventListener("abort", onUserAbort);
+      op.signal.removeEventListener("abort", onAbort);
+      this.#operation = undefined;
+      store.setInternal("Idle", true);
+    }
+  }
+
+  async #ensureSession(signal: AbortSignal): Promise<SmtpSession> {
+    if (this.#session?.isOpen) return this.#session;
+    this.#session = undefined;
+    const store = storeOf(this);
+    const server = store.string("MailServer").trim();
+    if (server === "") throw new SmtpError(ErrorCode.NoMailServer, "MailServer is empty: set the SMTP server's host name or address");
+    const timeoutMs = store.number("Timeout") * 1000;
+    const connectTimeout = store.int("ConnectionTimeout") * 1000;
+    const session = await SmtpSession.open(
+      {
+        host: server,
+        port: store.number("MailPort"),
+        localAddress: store.string("LocalHost"),
+        connectTimeoutMs: connectTimeout || timeoutMs,
+        timeoutMs,
+        maxLineLength: store.int("MaxLineLength"),
+        hello: String(store.setting("Hello")),
+        allowExtensions: store.get("AllowExtensions") === true,
+      },
+      this.#sessionEvents(),
+      signal,
+    );
+    this.#session = session;
+    return session;
+  }
+
+  #sessionEvents(): SessionEvents {
+    const store = storeOf(this);
+    return {
+      trail: (direction, message) => this.emit("PITrail", { direction, message }),
+      reply: (reply: SmtpReply) => store.setInternal("LastReply", reply.raw),
+      connectionStatus: (connectionEvent, statusCode, description) => this.emit("ConnectionStatus", { connectionEvent, statusCode, description }),
+      closed: () => {
+        // The session object is dropped lazily (next call) so a method in flight still sees it.
+      },
+    };
+  }
+
+  #transactionHooks(totalBytes: number | undefined) {
+    const store = storeOf(this);
+    const stopOn = [store.bool("StopOnToErrors"), store.bool("StopOnCcErrors"), store.bool("StopOnBccErrors")];
+    return {
+      stopOn: (type: 0 | 1 | 2) => stopOn[type] === true,
+      recipientRefused: (err: SmtpError) => this.#emitError(err.code, err.message),
+      startTransfer: () => this.emit("StartTransfer", { direction: 0 }),
+      transfer: (p: { bytes: number; chunk: Buffer }) => this.emit("Transfer", transferEvent(p.bytes, p.chunk, totalBytes)),
+      endTransfer: () => this.emit("EndTransfer", { direction: 0 }),
+    };
+  }
+
+  #publishHeaders(headers: { Field: string; Value: string }[], text: string): void {
+    const store = storeOf(this);
+    store.setItemsInternal("MessageHeaders", headers);
+    store.setInternal("MessageHeadersString", text);
+  }
+
+  #emitError(errorCode: number, description: string): void {
+    // Error is informational here; with no listener it must not throw like Node's "error".
+    this.emit("Error", { errorCode, description });
+  }
+}
+
+installAccessors(Smtp.prototype, storeOf);
+
+/** IP*Works spells the class in lower case: `new ipworks.smtp()`. */
+export const smtp = Smtp;
+export type smtp = Smtp;
+
+function findAccessor(obj: object, key: string): PropertyDescriptor | undefined {
+  for (let p: object | null = obj; p; p = Object.getPrototypeOf(p) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(p, key);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+function transferEvent(bytes: number, chunk: Buffer, total: number | undefined): TransferEvent {
+  const percentDone = total ? Math.min(100, Math.floor((bytes * 100) / total)) : -1;
+  let text: string | undefined;
+  return {
+    direction: 0,
+    bytesTransferred: bytes,
+    percentDone,
+    get text() {
+      text ??= chunk.toString("utf8");
+      return text;
+    },
+  };
+}
+
+function toSmtpError(e: unknown): SmtpError {
+  if (e instanceof SmtpError) return e;
+  return new SmtpError(ErrorCode.Communication, e instanceof Error ? e.message : String(e), { cause: e });
+}
+

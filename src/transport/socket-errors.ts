@@ -1,0 +1,24 @@
+/** Maps Node socket / DNS errors to SmtpError with the Winsock numbers IP*Works code tests for. */
+import { ErrorCode, SmtpError } from "../errors.js";
+
+const BY_ERRNO: Readonly<Record<string, { code: number; text: string }>> = {
+  ECONNREFUSED: { code: ErrorCode.ConnectionRefused, text: "connection refused" },
+  ECONNRESET: { code: ErrorCode.ConnectionReset, text: "connection reset by peer" },
+  EPIPE: { code: ErrorCode.ConnectionReset, text: "connection closed by peer (broken pipe)" },
+  ETIMEDOUT: { code: ErrorCode.TimedOut, text: "connection timed out" },
+  EHOSTUNREACH: { code: ErrorCode.NoRoute, text: "no route to host" },
+  ENETUNREACH: { code: ErrorCode.NoRoute, text: "network unreachable" },
+  EADDRNOTAVAIL: { code: ErrorCode.Communication, text: "local address not available (check LocalHost)" },
+  ENOTFOUND: { code: ErrorCode.HostNotFound, text: "host not found" },
+  EAI_AGAIN: { code: ErrorCode.HostNotFound, text: "host name lookup failed (temporary DNS failure)" },
+  EAI_NODATA: { code: ErrorCode.HostNotFound, text: "host has no address" },
+};
+
+export function socketError(err: unknown, where: string): SmtpError {
+  if (err instanceof SmtpError) return err;
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code ?? "";
+  const known = BY_ERRNO[errno];
+  const detail = err instanceof Error ? err.message : String(err);
+  if (known) return new SmtpError(known.code, `${where}: ${known.text} (${detail})`, { cause: err });
+  return new SmtpError(ErrorCode.Communication, `${where}: ${detail}`, { cause: err });
+}
