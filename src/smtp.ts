@@ -116,17 +116,15 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
         const mailParameters = [...composed.envelope.mailParameters];
         if (composed.eightBit && session.capabilities.has("8BITMIME")) mailParameters.push("BODY=8BITMIME");
         if (composed.utf8Addresses && session.capabilities.has("SMTPUTF8")) mailParameters.push("SMTPUTF8");
-        const stream = this.#stream;
+        // The stream is spent from here on; before this a failed connect leaves it for a retry.
         this.#stream = undefined;
-        const result = await runTransaction(
+        return await runTransaction(
           session,
           { ...composed.envelope, mailParameters },
           { parts: composed.parts },
           this.#transactionHooks(composed.totalBytes),
           signal,
         );
-        void stream;
-        return result;
       } finally {
         if (ownConnection && this.#session === session) {
           this.#session = undefined;
@@ -208,9 +206,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       if (op.signal.aborted) throw op.signal.reason;
       return await body(op.signal);
     } catch (e) {
-      const err = op.signal.aborted && op.signal.reason instanceof SmtpError && !(e instanceof SmtpError && e.code !== ErrorCode.Communication && e.code !== ErrorCode.ConnectionClosed && e.code !== ErrorCode.ConnectionReset)
-        ? op.signal.reason
-        : toSmtpError(e);
+      // Once aborted, whatever broke next is a consequence: report the abort (301).
+      const err = op.signal.aborted && op.signal.reason instanceof SmtpError ? op.signal.reason : toSmtpError(e);
       if (this.#session && !this.#session.isOpen) this.#session = undefined;
       throw err;
     } finally {

@@ -30,7 +30,7 @@ export interface ComposedMessage {
 const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
 
 export function composeMessage(store: PropertyStore, stream: Readable | undefined): ComposedMessage {
-  const charset = store.string("Charset") || "";
+  const charset = String(store.setting("Charset"));
   const envelope = composeEnvelope(store);
   const prebuilt = store.string("Message");
 

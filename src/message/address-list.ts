@@ -35,6 +35,7 @@ interface Sep {
   end: number;
 }
 type Token = Word | Angle | Sep;
+type ItemToken = Word | Angle;
 
 const WORD_STOP = new Set(['"', "(", ")", ",", ":", ";", "<", ">", " ", "\t"]);
 const ENCODED_WORD = /^=\?[^?\s]+\?[QqBb]\?[^?\s]*\?=$/;
@@ -174,12 +175,12 @@ function phraseText(words: Word[]): string {
   return out;
 }
 
-function toMailbox(item: Token[], input: string): Mailbox {
+function toMailbox(item: ItemToken[], input: string): Mailbox {
   const text = input.slice(item[0]?.start ?? 0, item[item.length - 1]?.end ?? 0);
   const angleAt = item.findIndex((t) => t.kind === "angle");
   if (angleAt >= 0) {
     const angle = item[angleAt];
-    if (angleAt !== item.length - 1 || !angle) {
+    if (angleAt !== item.length - 1 || angle?.kind !== "angle") {
       throw invalid(`Invalid address ${JSON.stringify(text)}: unexpected text after '>'`);
     }
     const words = item.slice(0, angleAt).filter((t): t is Word => t.kind === "word");
@@ -204,7 +205,7 @@ export function parseAddressList(input: string): Mailbox[] {
   }
   const result: Mailbox[] = [];
   let group: string | null = null;
-  let item: Token[] = [];
+  let item: ItemToken[] = [];
   const finish = (): void => {
     if (item.length > 0) {
       const mailbox = toMailbox(item, input);
