@@ -8,7 +8,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ErrorCode, SmtpError } from "../errors.js";
-import { DotStuffer } from "../message/dot-stuffer.js";
+import { DotStuffer, dotStuff } from "../message/dot-stuffer.js";
 import type { SmtpConnection } from "./connection.js";
 
 /** One piece of the message: bytes in memory or a stream read as it goes. */
@@ -30,6 +30,8 @@ export interface DataTransferOptions {
 
 /** Largest slice of an in-memory part handed on at once, so progress events keep coming. */
 const SLICE = 64 * 1024;
+/** Messages held in memory up to this size go out in a single write, marker included. */
+const SINGLE_WRITE_LIMIT = 256 * 1024;
 
 async function* concat(parts: readonly MessagePart[]): AsyncGenerator<Buffer> {
   for (const part of parts) {
@@ -45,6 +47,16 @@ async function* concat(parts: readonly MessagePart[]): AsyncGenerator<Buffer> {
 
 /** Writes the message and the end-of-data marker; resolves once all of it is handed to the socket. */
 export async function transferData(conn: SmtpConnection, opts: DataTransferOptions): Promise<number> {
+  if (opts.parts.every((p) => Buffer.isBuffer(p))) {
+    const whole = Buffer.concat(opts.parts as Buffer[]);
+    if (whole.length <= SINGLE_WRITE_LIMIT) {
+      // Small message: one write, one packet with TCP_NODELAY, no stream machinery.
+      const wire = dotStuff(whole);
+      await conn.write(wire, opts.timeoutMs, "the message data");
+      opts.onProgress({ bytes: whole.length, chunk: wire });
+      return whole.length;
+    }
+  }
   const stuffer = new DotStuffer();
   let sourceFailure: unknown;
   const source = Readable.from(
