@@ -16,11 +16,35 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
 const EMPTY = Buffer.alloc(0);
-const CRLF_BUF = Buffer.from("\r\n");
-const LF_BUF = Buffer.from("\n");
-const DOT_BUF = Buffer.from(".");
 const END_BUF = Buffer.from(".\r\n");
 const CRLF_END_BUF = Buffer.from("\r\n.\r\n");
+/** Bytes inserted into the output, by the negative op code that stands for them. */
+const INSERTS: readonly Buffer[] = [EMPTY, Buffer.from("."), Buffer.from("\r\n"), Buffer.from("\n")];
+const INS_DOT = -1;
+const INS_CRLF = -2;
+const INS_LF = -3;
+const WINDOW = 64 * 1024;
+
+/**
+ * Output plan for one chunk, as flat pairs: [start, end] copies that range of the
+ * input, [-code, 0] inserts INSERTS[code]. Plain numbers instead of one Buffer
+ * slice per line keep the garbage low on LF-only input.
+ */
+function assemble(buf: Buffer, ops: number[]): Buffer {
+  if (ops.length === 2 && ops[0] === 0 && ops[1] === buf.length) return buf;
+  let total = 0;
+  for (let k = 0; k < ops.length; k += 2) {
+    const start = ops[k] ?? 0;
+    total += start >= 0 ? (ops[k + 1] ?? 0) - start : (INSERTS[-start]?.length ?? 0);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let k = 0; k < ops.length; k += 2) {
+    const start = ops[k] ?? 0;
+    pos += start >= 0 ? buf.copy(out, pos, start, ops[k + 1]) : (INSERTS[-start] ?? EMPTY).copy(out, pos);
+  }
+  return out;
+}
 
 /** The state machine shared by the stream and the whole-buffer function. */
 class Stuffing {
@@ -33,11 +57,26 @@ class Stuffing {
     private readonly terminate: boolean,
   ) {}
 
-  /**
-   * Transforms one chunk. Clean stretches of input are passed on as slices of
-   * `buf`; only the places that change (extra dot, repaired line break) split them.
-   */
+  /** Transforms one chunk; state carries over to the next. */
   process(buf: Buffer): Buffer {
+    if (buf.length <= WINDOW) return this.processWindow(buf);
+    // Huge chunks go in windows: one giant op list and copy plan measured ~10x slower.
+    const parts: Buffer[] = [];
+    let unchanged = true;
+    for (let k = 0; k < buf.length; k += WINDOW) {
+      const window = buf.subarray(k, k + WINDOW);
+      const out = this.processWindow(window);
+      unchanged &&= out === window;
+      parts.push(out);
+    }
+    return unchanged ? buf : Buffer.concat(parts);
+  }
+
+  /**
+   * Clean stretches of input are copied in bulk (or the window is passed on
+   * as is); only the changes split them.
+   */
+  private processWindow(buf: Buffer): Buffer {
     const n = buf.length;
     if (n === 0) return EMPTY;
     let i = 0;
@@ -45,7 +84,7 @@ class Stuffing {
       this.crPending = false;
       if (buf[0] === LF) i = 1;
     }
-    const pieces: Buffer[] = [];
+    const ops: number[] = [];
     let runStart = i;
     // Next CR / LF positions, searched again only once passed (keeps the scan linear).
     let nextCR = buf.indexOf(CR, i);
@@ -55,8 +94,8 @@ class Stuffing {
       if (this.atLineStart) {
         this.atLineStart = false;
         if (this.stuff && buf[i] === DOT) {
-          if (i > runStart) pieces.push(buf.subarray(runStart, i));
-          pieces.push(DOT_BUF);
+          if (i > runStart) ops.push(runStart, i);
+          ops.push(INS_DOT, 0);
           runStart = i;
         }
       }
@@ -68,20 +107,20 @@ class Stuffing {
       this.atLineStart = true;
       if (buf[j] === LF) {
         // Bare LF (the LF of a CRLF is consumed together with its CR).
-        if (j > runStart) pieces.push(buf.subarray(runStart, j));
-        pieces.push(CRLF_BUF);
+        if (j > runStart) ops.push(runStart, j);
+        ops.push(INS_CRLF, 0);
         runStart = i = j + 1;
       } else if (j + 1 < n && buf[j + 1] === LF) {
         i = j + 2;
       } else {
         // Bare CR, or a CR ending the chunk: complete it now rather than hold it back.
-        pieces.push(buf.subarray(runStart, j + 1), LF_BUF);
+        ops.push(runStart, j + 1, INS_LF, 0);
         runStart = i = j + 1;
         this.crPending = j + 1 === n;
       }
     }
-    if (runStart < n) pieces.push(buf.subarray(runStart));
-    return pieces.length === 1 ? (pieces[0] ?? EMPTY) : Buffer.concat(pieces);
+    if (runStart < n) ops.push(runStart, n);
+    return assemble(buf, ops);
   }
 
   /** The end-of-data marker, with the CRLF that completes an unfinished last line. */
