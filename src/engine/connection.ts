@@ -168,13 +168,20 @@ export class SmtpConnection {
     this.fail(err);
   }
 
-  /** Ends the connection politely (after QUIT). */
-  end(): void {
+  /** Ends the connection politely (after QUIT); resolves once the socket has closed. */
+  end(): Promise<void> {
     this.ended = true;
-    this.socket.end();
-    // A server that never closes its side must not keep the process alive.
-    const t = setTimeout(() => this.socket.destroy(), 2000);
-    t.unref();
+    if (this.socket.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      // A server that never closes its side must not keep the caller (or the process) waiting.
+      const t = setTimeout(() => this.socket.destroy(), 2000);
+      t.unref();
+      this.socket.once("close", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.socket.end();
+    });
   }
 
   destroy(): void {

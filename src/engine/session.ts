@@ -111,7 +111,7 @@ export class SmtpSession {
         // The goodbye is a courtesy: the connection closes either way.
       }
     }
-    this.connection.end();
+    await this.connection.end();
   }
 
   abort(err: SmtpError): void {

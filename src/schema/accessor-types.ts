@@ -37,10 +37,21 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
 export type CollectionAccessors = UnionToIntersection<
   | (Coll extends infer C ? (C extends Coll ? FieldGetters<C> & { [K in `get${C["item"]}Count`]: () => number } : never) : never)
   | (WritableColl extends infer C ? (C extends WritableColl ? FieldSetters<C> & { [K in `set${C["item"]}Count`]: (count: number) => void } : never) : never)
-> & { -readonly [C in WritableColl as C["js"]]: CollectionItem<C>[] } & { readonly [C in ReadOnlyColl as C["js"]]: readonly CollectionItem<C>[] };
+> & { readonly [C in ReadOnlyColl as C["js"]]: readonly CollectionItem<C>[] };
+
+/**
+ * Array forms of writable collections: reading gives whole items, writing
+ * takes items with any fields left out (they get their defaults). A mapped
+ * type cannot declare different get / set types, so this one is spelled out;
+ * the runtime accessor is still installed from the schema.
+ */
+export interface CollectionArrays {
+  get messageRecipients(): MessageRecipient[];
+  set messageRecipients(list: readonly Partial<MessageRecipient>[]);
+}
 
 /** Every generated accessor: the Smtp interface extends this. */
-export type GeneratedAccessors = ScalarAccessors & CollectionAccessors;
+export type GeneratedAccessors = ScalarAccessors & CollectionAccessors & CollectionArrays;
 
 /** Constructor options: every writable property by its camelCase name, plus settings. */
 export type SmtpOptions = Partial<{ -readonly [S in Writable as JsName<S>]: ScalarValue<S> }> & {

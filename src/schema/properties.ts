@@ -16,7 +16,7 @@ export const PROPERTIES = [
   { name: "Importance", type: "enum", default: 0, values: ["miUnspecified", "miHigh", "miNormal", "miLow"], doc: "Writes an Importance header (high, normal, low); 0 leaves it out." },
   { name: "LastReply", type: "string", default: "", check: "none", readOnly: true, doc: "The last reply received from the server (all lines of a multi-line reply, joined with CRLF)." },
   { name: "LocalHost", type: "string", default: "", check: "singleLine", fixedWhileConnected: true, doc: "Local address to bind before connecting (an IP of this machine); empty lets the system choose." },
-  { name: "MailPort", type: "int", default: 25, min: 1, max: 65535, fixedWhileConnected: true, doc: "The server's TCP port (25 relay, 587 submission, 465 implicit TLS)." },
+  { name: "MailPort", type: "int", default: 25, min: 1, max: 65535, fixedWhileConnected: true, doc: "The server's TCP port (25 relay, 587 submission)." },
   { name: "MailServer", type: "string", default: "", check: "singleLine", fixedWhileConnected: true, doc: "Host name or IP address of the SMTP server (IPv6 addresses with or without brackets)." },
   { name: "Message", type: "string", default: "", check: "none", doc: "A complete RFC 5322 message (headers, empty line, body). When set it is sent as is instead of one built from the header properties; only the envelope (ReturnPath/From and the recipients) comes from the properties." },
   { name: "MessageDate", type: "string", default: "", check: "singleLine", doc: "Value of the Date header; when empty the current date and time are used." },

@@ -1,0 +1,371 @@
+// Renders docs/api.md and docs/errors.md from the schema tables.
+//
+// Pure functions: tables in, markdown out. scripts/gen-docs.mjs feeds them
+// the tables of the built package and writes the files; spec/unit/docs.spec.ts
+// feeds them the tables of the TypeScript sources and checks that the files
+// on disk are what they would render now.
+//
+// Properties, collections, settings and error codes come from the tables.
+// Methods and events are not in the schema, so they are written once here.
+
+/** Accepted by every async method as its last argument. */
+const CALL_OPTIONS = "opts?: { signal?: AbortSignal }";
+
+export const METHODS = [
+  {
+    name: "constructor",
+    signature: "new Smtp(options?: SmtpOptions)",
+    doc: "Creates a component. `options` sets any writable property by its camelCase name (`mailServer`, `sendTo`, ...), `messageRecipients` as an array, and `settings` as `{ Name: value }` for config() settings. An unknown option or a bad value throws SmtpError at once. `smtp` is the same class under its IP*Works name.",
+  },
+  {
+    name: "config",
+    signature: "config(configurationString: string): string",
+    doc: "`config(\"Name=Value\")` sets a setting and returns `\"\"`; `config(\"Name\")` returns the current value as text. Names are case-insensitive. An unknown name throws code 603, a bad value code 601.",
+  },
+  {
+    name: "connect",
+    signature: `connect(${CALL_OPTIONS}): Promise<void>`,
+    doc: "Opens the TCP connection to MailServer:MailPort, reads the greeting and sends EHLO (HELO when AllowExtensions is false or EHLO is refused). The connection then stays open for any number of send() calls until disconnect().",
+  },
+  {
+    name: "disconnect",
+    signature: `disconnect(${CALL_OPTIONS}): Promise<void>`,
+    doc: "Sends QUIT and closes the connection. Not an error when not connected.",
+  },
+  {
+    name: "send",
+    signature: `send(${CALL_OPTIONS}): Promise<SendResult>`,
+    doc: "Sends the message: MAIL FROM, RCPT TO for each recipient, DATA, the message, and the end of data. When not connected it connects first and disconnects afterwards; on a connection opened with connect() the connection stays open (and the next send starts with RSET when SendRSET is true). Resolves only when the server accepted the message with 250. The result: `accepted` (addresses the server accepted), `rejected` (refused recipients, only possible when the StopOn...Errors setting for their type is false), `recipients` (one entry per RCPT TO: address, type, accepted, replyCode, enhancedStatus, reply), `replyCode`, `enhancedStatus` and `reply` (the server's answer to the end of data), `messageBytes` (message size before dot-stuffing).",
+  },
+  {
+    name: "reset",
+    signature: `reset(${CALL_OPTIONS}): Promise<void>`,
+    doc: "Closes any connection and returns every property, collection and setting to its default.",
+  },
+  {
+    name: "interrupt",
+    signature: "interrupt(): Promise<void>",
+    doc: "Stops the method in progress: it rejects with code 301 and the object stays usable. Aborting the `signal` passed to a method has the same effect.",
+  },
+  {
+    name: "resetHeaders",
+    signature: "resetHeaders(): void",
+    doc: "Clears the message properties (From, SendTo, Cc, BCc, Subject, MessageText, Message, OtherHeaders, MessageRecipients, ...) and any message stream. The connection and the connection properties stay.",
+  },
+  {
+    name: "setMessageStream",
+    signature: "setMessageStream(stream: Readable): void",
+    doc: "The body of the next send() is read from this stream instead of MessageText, as it is sent, so it is never held in memory whole. One send() consumes it. Transfer then reports percentDone -1 (size unknown).",
+  },
+  {
+    name: "getConnected / setConnected",
+    signature: "getConnected(): boolean; setConnected(value: boolean): Promise<void>",
+    doc: "The Connected property. `setConnected(true)` is connect(), `setConnected(false)` is disconnect(). The camelCase `connected = value` cannot be awaited, so a failure there is reported through the Error event.",
+  },
+  {
+    name: "serverCapabilities",
+    signature: "readonly serverCapabilities: ServerCapabilities | undefined",
+    doc: "What the server announced in its EHLO reply while connected: `has(\"SIZE\")`, `params(keyword)`, `sizeLimit`, `authMechanisms`, `esmtp` (false after a HELO fallback), `domain`, `extensions`.",
+  },
+];
+
+export const EVENTS = [
+  {
+    name: "PITrail",
+    signature: "{ direction: 0 | 1 | 2, message: string }",
+    doc: "The protocol trace. direction 0: a command the client sent; 1: a reply from the server (a multi-line reply arrives as one message, lines joined with CRLF); 2: a note from the component (e.g. `connecting to ...`). The message data itself is not traced (see Transfer).",
+  },
+  {
+    name: "ConnectionStatus",
+    signature: "{ connectionEvent: string, statusCode: number, description: string }",
+    doc: "The connection was established (`Remote host connection complete`) or closed (`Remote host disconnected`, with the error code as statusCode when it broke).",
+  },
+  {
+    name: "StartTransfer",
+    signature: "{ direction: 0 | 1 }",
+    doc: "The message data is about to be sent (direction 0: client to server).",
+  },
+  {
+    name: "Transfer",
+    signature: "{ direction: 0 | 1, bytesTransferred: number, percentDone: number, text: string }",
+    doc: "Progress while the message is sent: bytes of the message sent so far (before dot-stuffing), percent done (-1 when the size is unknown, e.g. a stream body), and the chunk just sent as text.",
+  },
+  {
+    name: "EndTransfer",
+    signature: "{ direction: 0 | 1 }",
+    doc: "All of the message data has been handed to the connection.",
+  },
+  {
+    name: "Error",
+    signature: "{ errorCode: number, description: string }",
+    doc: "A failure that does not reject a method: a refused recipient when the StopOn...Errors setting for its type is false, or a failed `connected = value` assignment. Unlike Node's `error` event it is safe to leave without a listener.",
+  },
+  {
+    name: "Expand",
+    signature: "{ address: string }",
+    doc: "One address of an EXPN reply. Declared for IP*Works compatibility; not fired yet (this release has no EXPN method).",
+  },
+  {
+    name: "SSLServerAuthentication",
+    signature: "{ certEncoded: Buffer, certSubject: string, certIssuer: string, status: string, accept: boolean }",
+    doc: "The server's TLS certificate, to be checked; setting `accept` overrides the verdict. Declared for IP*Works compatibility; not fired yet (TLS is planned).",
+  },
+  {
+    name: "SSLStatus",
+    signature: "{ message: string }",
+    doc: "Progress of the TLS handshake. Declared for IP*Works compatibility; not fired yet (TLS is planned).",
+  },
+];
+
+const RETRY_TEXT = {
+  transient: "transient",
+  permanent: "permanent",
+  depends: "depends",
+};
+
+// ---------------------------------------------------------------- helpers
+
+function lowerFirst(s) {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** Text inside a table cell: no line breaks, no unescaped pipes. */
+function cell(text) {
+  return String(text).replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+}
+
+function code(text) {
+  return "`" + String(text) + "`";
+}
+
+function table(head, rows) {
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
+  for (const row of rows) lines.push(`| ${row.map(cell).join(" | ")} |`);
+  return lines.join("\n");
+}
+
+/** "string", "int 1..65535", "int, seconds, 0..60", "enum: 0 miUnspecified, 1 miHigh, ...". */
+function typeText(spec) {
+  switch (spec.type) {
+    case "int":
+      return `int${spec.unit ? ` (${spec.unit})` : ""}, ${spec.min}..${spec.max}`;
+    case "enum":
+      return `enum: ${spec.values.map((v, i) => `${i} ${v}`).join(", ")}`;
+    default:
+      return spec.type;
+  }
+}
+
+function defaultText(spec) {
+  if (spec.type === "string") return spec.default === "" ? "(empty)" : code(JSON.stringify(spec.default));
+  if (spec.type === "enum") return `${code(spec.default)} (${spec.values[spec.default]})`;
+  return code(spec.default);
+}
+
+function accessText(spec) {
+  if (spec.readOnly) return "read-only";
+  if (spec.fixedWhileConnected) return "R/W (not while connected)";
+  return "R/W";
+}
+
+/** A value for the examples, from the field's type. */
+function sampleValue(field) {
+  if (field.name === "Address") return '"ann@example.com"';
+  if (field.name === "Name") return '"Ann Example"';
+  switch (field.type) {
+    case "int":
+      return String(field.min);
+    case "enum":
+      return String(Math.min(1, field.values.length - 1));
+    case "bool":
+      return "true";
+    default:
+      return '"..."';
+  }
+}
+
+// ---------------------------------------------------------------- api.md
+
+export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }) {
+  const out = [];
+  out.push("# smtpkit API reference");
+  out.push("");
+  out.push("<!-- Generated by scripts/gen-docs.mjs from the schema tables in src/schema. Do not edit: run `npm run docs`. -->");
+  out.push("");
+  out.push("`Smtp` (also exported as `smtp`, its IP*Works name) follows the IP*Works SMTP component: properties, methods, events, and config() settings. Property access is synchronous; methods that talk to the server return Promises; every failure is an `SmtpError` (see [errors.md](errors.md)).");
+  out.push("");
+  out.push("- [Properties](#properties)");
+  out.push("- [Collections](#collections)");
+  out.push("- [Settings](#settings)");
+  out.push("- [Methods](#methods)");
+  out.push("- [Events](#events)");
+  out.push("");
+
+  // Properties
+  out.push("## Properties");
+  out.push("");
+  out.push("Each property can be used in two ways: the IP*Works accessor pair, or a camelCase property. Both validate the value and throw SmtpError (601 invalid value, 602 line break in a one-line value, 610 read-only, 612 not while connected) when it is refused.");
+  out.push("");
+  out.push("```ts");
+  out.push('smtp.setMailServer("mail.example.com"); // IP*Works style');
+  out.push('smtp.mailServer = "mail.example.com";   // camelCase');
+  out.push("smtp.getMailServer();                   // \"mail.example.com\"");
+  out.push("```");
+  out.push("");
+  const propRows = PROPERTIES.map((p) => {
+    const accessors = p.readOnly ? code(`get${p.name}()`) : `${code(`get${p.name}()`)} / ${code(`set${p.name}(v)`)}`;
+    return [p.name, accessors, code(p.js ?? lowerFirst(p.name)), typeText(p), defaultText(p), accessText(p), p.doc];
+  });
+  out.push(table(["IP*Works name", "Accessors", "camelCase", "Type", "Default", "Access", "Description"], propRows));
+  out.push("");
+
+  // Collections
+  out.push("## Collections");
+  out.push("");
+  out.push("IP*Works indexed properties. Each collection has a Count accessor and one indexed accessor per field (index 0..Count-1; code 609 outside that range), plus an array form under its camelCase name that reads and writes whole items as plain objects. The array getter returns copies: change items through the setter or the indexed accessors.");
+  out.push("");
+  for (const c of COLLECTIONS) {
+    const fieldKeys = c.fields.map((f) => lowerFirst(f.name));
+    out.push(`### ${c.name}${c.readOnly ? " (read-only)" : ""}`);
+    out.push("");
+    out.push(c.doc);
+    out.push("");
+    out.push(`- Count: ${c.readOnly ? code(`get${c.item}Count()`) : `${code(`get${c.item}Count()`)} / ${code(`set${c.item}Count(n)`)}`}`);
+    out.push(`- Array form: ${code(`${c.js}`)}${c.readOnly ? " (read-only)" : ""}, an array of ${code(`{ ${fieldKeys.join(", ")} }`)}`);
+    out.push("");
+    const rows = c.fields.map((f) => {
+      const accessors = c.readOnly
+        ? code(`get${c.item}${f.name}(i)`)
+        : `${code(`get${c.item}${f.name}(i)`)} / ${code(`set${c.item}${f.name}(i, v)`)}`;
+      return [f.name, accessors, code(lowerFirst(f.name)), typeText(f), defaultText(f), f.doc];
+    });
+    out.push(table(["Field", "Accessors", "Key", "Type", "Default", "Description"], rows));
+    out.push("");
+    if (!c.readOnly) {
+      const first = c.fields[0];
+      const second = c.fields[c.fields.length - 1];
+      out.push("```ts");
+      out.push("// IP*Works style");
+      out.push(`smtp.set${c.item}Count(1);`);
+      out.push(`smtp.set${c.item}${first.name}(0, ${sampleValue(first)});`);
+      if (second !== first) out.push(`smtp.set${c.item}${second.name}(0, ${sampleValue(second)});`);
+      out.push("// array form (replaces the whole collection)");
+      const sample = [first, second].filter((f, i, all) => all.indexOf(f) === i).map((f) => `${lowerFirst(f.name)}: ${sampleValue(f)}`);
+      out.push(`smtp.${c.js} = [{ ${sample.join(", ")} }];`);
+      out.push("```");
+    } else {
+      out.push("```ts");
+      out.push(`for (let i = 0; i < smtp.get${c.item}Count(); i++) console.log(${c.fields.map((f) => `smtp.get${c.item}${f.name}(i)`).join(", ")});`);
+      out.push(`for (const { ${fieldKeys.join(", ")} } of smtp.${c.js}) console.log(${fieldKeys.join(", ")});`);
+      out.push("```");
+    }
+    out.push("");
+  }
+
+  // Settings
+  out.push("## Settings");
+  out.push("");
+  out.push("Set with `config(\"Name=Value\")`, read with `config(\"Name\")` (names are case-insensitive), or give them to the constructor: `new Smtp({ settings: { AllowEmptyTo: true } })`. Booleans accept true/false, 1/0, yes/no, on/off.");
+  out.push("");
+  const settingRows = SETTINGS.map((s) => [s.name, typeText(s), defaultText(s), s.doc]);
+  out.push(table(["Setting", "Type", "Default", "Description"], settingRows));
+  out.push("");
+
+  // Methods
+  out.push("## Methods");
+  out.push("");
+  out.push("Methods that talk to the server return Promises and reject with SmtpError. One method runs at a time per object: calling another while one is running rejects with code 166. Every async method accepts `{ signal }`; aborting it has the effect of interrupt().");
+  out.push("");
+  for (const m of METHODS) {
+    out.push(`### ${m.name}`);
+    out.push("");
+    out.push("```ts");
+    out.push(m.signature);
+    out.push("```");
+    out.push("");
+    out.push(m.doc);
+    out.push("");
+  }
+
+  // Events
+  out.push("## Events");
+  out.push("");
+  out.push("Subscribe with `smtp.on(\"Name\", (e) => ...)`. Each listener gets one object whose fields are the IP*Works event parameters in camelCase.");
+  out.push("");
+  out.push(table(["Event", "Fields", "Description"], EVENTS.map((e) => [e.name, code(e.signature), e.doc])));
+  out.push("");
+  out.push("```ts");
+  out.push('smtp.on("PITrail", (e) => console.log(["C:", "S:", "*"][e.direction], e.message));');
+  out.push('smtp.on("Transfer", (e) => console.log(`${e.bytesTransferred} bytes, ${e.percentDone}%`));');
+  out.push("```");
+  out.push("");
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------- errors.md
+
+export function renderErrors(ERROR_CODES) {
+  const out = [];
+  out.push("# smtpkit error codes");
+  out.push("");
+  out.push("<!-- Generated by scripts/gen-docs.mjs from ERROR_CODES in src/errors.ts. Do not edit: run `npm run docs`. -->");
+  out.push("");
+  out.push("Every failure rejects (or throws) with an `SmtpError`. Its `code` keeps the IP*Works number where IP*Works has one, so ported code that tests `err.code` keeps working; socket failures use the Winsock numbers IP*Works reports (10054, 10060, ...); what IP*Works has no number for is numbered from 601. The numbers are also exported by name: `ErrorCode.NoRecipient === 165`.");
+  out.push("");
+  out.push("## Codes");
+  out.push("");
+  const rows = [...ERROR_CODES].sort((a, b) => a.code - b.code).map((e) => [String(e.code), code(e.name), e.meaning, RETRY_TEXT[e.retry] ?? e.retry]);
+  out.push(table(["Code", "Name", "Meaning", "Retry"], rows));
+  out.push("");
+  out.push("**Retry** says whether trying the same thing again later can succeed: *transient* (a busy or unreachable server, a broken connection), *permanent* (fix the input or the configuration first), or *depends* (on the server's reply code when there is one, 4xx transient and 5xx permanent, otherwise on the cause). At run time ask the error itself with `isTransient()` / `isPermanent()`.");
+  out.push("");
+  out.push("## SmtpError");
+  out.push("");
+  out.push("`SmtpError` extends `Error` (`name` is `\"SmtpError\"`). Besides `code` and `message` it carries what is known about the failure; fields that do not apply are `undefined`.");
+  out.push("");
+  out.push(table(["Field", "Type", "Meaning"], [
+    [code("code"), "number", "One of the codes above."],
+    [code("replyCode"), "number", "The server's 3-digit reply code, when a reply caused the error."],
+    [code("enhancedStatus"), "string", "The RFC 3463 enhanced status code (`5.1.1`), when the server sent one."],
+    [code("lastReply"), "string", "The server's complete reply, all lines."],
+    [code("command"), "string", "The command whose reply or failure this is (`RCPT TO:<ann@example.com>`, `greeting`, ...)."],
+    [code("recipient"), "string", "The recipient a refused RCPT TO is about."],
+    [code("hint"), "string", "What to do about it, when there is something useful to say (also appended to `message`)."],
+    [code("cause"), "unknown", "The underlying error (e.g. the socket error), when there is one."],
+  ]));
+  out.push("");
+  out.push("Predicates:");
+  out.push("");
+  out.push(table(["Method", "True when"], [
+    [code("isTransient()"), "Retrying later may work: a 4xx reply, or (without a reply) a network fault, a timeout, an interrupt, or code 166."],
+    [code("isPermanent()"), "Retrying the same thing will fail again: a 5xx reply, or (without a reply) anything not transient, such as bad input."],
+    [code("isTimeout()"), "Code 10060: the connect or a reply took longer than allowed."],
+    [code("isTls()"), "Codes 270-299."],
+    [code("isAuth()"), "Code 620, or reply code 530, 534, 535 or 538."],
+    [code("isNetwork()"), "The failure came from the connection rather than from a reply or from bad input (162, 605, 606, 607, 10054, 10060, 10061, 10065, 11001)."],
+  ]));
+  out.push("");
+  out.push("`isSmtpError(e)` is a type guard for `e instanceof SmtpError`.");
+  out.push("");
+  out.push("## Example");
+  out.push("");
+  out.push("```ts");
+  out.push('import { Smtp, SmtpError, ErrorCode } from "smtpkit";');
+  out.push("");
+  out.push('const smtp = new Smtp({ mailServer: "mail.example.com", from: "me@example.com", sendTo: "ann@example.com" });');
+  out.push("try {");
+  out.push("  const result = await smtp.send();");
+  out.push("  console.log(`accepted by ${result.accepted.join(\", \")}: ${result.reply}`);");
+  out.push("} catch (e) {");
+  out.push("  if (!(e instanceof SmtpError)) throw e;");
+  out.push("  console.error(`Error ${e.code}: ${e.message}`);");
+  out.push("  if (e.code === ErrorCode.Protocol) console.error(`server said ${e.replyCode} ${e.enhancedStatus ?? \"\"} to ${e.command}`);");
+  out.push("  if (e.recipient) console.error(`refused recipient: ${e.recipient}`);");
+  out.push("  if (e.isTransient()) {");
+  out.push("    // queue the message and try again later");
+  out.push("  }");
+  out.push("}");
+  out.push("```");
+  out.push("");
+  return out.join("\n");
+}

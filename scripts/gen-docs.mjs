@@ -1,0 +1,30 @@
+// Writes docs/api.md and docs/errors.md from the tables of the built package.
+// `npm run docs` builds first, so the docs always match the current sources;
+// spec/unit/docs.spec.ts fails when the files on disk are out of date.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { renderApi, renderErrors } from "./docs-render.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const entry = join(root, "dist/esm/index.js");
+
+let pkg;
+try {
+  pkg = await import(pathToFileURL(entry).href);
+} catch (e) {
+  console.error(`cannot load ${relative(root, entry)}: ${e instanceof Error ? e.message : String(e)}`);
+  console.error("build the package first: npm run build (npm run docs does both)");
+  process.exit(1);
+}
+
+const { PROPERTIES, COLLECTIONS, SETTINGS, ERROR_CODES } = pkg;
+const files = {
+  "docs/api.md": renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }),
+  "docs/errors.md": renderErrors(ERROR_CODES),
+};
+mkdirSync(join(root, "docs"), { recursive: true });
+for (const [file, text] of Object.entries(files)) {
+  writeFileSync(join(root, file), text);
+  console.log(`wrote ${file} (${text.split("\n").length} lines)`);
+}
