@@ -35,7 +35,7 @@ export const METHODS = [
   {
     name: "send",
     signature: `send(${CALL_OPTIONS}): Promise<SendResult>`,
-    doc: "Sends the message: MAIL FROM, RCPT TO for each recipient, DATA, the message, and the end of data. When not connected it connects first and disconnects afterwards; on a connection opened with connect() the connection stays open (and the next send starts with RSET when SendRSET is true). Resolves only when the server accepted the message with 250. The result: `accepted` (addresses the server accepted), `rejected` (refused recipients, only possible when the StopOn...Errors setting for their type is false), `recipients` (one entry per RCPT TO: address, type, accepted, replyCode, enhancedStatus, reply), `replyCode`, `enhancedStatus` and `reply` (the server's answer to the end of data), `messageBytes` (message size before dot-stuffing).",
+    doc: "Sends the message: MAIL FROM, RCPT TO for each recipient, DATA, the message, and the end of data. When not connected it connects first and disconnects afterwards; on a connection opened with connect() the connection stays open (and the next send starts with RSET when SendRSET is true). Resolves only when the server accepted the message with 250. The result: `accepted` (addresses the server accepted), `rejected` (refused recipients, only possible when the StopOn...Errors setting for their type is false), `recipients` (one entry per RCPT TO: address, type, accepted, replyCode, enhancedStatus, reply), `replyCode`, `enhancedStatus` and `reply` (the server's answer to the end of data), `messageBytes` (bytes written in DATA: CRLF line ends, dot-stuffed, the final dot line not counted).",
   },
   {
     name: "reset",
@@ -88,7 +88,7 @@ export const EVENTS = [
   {
     name: "Transfer",
     signature: "{ direction: 0 | 1, bytesTransferred: number, percentDone: number, text: string }",
-    doc: "Progress while the message is sent: bytes of the message sent so far (before dot-stuffing), percent done (-1 when the size is unknown, e.g. a stream body), and the chunk just sent as text.",
+    doc: "Progress while the message is sent: bytes of the message written so far (in wire form: CRLF line ends, dot-stuffed; the final dot line not counted), percent done (-1 when the size is unknown, e.g. a stream body), and the chunk just sent as text.",
   },
   {
     name: "EndTransfer",

@@ -25,7 +25,7 @@ export interface TransferDirectionEvent {
 
 export interface TransferEvent {
   readonly direction: 0 | 1;
-  /** Message bytes sent so far (headers and body, before dot-stuffing). */
+  /** Message bytes written so far (headers and body in wire form: CRLF line ends, dot-stuffed; the final "." not counted). */
   readonly bytesTransferred: number;
   /** 0-100, or -1 when the total size is not known (stream bodies). */
   readonly percentDone: number;

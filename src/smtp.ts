@@ -9,7 +9,8 @@ import { composeMessage } from "./component/compose.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
 import type { SmtpReply } from "./engine/reply.js";
 import { interrupted, SmtpSession, type SessionEvents } from "./engine/session.js";
-import { runTransaction, type SendResult } from "./engine/transaction.js";
+import type { TransferProgress } from "./engine/data-transfer.js";
+import { runTransaction, type SendResult, type TransactionHooks } from "./engine/transaction.js";
 import { ErrorCode, SmtpError } from "./errors.js";
 import type { SmtpEvents, TransferEvent } from "./events.js";
 import type { GeneratedAccessors, SmtpOptions } from "./schema/accessor-types.js";
@@ -122,7 +123,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
           session,
           { ...composed.envelope, mailParameters },
           { parts: composed.parts },
-          this.#transactionHooks(composed.totalBytes),
+          this.#transactionHooks(),
           signal,
         );
       } finally {
@@ -256,14 +257,14 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     };
   }
 
-  #transactionHooks(totalBytes: number | undefined) {
+  #transactionHooks(): TransactionHooks {
     const store = storeOf(this);
     const stopOn = [store.bool("StopOnToErrors"), store.bool("StopOnCcErrors"), store.bool("StopOnBccErrors")];
     return {
-      stopOn: (type: 0 | 1 | 2) => stopOn[type] === true,
-      recipientRefused: (err: SmtpError) => this.#emitError(err.code, err.message),
+      stopOn: (type) => stopOn[type] === true,
+      recipientRefused: (err) => this.#emitError(err.code, err.message),
       startTransfer: () => this.emit("StartTransfer", { direction: 0 }),
-      transfer: (p: { bytes: number; chunk: Buffer }) => this.emit("Transfer", transferEvent(p.bytes, p.chunk, totalBytes)),
+      transfer: (p: TransferProgress) => this.emit("Transfer", transferEvent(p)),
       endTransfer: () => this.emit("EndTransfer", { direction: 0 }),
     };
   }
@@ -294,8 +295,8 @@ function findAccessor(obj: object, key: string): PropertyDescriptor | undefined 
   return undefined;
 }
 
-function transferEvent(bytes: number, chunk: Buffer, total: number | undefined): TransferEvent {
-  const percentDone = total ? Math.min(100, Math.floor((bytes * 100) / total)) : -1;
+function transferEvent({ bytes, total, chunk }: TransferProgress): TransferEvent {
+  const percentDone = total === undefined ? -1 : total === 0 ? 100 : Math.min(100, Math.floor((bytes * 100) / total));
   let text: string | undefined;
   return {
     direction: 0,

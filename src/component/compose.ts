@@ -19,8 +19,6 @@ export interface ComposedMessage {
   headers: Header[];
   headersString: string;
   parts: MessagePart[];
-  /** Total message bytes when known in advance (for percentDone), else undefined. */
-  totalBytes: number | undefined;
   /** The content has 8-bit bytes (BODY=8BITMIME when the server offers it). */
   eightBit: boolean;
   /** An envelope address is non-ASCII (SMTPUTF8 when the server offers it). */
@@ -42,12 +40,13 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
       headers,
       headersString: headerText(prebuilt),
       parts: [bytes],
-      totalBytes: bytes.length,
       eightBit: hasEightBit(bytes),
       utf8Addresses: envelopeIsUtf8(envelope),
     };
   }
 
+  // ReturnPath covers the envelope only: a built message always needs its From header (RFC 5322 §3.6).
+  if (store.string("From").trim() === "") throw new SmtpError(ErrorCode.NoFrom, "From is empty: set the sender address before sending");
   const text = store.string("MessageText");
   const body = stream ? undefined : encodeText(text, charset);
   const bodyIsNonAscii = body !== undefined && hasEightBit(body);
@@ -83,7 +82,6 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
     // Without the empty line that ends the block: that is the property's form.
     headersString: headersString.replace(/\r\n\r\n$/, "\r\n"),
     parts,
-    totalBytes: stream ? undefined : head.length + (body?.length ?? 0),
     eightBit: hasEightBit(head) || bodyIsNonAscii,
     utf8Addresses: envelopeIsUtf8(envelope),
   };
@@ -151,11 +149,15 @@ function checkEnvelopeAddress(source: string, address: string): void {
 function headerRecipients(store: PropertyStore): { to: Mailbox[]; cc: Mailbox[] } {
   const to: Mailbox[] = [];
   const cc: Mailbox[] = [];
+  // An address already in SendTo / Cc is not listed in the headers a second time.
+  const listed = new Set([...parseAddressList(store.string("SendTo")), ...parseAddressList(store.string("Cc"))].map((m) => m.address.toLowerCase()));
   for (const item of store.items("MessageRecipients")) {
     const address = String(item["Address"] ?? "").trim();
     if (address === "") continue;
     const parsed = parseAddressList(address)[0];
     if (!parsed) continue;
+    if (listed.has(parsed.address.toLowerCase())) continue;
+    listed.add(parsed.address.toLowerCase());
     const box: Mailbox = { name: String(item["Name"] ?? "") || parsed.name, address: parsed.address };
     const type = Number(item["Type"] ?? 0);
     if (type === 0) to.push(box);

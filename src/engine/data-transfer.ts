@@ -1,9 +1,12 @@
 /**
- * Streams a message through the dot-stuffer onto the connection, with
- * backpressure end to end: memory stays flat whatever the message size.
+ * Writes a message in DATA wire form (CRLF line ends, dot-stuffed, ".\r\n" at
+ * the end) onto the connection. Streams go through the DotStuffer with
+ * backpressure end to end, so memory stays flat whatever the message size.
  * If the source fails, the connection is torn down before the end-of-data
- * marker goes out, so the server can never take a partial message for a
- * whole one.
+ * marker goes out: the server can never take a partial message for a whole one.
+ *
+ * Byte counts are wire bytes of the message (after normalization and
+ * stuffing), without the final ".\r\n".
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -15,9 +18,11 @@ import type { SmtpConnection } from "./connection.js";
 export type MessagePart = Buffer | Readable;
 
 export interface TransferProgress {
-  /** Message bytes consumed so far (before dot-stuffing). */
+  /** Message bytes written so far. */
   bytes: number;
-  /** The wire bytes just written. */
+  /** Total message bytes when known in advance (in-memory messages), else undefined. */
+  total: number | undefined;
+  /** The wire bytes just written (the last chunk includes the end-of-data marker). */
   chunk: Buffer;
 }
 
@@ -28,41 +33,45 @@ export interface DataTransferOptions {
   signal?: AbortSignal;
 }
 
-/** Largest slice of an in-memory part handed on at once, so progress events keep coming. */
+const MARKER_LENGTH = 3; // ".\r\n"
+/** Write size for in-memory messages, so progress events keep coming on big ones. */
 const SLICE = 64 * 1024;
-/** Messages held in memory up to this size go out in a single write, marker included. */
-const SINGLE_WRITE_LIMIT = 256 * 1024;
+const LABEL = "the message data";
 
-async function* concat(parts: readonly MessagePart[]): AsyncGenerator<Buffer> {
-  for (const part of parts) {
-    if (Buffer.isBuffer(part)) {
-      for (let i = 0; i < part.length; i += SLICE) yield part.subarray(i, i + SLICE);
-    } else {
-      for await (const chunk of part) {
-        yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
-      }
-    }
-  }
+/** Writes the message and the marker; resolves with the message's wire size once all is handed to the socket. */
+export function transferData(conn: SmtpConnection, opts: DataTransferOptions): Promise<number> {
+  if (opts.parts.every((p) => Buffer.isBuffer(p))) return transferBuffer(conn, dotStuff(Buffer.concat(opts.parts as Buffer[])), opts);
+  return transferStream(conn, opts);
 }
 
-/** Writes the message and the end-of-data marker; resolves once all of it is handed to the socket. */
-export async function transferData(conn: SmtpConnection, opts: DataTransferOptions): Promise<number> {
-  if (opts.parts.every((p) => Buffer.isBuffer(p))) {
-    const whole = Buffer.concat(opts.parts as Buffer[]);
-    if (whole.length <= SINGLE_WRITE_LIMIT) {
-      // Small message: one write, one packet with TCP_NODELAY, no stream machinery.
-      const wire = dotStuff(whole);
-      await conn.write(wire, opts.timeoutMs, "the message data");
-      opts.onProgress({ bytes: whole.length, chunk: wire });
-      return whole.length;
-    }
+async function transferBuffer(conn: SmtpConnection, wire: Buffer, opts: DataTransferOptions): Promise<number> {
+  const total = wire.length - MARKER_LENGTH;
+  let offset = 0;
+  while (offset < wire.length) {
+    let end = Math.min(offset + SLICE, wire.length);
+    // The marker leaves with the last body bytes: one write, no Nagle / delayed-ACK stall.
+    if (wire.length - end < SLICE / 4) end = wire.length;
+    const chunk = wire.subarray(offset, end);
+    await conn.write(chunk, opts.timeoutMs, LABEL);
+    offset = end;
+    opts.onProgress({ bytes: Math.min(offset, total), total, chunk });
   }
+  return total;
+}
+
+async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): Promise<number> {
   const stuffer = new DotStuffer();
   let sourceFailure: unknown;
+  // Set when the connection failed; the source then breaks as a consequence, not as the cause.
+  let connectionFailure: SmtpError | undefined;
+  let written = 0;
   const source = Readable.from(
     (async function* () {
       try {
-        yield* concat(opts.parts);
+        for (const part of opts.parts) {
+          if (Buffer.isBuffer(part)) yield part;
+          else for await (const chunk of part) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
+        }
       } catch (e) {
         sourceFailure = e;
         throw e;
@@ -75,26 +84,39 @@ export async function transferData(conn: SmtpConnection, opts: DataTransferOptio
       source,
       stuffer,
       async function (wire: AsyncIterable<Buffer>) {
+        // Progress for a chunk is reported once the next one exists, so the
+        // last report can leave the marker out of the count.
+        let previous: Buffer | undefined;
         for await (const chunk of wire) {
-          await conn.write(chunk, opts.timeoutMs, "the message data");
-          opts.onProgress({ bytes: stuffer.bytesIn, chunk });
+          if (previous) opts.onProgress({ bytes: written, total: undefined, chunk: previous });
+          try {
+            await conn.write(chunk, opts.timeoutMs, LABEL);
+          } catch (e) {
+            connectionFailure = e instanceof SmtpError ? e : undefined;
+            throw e;
+          }
+          written += chunk.length;
+          previous = chunk;
         }
+        if (previous) opts.onProgress({ bytes: written - MARKER_LENGTH, total: undefined, chunk: previous });
       },
       opts.signal ? { signal: opts.signal } : {},
     );
   } catch (e) {
-    const err = sourceFailure !== undefined
-      ? new SmtpError(ErrorCode.MessageStream, `the message stream failed while sending; the connection was closed so nothing was delivered: ${errorText(sourceFailure)}`, { cause: sourceFailure })
-      : e instanceof SmtpError
-        ? e
-        : opts.signal?.aborted && opts.signal.reason instanceof SmtpError
-          ? opts.signal.reason
-          : new SmtpError(ErrorCode.Communication, `sending the message data failed: ${errorText(e)}`, { cause: e });
+    const err = connectionFailure
+      ? connectionFailure
+      : sourceFailure !== undefined
+        ? new SmtpError(ErrorCode.MessageStream, `the message stream failed while sending; the connection was closed so nothing was delivered: ${errorText(sourceFailure)}`, { cause: sourceFailure })
+        : e instanceof SmtpError
+          ? e
+          : opts.signal?.aborted && opts.signal.reason instanceof SmtpError
+            ? opts.signal.reason
+            : new SmtpError(ErrorCode.Communication, `sending the message data failed: ${errorText(e)}`, { cause: e });
     // Never let a half-sent message be completed by anything written later.
     conn.abort(err);
     throw err;
   }
-  return stuffer.bytesIn;
+  return written - MARKER_LENGTH;
 }
 
 function errorText(e: unknown): string {

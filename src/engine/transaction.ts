@@ -46,7 +46,7 @@ export interface SendResult {
   replyCode: number;
   enhancedStatus: string | undefined;
   reply: string;
-  /** Message bytes sent (before dot-stuffing). */
+  /** Message bytes written in DATA (CRLF line ends, dot-stuffed), without the final ".". */
   messageBytes: number;
 }
 

@@ -1,0 +1,28 @@
+/**
+ * Live-memory measurement for "never holds the message in memory" checks.
+ * Garbage would swamp a plain heap sample, so the collector is run first.
+ */
+import v8 from "node:v8";
+import vm from "node:vm";
+
+let gcFn: (() => void) | undefined;
+
+/** Runs a full garbage collection (enables --expose-gc at run time when needed). */
+export function forceGc(): void {
+  if (!gcFn) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) gcFn = exposed;
+    else {
+      v8.setFlagsFromString("--expose-gc");
+      gcFn = vm.runInNewContext("gc") as () => void;
+    }
+  }
+  gcFn();
+}
+
+/** Bytes of live JS heap plus Buffers / ArrayBuffers, after a full collection. */
+export function liveBytes(): number {
+  forceGc();
+  const u = process.memoryUsage();
+  return u.heapUsed + u.arrayBuffers;
+}
