@@ -26,8 +26,24 @@ export const ErrorCode = {
   Interrupted: 301,
   /** A file could not be opened. */
   CannotOpenFile: 302,
-  /** TLS failure (handshake, certificate); the 270-299 range is reserved for TLS. */
+  /** TLS handshake failure; 270-299 are TLS errors. */
   Tls: 270,
+  /** The server certificate was rejected (by validation, a pin, or an SSLServerAuthentication listener). */
+  TlsCertRejected: 271,
+  /** The server certificate has expired or is not yet valid. */
+  TlsCertExpired: 272,
+  /** The server certificate is self-signed or its issuer is not trusted. */
+  TlsCertUntrusted: 273,
+  /** The server certificate does not name the host connected to. */
+  TlsHostMismatch: 274,
+  /** TLS is required but the server does not offer STARTTLS. */
+  TlsNotOffered: 275,
+  /** The server refused STARTTLS. */
+  TlsStartRefused: 276,
+  /** Plain text where TLS was expected, or TLS where plain text was expected: wrong SSLStartMode for the port. */
+  TlsWrongMode: 277,
+  /** The client certificate (SSLCertStore) could not be loaded. */
+  TlsClientCert: 278,
   /** A property or setting was given a value it does not accept. */
   InvalidValue: 601,
   /** CR or LF inside a header value, address or command argument (header / command injection). */
@@ -52,8 +68,16 @@ export const ErrorCode = {
   MessageStream: 611,
   /** The property cannot be changed while connected. */
   WhileConnected: 612,
-  /** Authentication failed or no usable mechanism (AUTH). */
+  /** The server refused the credentials (535), or the SASL exchange failed. */
   Auth: 620,
+  /** The chosen AUTH mechanism is not offered by the server. */
+  AuthMechanismNotOffered: 621,
+  /** AUTH refused locally: the connection is not encrypted and AllowCleartextAuth is false. */
+  AuthNeedsTls: 622,
+  /** The AuthMechanism value does not apply to SMTP (APOP, Kerberos). */
+  AuthMechanismNotApplicable: 623,
+  /** The server does not offer AUTH at all. */
+  AuthNotOffered: 624,
   /** Connection reset by the peer. */
   ConnectionReset: 10054,
   /** Timed out (TCP connect, or no reply within Timeout). */
@@ -84,7 +108,15 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
   { code: 164, name: "NoFrom", meaning: "From is empty: set the sender address.", retry: "permanent" },
   { code: 165, name: "NoRecipient", meaning: "No recipient was given (SendTo is required unless AllowEmptyTo=true), or the server refused every recipient.", retry: "depends" },
   { code: 166, name: "Busy", meaning: "Another method of this object is still running; await it first (or call interrupt()).", retry: "transient" },
-  { code: 270, name: "Tls", meaning: "TLS handshake or certificate failure (270-299 are reserved for TLS).", retry: "permanent" },
+  { code: 270, name: "Tls", meaning: "The TLS handshake failed (270-299 are TLS errors).", retry: "permanent" },
+  { code: 271, name: "TlsCertRejected", meaning: "The server certificate was rejected: by validation, by SSLAcceptServerCert (pin mismatch) or by an SSLServerAuthentication listener that set accept = false.", retry: "permanent" },
+  { code: 272, name: "TlsCertExpired", meaning: "The server certificate has expired or is not yet valid.", retry: "permanent" },
+  { code: 273, name: "TlsCertUntrusted", meaning: "The server certificate is self-signed or signed by an issuer that is not trusted (add it with config SSLCACerts, pin it with SSLAcceptServerCert, or accept it in SSLServerAuthentication).", retry: "permanent" },
+  { code: 274, name: "TlsHostMismatch", meaning: "The server certificate does not name MailServer (connect by the name on the certificate, or set config SSLServerName).", retry: "permanent" },
+  { code: 275, name: "TlsNotOffered", meaning: "TLS is required (SSLStartMode=2, or SSLEnabled=true) but the server does not offer STARTTLS; nothing else was sent.", retry: "permanent" },
+  { code: 276, name: "TlsStartRefused", meaning: "The server refused STARTTLS; nothing else was sent.", retry: "depends" },
+  { code: 277, name: "TlsWrongMode", meaning: "The TLS mode does not match the port: plain text arrived where TLS was expected or the other way round (465 speaks implicit TLS: SSLStartMode=1; 25 and 587 speak STARTTLS: SSLStartMode=0 or 2).", retry: "permanent" },
+  { code: 278, name: "TlsClientCert", meaning: "The client certificate in SSLCertStore could not be loaded (wrong SSLCertStoreType, password or file).", retry: "permanent" },
   { code: 301, name: "Interrupted", meaning: "interrupt() was called, or the AbortSignal passed to the method fired.", retry: "transient" },
   { code: 302, name: "CannotOpenFile", meaning: "A file could not be opened.", retry: "permanent" },
   { code: 601, name: "InvalidValue", meaning: "A property or setting was given a value it does not accept (out of range, wrong type).", retry: "permanent" },
@@ -99,7 +131,11 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
   { code: 610, name: "ReadOnly", meaning: "The property is read-only.", retry: "permanent" },
   { code: 611, name: "MessageStream", meaning: "The stream given to setMessageStream() failed while the message was being sent; nothing was delivered.", retry: "depends" },
   { code: 612, name: "WhileConnected", meaning: "The property cannot change while connected (MailServer, MailPort, LocalHost); disconnect first.", retry: "permanent" },
-  { code: 620, name: "Auth", meaning: "Authentication failed or no usable mechanism was offered.", retry: "permanent" },
+  { code: 620, name: "Auth", meaning: "The server refused the credentials (535 and similar; see replyCode and lastReply), or the SASL exchange failed (e.g. the server's SCRAM proof did not verify).", retry: "permanent" },
+  { code: 621, name: "AuthMechanismNotOffered", meaning: "The AuthMechanism chosen is not offered by the server; the message lists what it offers.", retry: "permanent" },
+  { code: 622, name: "AuthNeedsTls", meaning: "AUTH was refused locally because the connection is not encrypted: use TLS (SSLStartMode) or, if you accept the risk, config AllowCleartextAuth=true.", retry: "permanent" },
+  { code: 623, name: "AuthMechanismNotApplicable", meaning: "The AuthMechanism value does not apply to SMTP (3 APOP is a POP3 command; 6 Kerberos / GSSAPI is not supported).", retry: "permanent" },
+  { code: 624, name: "AuthNotOffered", meaning: "User is set but the server does not offer AUTH (on many servers AUTH appears only after STARTTLS).", retry: "permanent" },
   { code: 10054, name: "ConnectionReset", meaning: "The connection was reset by the peer.", retry: "transient" },
   { code: 10060, name: "TimedOut", meaning: "Timed out: the TCP connect exceeded ConnectionTimeout, or a reply did not arrive within Timeout.", retry: "transient" },
   { code: 10061, name: "ConnectionRefused", meaning: "Connection refused: nothing listens on MailServer:MailPort.", retry: "transient" },
@@ -177,7 +213,7 @@ export class SmtpError extends Error {
   }
 
   isAuth(): boolean {
-    return this.code === ErrorCode.Auth || this.replyCode === 530 || this.replyCode === 534 || this.replyCode === 535 || this.replyCode === 538;
+    return (this.code >= 620 && this.code <= 629) || this.replyCode === 530 || this.replyCode === 534 || this.replyCode === 535 || this.replyCode === 538;
   }
 
   /** True when the error came from the network rather than from a reply or from bad input. */

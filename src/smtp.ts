@@ -5,7 +5,11 @@
  */
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
+import type { X509Certificate } from "node:crypto";
 import { composeMessage } from "./component/compose.js";
+import { authOptions, sessionOptions } from "./component/session-options.js";
+import { authenticate, type TokenRefreshRequest } from "./engine/authenticator.js";
+import type { ServerCertificateCheck } from "./transport/tls-upgrade.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
 import type { SmtpReply } from "./engine/reply.js";
 import { interrupted, SmtpSession, type SessionEvents } from "./engine/session.js";
@@ -39,7 +43,14 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #session: SmtpSession | undefined;
   #operation: AbortController | undefined;
   #stream: Readable | undefined;
-  #connecting: Promise<void> | undefined;
+  #serverCert: X509Certificate | undefined;
+
+  /**
+   * Called when the server refuses an XOAUTH2 / OAUTHBEARER token: return a
+   * fresh token (or a Promise of one) and AUTH is tried once more; return
+   * undefined to give up.
+   */
+  tokenRefresher: ((request: TokenRefreshRequest) => Promise<string | undefined> | string | undefined) | undefined;
 
   constructor(options: SmtpOptions = {}) {
     super();
@@ -68,6 +79,30 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     this.setConnected(value).catch((e: unknown) => {
       const err = toSmtpError(e);
       this.#emitError(err.code, err.message);
+    });
+  }
+
+  /** The server's certificate from the last TLS handshake (undefined before one). */
+  getSSLServerCert(): X509Certificate | undefined {
+    return this.#serverCert;
+  }
+
+  get sslServerCert(): X509Certificate | undefined {
+    return this.#serverCert;
+  }
+
+  /**
+   * Logs in on the open connection (SocketTools' Authenticate): for when
+   * User was set after connect(). connect() does this itself when User is set.
+   */
+  authenticate(opts: CallOptions = {}): Promise<void> {
+    return this.#run(opts, async () => {
+      const session = this.#session;
+      if (!session?.isOpen) throw new SmtpError(ErrorCode.NotConnected, "authenticate() needs an open connection: call connect() first");
+      if (session.authenticated) return;
+      const login = authOptions(storeOf(this), this.tokenRefresher);
+      if (!login) throw new SmtpError(ErrorCode.InvalidValue, "User is empty: set User (and Password) before authenticate()");
+      await authenticate(session, login);
     });
   }
 
@@ -223,26 +258,31 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     if (this.#session?.isOpen) return this.#session;
     this.#session = undefined;
     const store = storeOf(this);
-    const server = store.string("MailServer").trim();
-    if (server === "") throw new SmtpError(ErrorCode.NoMailServer, "MailServer is empty: set the SMTP server's host name or address");
-    const timeoutMs = store.number("Timeout") * 1000;
-    const connectTimeout = store.int("ConnectionTimeout") * 1000;
-    const session = await SmtpSession.open(
-      {
-        host: server,
-        port: store.number("MailPort"),
-        localAddress: store.string("LocalHost"),
-        connectTimeoutMs: connectTimeout || timeoutMs,
-        timeoutMs,
-        maxLineLength: store.int("MaxLineLength"),
-        hello: String(store.setting("Hello")),
-        allowExtensions: store.get("AllowExtensions") === true,
-      },
-      this.#sessionEvents(),
-      signal,
-    );
+    const options = sessionOptions(store, {
+      status: (message) => this.emit("SSLStatus", { message }),
+      authorize: (check) => this.#authorizeServer(check),
+    });
+    const login = authOptions(store, this.tokenRefresher);
+    const session = await SmtpSession.open(options, this.#sessionEvents(), signal);
     this.#session = session;
+    if (login) {
+      try {
+        await authenticate(session, login);
+      } catch (e) {
+        // A session that failed to log in is of no use to the caller.
+        this.#session = undefined;
+        await session.quit();
+        throw e;
+      }
+    }
     return session;
+  }
+
+  /** Fires SSLServerAuthentication and returns the listeners' verdict. */
+  #authorizeServer(check: ServerCertificateCheck): boolean {
+    const event = { certEncoded: check.certEncoded, certSubject: check.certSubject, certIssuer: check.certIssuer, status: check.status, accept: check.accept };
+    this.emit("SSLServerAuthentication", event);
+    return event.accept === true;
   }
 
   #sessionEvents(): SessionEvents {
@@ -253,6 +293,14 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       connectionStatus: (connectionEvent, statusCode, description) => this.emit("ConnectionStatus", { connectionEvent, statusCode, description }),
       closed: () => {
         // The session object is dropped lazily (next call) so a method in flight still sees it.
+        store.setSettingInternal("SSLNegotiatedVersion", "");
+        store.setSettingInternal("SSLNegotiatedCipher", "");
+      },
+      secured: (tls) => {
+        this.#serverCert = tls.certificate;
+        store.setSettingInternal("SSLNegotiatedVersion", tls.protocol);
+        store.setSettingInternal("SSLNegotiatedCipher", tls.cipher);
+        this.emit("ConnectionStatus", { connectionEvent: "SSL handshake complete", statusCode: 0, description: `${tls.protocol} ${tls.cipher}` });
       },
     };
   }

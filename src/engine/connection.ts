@@ -31,6 +31,7 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined;
   /** False while the command it answers is still being written (message data). */
   armed: boolean;
+  lastInClear?: boolean;
   resolve(reply: SmtpReply): void;
   reject(err: SmtpError): void;
 }
@@ -39,6 +40,11 @@ export interface CommandOptions {
   /** Shown in PITrail and errors instead of the command (credentials). */
   display?: string;
   timeoutMs: number;
+  /**
+   * Stop reading after this command's reply and drop anything received
+   * after it (STARTTLS: bytes before the handshake may be injected).
+   */
+  lastInClear?: boolean;
 }
 
 export class SmtpConnection {
@@ -49,21 +55,37 @@ export class SmtpConnection {
   /** A reply that arrived when no command was waiting (typically 421 before a close). */
   private unsolicited: SmtpReply | undefined;
   private ended = false;
+  private sock: Socket;
+  private receivedAny = false;
+  private readonly listeners = {
+    data: (chunk: Buffer): void => this.onData(chunk),
+    error: (err: Error): void => this.fail(socketError(err, "connection error")),
+    close: (): void => this.onClose(),
+  };
 
-  constructor(
-    readonly socket: Socket,
-    private readonly opts: ConnectionOptions,
-  ) {
+  constructor(socket: Socket, private readonly opts: ConnectionOptions) {
     this.parser = new ReplyParser({ maxLineLength: opts.maxLineLength });
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", (err) => this.fail(socketError(err, "connection error")));
-    socket.on("close", () => this.onClose());
-    // Half-close from the server: answer with our own end so the socket closes.
-    socket.on("end", () => socket.end());
+    this.sock = socket;
+    this.bind(socket);
+  }
+
+  get socket(): Socket {
+    return this.sock;
+  }
+
+  /**
+   * Continues on a TLS socket that wraps the current one (after STARTTLS).
+   * Whatever the server sent in clear text after its STARTTLS reply was
+   * already thrown away (see `upgradeAfter`).
+   */
+  upgrade(tls: Socket): void {
+    this.unbind(this.sock);
+    this.sock = tls;
+    this.bind(tls);
   }
 
   get isOpen(): boolean {
-    return !this.ended && this.failure === undefined && !this.socket.destroyed;
+    return !this.ended && this.failure === undefined && !this.sock.destroyed;
   }
 
   get pendingReplies(): number {
@@ -126,9 +148,9 @@ export class SmtpConnection {
       if (/[\r\n]/.test(c.line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR or LF");
       this.opts.hooks.trail(0, c.display ?? c.line);
       text += c.line + "\r\n";
-      promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs));
+      promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs, c.lastInClear));
     }
-    this.socket.write(text);
+    this.sock.write(text);
     return promises;
   }
 
@@ -139,20 +161,20 @@ export class SmtpConnection {
   write(data: Buffer, timeoutMs: number, label: string): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.isOpen) return Promise.reject(this.closedError(label));
-    if (this.socket.write(data)) return Promise.resolve();
+    if (this.sock.write(data)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (err?: SmtpError): void => {
         if (timer) clearTimeout(timer);
-        this.socket.off("drain", onDrain);
-        this.socket.off("close", onClose);
+        this.sock.off("drain", onDrain);
+        this.sock.off("close", onClose);
         if (err) reject(err);
         else resolve();
       };
       const onDrain = (): void => done();
       const onClose = (): void => done(this.failure ?? this.closedError(label));
-      this.socket.on("drain", onDrain);
-      this.socket.on("close", onClose);
+      this.sock.on("drain", onDrain);
+      this.sock.on("close", onClose);
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
           const err = new SmtpError(ErrorCode.TimedOut, `timed out after ${timeoutMs / 1000} s: the server stopped reading during ${label}`);
@@ -171,27 +193,39 @@ export class SmtpConnection {
   /** Ends the connection politely (after QUIT); resolves once the socket has closed. */
   end(): Promise<void> {
     this.ended = true;
-    if (this.socket.closed) return Promise.resolve();
+    if (this.sock.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       // A server that never closes its side must not keep the caller (or the process) waiting.
-      const t = setTimeout(() => this.socket.destroy(), 2000);
+      const t = setTimeout(() => this.sock.destroy(), 2000);
       t.unref();
-      this.socket.once("close", () => {
+      this.sock.once("close", () => {
         clearTimeout(t);
         resolve();
       });
-      this.socket.end();
+      this.sock.end();
     });
   }
 
   destroy(): void {
     this.ended = true;
-    this.socket.destroy();
+    this.sock.destroy();
   }
 
-  private pushWaiter(label: string, timeoutMs: number): Promise<SmtpReply> {
+  private bind(socket: Socket): void {
+    socket.on("data", this.listeners.data);
+    socket.on("error", this.listeners.error);
+    socket.on("close", this.listeners.close);
+  }
+
+  private unbind(socket: Socket): void {
+    socket.off("data", this.listeners.data);
+    socket.off("error", this.listeners.error);
+    socket.off("close", this.listeners.close);
+  }
+
+  private pushWaiter(label: string, timeoutMs: number, lastInClear = false): Promise<SmtpReply> {
     return new Promise<SmtpReply>((resolve, reject) => {
-      const waiter: Waiter = { label, timeoutMs, timer: undefined, armed: true, resolve, reject };
+      const waiter: Waiter = { label, timeoutMs, timer: undefined, armed: true, lastInClear, resolve, reject };
       this.waiters.push(waiter);
       // Only the head of the queue is timed: the others cannot be answered before it.
       if (this.waiters.length === 1) this.armTimer(waiter);
@@ -210,6 +244,16 @@ export class SmtpConnection {
 
   private onData(chunk: Buffer): void {
     if (this.failure) return;
+    if (!this.receivedAny) {
+      this.receivedAny = true;
+      // A TLS record (handshake 0x16 / alert 0x15, version 3.x) where a greeting belongs.
+      if ((chunk[0] === 0x16 || chunk[0] === 0x15) && chunk[1] === 0x03) {
+        this.fail(new SmtpError(ErrorCode.TlsWrongMode, "the server sent TLS data instead of an SMTP greeting: this port speaks implicit TLS", {
+          hint: "use SSLStartMode=1 on this port (usually 465), or port 587 with STARTTLS",
+        }));
+        return;
+      }
+    }
     let replies: SmtpReply[];
     try {
       replies = this.parser.push(chunk);
@@ -218,7 +262,8 @@ export class SmtpConnection {
       this.fail(err);
       return;
     }
-    for (const reply of replies) {
+    for (let i = 0; i < replies.length; i++) {
+      const reply = replies[i] as SmtpReply;
       this.lastReply = reply;
       this.opts.hooks.trail(1, reply.raw);
       this.opts.hooks.reply(reply);
@@ -229,9 +274,24 @@ export class SmtpConnection {
         continue;
       }
       if (w.timer) clearTimeout(w.timer);
+      if (w.lastInClear && reply.code === 220) {
+        this.stopReadingInClear(replies.length - i - 1);
+        w.resolve(reply);
+        return;
+      }
       const next = this.waiters[0];
       if (next) this.armTimer(next);
       w.resolve(reply);
+    }
+  }
+
+  /** After a 220 to STARTTLS: nothing more is read in clear text (RFC 3207 §6). */
+  private stopReadingInClear(repliesDropped: number): void {
+    this.sock.off("data", this.listeners.data);
+    const partial = this.parser.partial;
+    this.parser.reset();
+    if (repliesDropped > 0 || partial) {
+      this.opts.hooks.trail(2, "discarded data the server sent after its STARTTLS reply, before the TLS handshake");
     }
   }
 
@@ -261,7 +321,7 @@ export class SmtpConnection {
     if (this.failure) return;
     this.failure = err;
     this.rejectAll(err);
-    this.socket.destroy();
+    this.sock.destroy();
   }
 
   private rejectAll(err: SmtpError): void {

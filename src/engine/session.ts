@@ -6,9 +6,27 @@ import { hostname } from "node:os";
 import { isIPv4, isIPv6 } from "node:net";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { connectTcp, normalizeHost } from "../transport/tcp-connector.js";
+import { startTls, type TlsOptions, type TlsResult } from "../transport/tls-upgrade.js";
 import { heloCapabilities, parseEhloReply, type ServerCapabilities } from "./capabilities.js";
 import { SmtpConnection, type CommandOptions } from "./connection.js";
 import { describeReply, type SmtpReply } from "./reply.js";
+
+/** How TLS is used on this connection, resolved from SSLStartMode / SSLEnabled / MailPort. */
+export type TlsMode = "implicit" | "starttls-required" | "starttls-opportunistic" | "none";
+
+export function resolveTlsMode(startMode: number, sslEnabled: boolean, port: number): TlsMode {
+  switch (startMode) {
+    case 1:
+      return "implicit";
+    case 2:
+      return "starttls-required";
+    case 3:
+      return "none";
+    default:
+      if (port === 465) return "implicit";
+      return sslEnabled ? "starttls-required" : "starttls-opportunistic";
+  }
+}
 
 export interface SessionOptions {
   host: string;
@@ -22,6 +40,9 @@ export interface SessionOptions {
   /** EHLO / HELO argument; "" = worked out from the host name or local address. */
   hello: string;
   allowExtensions: boolean;
+  tlsMode: TlsMode;
+  /** Everything startTls() needs but the timeout and signal. */
+  tls: Omit<TlsOptions, "timeoutMs" | "signal">;
 }
 
 export interface SessionEvents {
@@ -30,34 +51,49 @@ export interface SessionEvents {
   connectionStatus(connectionEvent: string, statusCode: number, description: string): void;
   /** The connection is gone (QUIT, server close, failure). */
   closed(reason: SmtpError | undefined): void;
+  /** TLS is up (implicit or after STARTTLS). */
+  secured(result: TlsResult): void;
 }
 
 export class SmtpSession {
   capabilities: ServerCapabilities;
   /** Mail transactions started on this connection (SendRSET needs to know). */
   transactions = 0;
+  /** AUTH succeeded on this connection. */
+  authenticated = false;
 
   private constructor(
     readonly connection: SmtpConnection,
     readonly options: SessionOptions,
     capabilities: ServerCapabilities,
+    /** The TLS state, when the connection is encrypted. */
+    readonly tls: TlsResult | undefined,
   ) {
     this.capabilities = capabilities;
+  }
+
+  get secure(): boolean {
+    return this.tls !== undefined;
   }
 
   static async open(opts: SessionOptions, events: SessionEvents, signal?: AbortSignal): Promise<SmtpSession> {
     const host = normalizeHost(opts.host);
     events.trail(2, `connecting to ${host} port ${opts.port}`);
-    const socket = await connectTcp({
+    const tcp = await connectTcp({
       host,
       port: opts.port,
       localAddress: opts.localAddress,
       timeoutMs: opts.connectTimeoutMs,
       signal,
     });
-    events.connectionStatus("Remote host connection complete", 0, `connected to ${socket.remoteAddress ?? host}:${socket.remotePort ?? opts.port}`);
+    events.connectionStatus("Remote host connection complete", 0, `connected to ${tcp.remoteAddress ?? host}:${tcp.remotePort ?? opts.port}`);
+    let tls: TlsResult | undefined;
+    if (opts.tlsMode === "implicit") {
+      tls = await startTls(tcp, { ...opts.tls, timeoutMs: opts.connectTimeoutMs || opts.timeoutMs, signal });
+      events.secured(tls);
+    }
     let closedReported = false;
-    const conn = new SmtpConnection(socket, {
+    const conn = new SmtpConnection(tls?.socket ?? tcp, {
       maxLineLength: opts.maxLineLength,
       hooks: {
         trail: events.trail,
@@ -74,12 +110,21 @@ export class SmtpSession {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (signal?.aborted) onAbort();
-      const greeting = await conn.expectReply("the greeting", opts.connectTimeoutMs || opts.timeoutMs);
+      const greeting = await greet(conn, opts, tls !== undefined);
       if (greeting.code !== 220) {
         throw replyError(greeting, "the server refused the session in its greeting", "greeting");
       }
-      const caps = await hello(conn, opts, socket.localAddress ?? "");
-      return new SmtpSession(conn, opts, caps);
+      let caps = await hello(conn, opts, tcp.localAddress ?? "");
+      if (opts.tlsMode === "starttls-required" || opts.tlsMode === "starttls-opportunistic") {
+        const upgraded = await startTlsIfOffered(conn, caps, opts, signal);
+        if (upgraded) {
+          tls = upgraded;
+          events.secured(tls);
+          // RFC 3207 §4.2: forget everything learned in clear text and ask again.
+          caps = await hello(conn, opts, tcp.localAddress ?? "");
+        }
+      }
+      return new SmtpSession(conn, opts, caps, tls);
     } catch (e) {
       conn.destroy();
       throw e;
@@ -117,6 +162,59 @@ export class SmtpSession {
   abort(err: SmtpError): void {
     this.connection.abort(err);
   }
+}
+
+async function greet(conn: SmtpConnection, opts: SessionOptions, secure: boolean): Promise<SmtpReply> {
+  try {
+    return await conn.expectReply("the greeting", opts.connectTimeoutMs || opts.timeoutMs);
+  } catch (e) {
+    if (e instanceof SmtpError && e.code === ErrorCode.TimedOut && !secure) {
+      // An implicit-TLS port waits for our TLS hello and never greets in clear text.
+      throw new SmtpError(e.code, e.message.replace(/ \(.*\)$/, ""), {
+        command: "greeting",
+        hint: opts.port === 465
+          ? "port 465 speaks implicit TLS: use SSLStartMode=1 (or 0, automatic)"
+          : "if this port speaks implicit TLS, use SSLStartMode=1; otherwise check MailServer, MailPort and any firewall",
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/** STARTTLS when offered; required mode never continues in clear text. */
+async function startTlsIfOffered(conn: SmtpConnection, caps: ServerCapabilities, opts: SessionOptions, signal: AbortSignal | undefined): Promise<TlsResult | undefined> {
+  const required = opts.tlsMode === "starttls-required";
+  if (!caps.has("STARTTLS")) {
+    if (!required) return undefined;
+    await quietQuit(conn, opts);
+    throw new SmtpError(ErrorCode.TlsNotOffered, `TLS is required but ${opts.host} does not offer STARTTLS; nothing else was sent`, {
+      hint: "use port 465 with SSLStartMode=1 if the server has implicit TLS, or SSLStartMode=0 with SSLEnabled=false to allow clear text",
+    });
+  }
+  const reply = await conn.command("STARTTLS", { timeoutMs: opts.timeoutMs, lastInClear: true });
+  if (reply.code !== 220) {
+    if (!required) return undefined;
+    await quietQuit(conn, opts);
+    throw new SmtpError(ErrorCode.TlsStartRefused, `the server refused STARTTLS: ${describeReply(reply)}; nothing else was sent`, {
+      replyCode: reply.code,
+      enhancedStatus: reply.enhancedStatus,
+      lastReply: reply.raw,
+      command: "STARTTLS",
+    });
+  }
+  const result = await startTls(conn.socket, { ...opts.tls, timeoutMs: opts.timeoutMs, signal });
+  conn.upgrade(result.socket);
+  return result;
+}
+
+async function quietQuit(conn: SmtpConnection, opts: SessionOptions): Promise<void> {
+  try {
+    await conn.command("QUIT", { timeoutMs: Math.min(opts.timeoutMs || 5000, 5000) });
+  } catch {
+    // Leaving anyway.
+  }
+  await conn.end();
 }
 
 async function hello(conn: SmtpConnection, opts: SessionOptions, localAddress: string): Promise<ServerCapabilities> {

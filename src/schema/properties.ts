@@ -7,6 +7,11 @@ import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
 
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
+  {
+    name: "AuthMechanism", type: "enum", default: 0,
+    values: ["amUserPassword", "amCRAMMD5", "amNTLM", "amAPOP", "amSASLPlain", "amSASLDigestMD5", "amKerberos", "amXOAUTH2", "amOAuthBearer", "amSCRAMSHA1", "amSCRAMSHA256", "amAutomatic"],
+    doc: "SASL mechanism used when User is set: 0 PLAIN or LOGIN (whichever the server offers, PLAIN first), 1 CRAM-MD5, 2 NTLM (v2), 4 PLAIN, 5 DIGEST-MD5, 7 XOAUTH2, 8 OAUTHBEARER, 9 SCRAM-SHA-1, 10 SCRAM-SHA-256, 11 the strongest both sides support. 3 APOP and 6 Kerberos do not apply to SMTP and fail with code 623.",
+  },
   { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
   { name: "Cc", type: "string", default: "", check: "singleLine", doc: "Comma-separated carbon-copy recipients (Cc header plus RCPT TO)." },
   { name: "Connected", type: "bool", default: false, custom: true, doc: "Whether a connection is open. setConnected(true) connects (like connect()), setConnected(false) disconnects; both return a Promise." },
@@ -24,14 +29,29 @@ export const PROPERTIES = [
   { name: "MessageId", type: "string", default: "", check: "singleLine", doc: "Value of the Message-ID header, e.g. `<id@example.com>`; when empty a unique one is generated for each message." },
   { name: "MessageText", type: "string", default: "", check: "none", doc: "The message body. Line ends are normalized to CRLF and lines starting with \".\" are dot-stuffed on the wire. Ignored when setMessageStream() supplied a stream." },
   { name: "OtherHeaders", type: "string", default: "", check: "headerBlock", doc: "Extra header lines (`Name: value`, separated by CRLF) added as they are. A header given here replaces the one the component would generate (e.g. Date)." },
+  { name: "Password", type: "string", default: "", check: "singleLine", doc: "Password for AUTH (or the OAuth access token for XOAUTH2 / OAUTHBEARER when config AuthorizationIdentity is empty). Never shown in PITrail unless config LogCredentials=true." },
   { name: "Priority", type: "enum", default: 0, values: ["epUnspecified", "epNormal", "epUrgent", "epNonUrgent"], doc: "Writes a Priority header (normal, urgent, non-urgent); 0 leaves it out." },
   { name: "ReadReceiptTo", type: "string", default: "", check: "singleLine", doc: "Address written to a Disposition-Notification-To header (RFC 8098 read receipt request)." },
   { name: "ReplyTo", type: "string", default: "", check: "singleLine", doc: "Value of the Reply-To header (address list)." },
   { name: "ReturnPath", type: "string", default: "", check: "singleLine", doc: "Envelope sender (MAIL FROM, where bounces go); the From address when empty. Use `<>` for a null reverse path." },
   { name: "SendTo", type: "string", default: "", check: "singleLine", doc: "Comma-separated primary recipients (To header plus RCPT TO). Required unless config AllowEmptyTo=true." },
   { name: "Sensitivity", type: "enum", default: 0, values: ["esUnspecified", "esPersonal", "esPrivate", "esCompanyConfidential"], doc: "Writes a Sensitivity header (Personal, Private, Company-Confidential); 0 leaves it out." },
+  { name: "SSLAcceptServerCert", js: "sslAcceptServerCert", type: "string", default: "", check: "none", doc: "A server certificate to trust as is (pinning): PEM text, base64 DER, or its SHA-256 fingerprint (hex, colons optional). A server presenting it is accepted even when validation fails; with a fingerprint, any other certificate is rejected." },
+  { name: "SSLCertStore", js: "sslCertStore", type: "string", default: "", check: "none", doc: "The client certificate: a file path, or the certificate itself (PEM text with the private key, or base64 PKCS#12), as SSLCertStoreType says. Empty: no client certificate." },
+  { name: "SSLCertStorePassword", js: "sslCertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key." },
+  {
+    name: "SSLCertStoreType", js: "sslCertStoreType", type: "enum", default: 99,
+    values: ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"],
+    extra: { 99: "cstAuto" },
+    doc: "What SSLCertStore holds: 2 PKCS#12 file, 3 PKCS#12 blob (base64), 6 PEM file (certificate and key), 7 PEM text, 99 detect (a path or content; PEM or PKCS#12). Windows stores (0, 1) and Java key stores (4, 5) are not available on Node and fail with code 278.",
+  },
+  { name: "SSLCertSubject", js: "sslCertSubject", type: "string", default: "", check: "singleLine", doc: "When set (and not \"*\"), the client certificate's subject must contain this text, e.g. `CN=client`; otherwise the store's certificate is used." },
+  { name: "SSLEnabled", js: "sslEnabled", type: "bool", default: false, doc: "Require TLS. With SSLStartMode 0 this means implicit TLS on port 465 and STARTTLS that must succeed on other ports. When false, SSLStartMode 0 still uses STARTTLS when the server offers it (opportunistic)." },
+  { name: "SSLServerCert", js: "sslServerCert", type: "string", default: "", check: "none", readOnly: true, custom: true, docType: "X509Certificate | undefined", doc: "The server's certificate after the TLS handshake (a node:crypto X509Certificate: subject, issuer, validTo, fingerprint256, raw), undefined before." },
+  { name: "SSLStartMode", js: "sslStartMode", type: "enum", default: 0, values: ["sslAutomatic", "sslImplicit", "sslExplicit", "sslNone"], doc: "0 automatic: implicit TLS on port 465, elsewhere STARTTLS when offered (required when SSLEnabled); 1 implicit TLS from the first byte; 2 explicit: STARTTLS required, the session fails before MAIL FROM or AUTH if it is missing or refused; 3 no TLS." },
   { name: "Subject", type: "string", default: "", check: "singleLine", doc: "The Subject header; non-ASCII text is RFC 2047-encoded with config Charset (UTF-8 by default)." },
   { name: "Timeout", type: "int", default: 60, min: 0, max: 2147483, unit: "seconds", doc: "Seconds to wait for each reply or for progress while sending data; 0 waits forever." },
+  { name: "User", type: "string", default: "", check: "singleLine", doc: "User name for AUTH. When set, connect() (and a send() that connects) authenticates with AuthMechanism after TLS is up." },
 ] as const satisfies readonly ScalarSpec[];
 
 export const COLLECTIONS = [

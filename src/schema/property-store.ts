@@ -143,6 +143,7 @@ export class PropertyStore {
     const spec = SETTING_BY_LOWER.get(name.toLowerCase());
     if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`, { hint: "see docs/api.md for the list of settings" });
     if (eq < 0) return String(spec.property ? this.get(spec.property) : this.setting(spec.name));
+    if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `setting ${spec.name} is read-only`);
     const value = parseSettingText(spec, text.slice(eq + 1));
     if (spec.property) this.set(spec.property, value);
     else this.settings.set(spec.name, value);
@@ -153,9 +154,17 @@ export class PropertyStore {
   setSetting(name: string, value: unknown): void {
     const spec = SETTING_BY_LOWER.get(name.toLowerCase());
     if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
+    if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `setting ${spec.name} is read-only`);
     const v = typeof value === "string" && spec.type !== "string" ? parseSettingText(spec, value) : validateValue(spec, value);
     if (spec.property) this.set(spec.property, v);
     else this.settings.set(spec.name, v);
+  }
+
+  /** The component's own write of a read-only setting (SSLNegotiatedVersion, ...). */
+  setSettingInternal(name: string, value: SettingValue): void {
+    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    if (!spec || spec.property) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
+    this.settings.set(spec.name, value);
   }
 
   setting(name: string): SettingValue {

@@ -23,12 +23,16 @@ interface BaseSpec {
   readonly fixedWhileConnected?: boolean;
   /** Implemented by hand in the component (e.g. Connected, whose setter connects). */
   readonly custom?: boolean;
+  /** Type shown in the docs when it is not the schema type (custom properties). */
+  readonly docType?: string;
 }
 
 export interface StringSpec extends BaseSpec {
   readonly type: "string";
   readonly default: string;
   readonly check: StringCheck;
+  /** The only values accepted (case-sensitive), when the string is really a choice. */
+  readonly choices?: readonly string[];
 }
 
 export interface IntSpec extends BaseSpec {
@@ -50,6 +54,8 @@ export interface EnumSpec extends BaseSpec {
   readonly default: number;
   /** IP*Works constant names, index = numeric value ("miUnspecified", "miHigh", ...). */
   readonly values: readonly string[];
+  /** Values outside 0..values.length-1 that are also valid (IP*Works' 99 cstAuto). */
+  readonly extra?: Readonly<Record<number, string>>;
 }
 
 export type ScalarSpec = StringSpec | IntSpec | BoolSpec | EnumSpec;

@@ -8,6 +8,7 @@ export function validateValue(spec: ScalarSpec, value: unknown, label = spec.nam
     case "string":
       if (typeof value !== "string") throw invalid(label, value, "a string");
       if (spec.check === "singleLine") assertNoLineBreak(label, value);
+      if (spec.choices && !spec.choices.includes(value)) throw invalid(label, value, `one of ${spec.choices.join(", ")}`);
       else if (spec.check === "headerBlock" && value !== "") validateOtherHeaders(value);
       return value;
     case "bool":
@@ -19,8 +20,9 @@ export function validateValue(spec: ScalarSpec, value: unknown, label = spec.nam
       }
       return value;
     case "enum":
-      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value >= spec.values.length) {
-        const names = spec.values.map((v, i) => `${i} ${v}`).join(", ");
+      if (typeof value !== "number" || !Number.isInteger(value) || ((value < 0 || value >= spec.values.length) && spec.extra?.[value] === undefined)) {
+        const extra = Object.entries(spec.extra ?? {}).map(([k, v]) => `${k} ${v}`);
+        const names = [...spec.values.map((v, i) => `${i} ${v}`), ...extra].join(", ");
         throw invalid(label, value, `one of ${names}`);
       }
       return value;

@@ -1,0 +1,103 @@
+/**
+ * Reads the connection, TLS and AUTH properties / settings into the plain
+ * option objects the engine takes. All validation of combinations that can
+ * be done before connecting happens here.
+ */
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { SecureVersion } from "node:tls";
+import type { AuthOptions } from "../engine/authenticator.js";
+import { stripBearer } from "../engine/authenticator.js";
+import { resolveTlsMode, type SessionOptions } from "../engine/session.js";
+import { ErrorCode, SmtpError } from "../errors.js";
+import type { PropertyStore } from "../schema/property-store.js";
+import { parsePin } from "../transport/certificate-pin.js";
+import { loadClientCertificate } from "../transport/client-certificate.js";
+import { normalizeHost } from "../transport/tcp-connector.js";
+import type { ServerCertificateCheck } from "../transport/tls-upgrade.js";
+
+export interface TlsHooks {
+  status(message: string): void;
+  authorize(check: ServerCertificateCheck): boolean;
+}
+
+export function sessionOptions(store: PropertyStore, hooks: TlsHooks): SessionOptions {
+  const server = store.string("MailServer").trim();
+  if (server === "") throw new SmtpError(ErrorCode.NoMailServer, "MailServer is empty: set the SMTP server's host name or address");
+  const port = store.number("MailPort");
+  const timeoutMs = store.number("Timeout") * 1000;
+  const host = normalizeHost(server);
+  const servername = String(store.setting("SSLServerName")).trim() || host;
+  const tlsMode = resolveTlsMode(store.number("SSLStartMode"), store.get("SSLEnabled") === true, port);
+  return {
+    host: server,
+    port,
+    localAddress: store.string("LocalHost"),
+    connectTimeoutMs: store.int("ConnectionTimeout") * 1000 || timeoutMs,
+    timeoutMs,
+    maxLineLength: store.int("MaxLineLength"),
+    hello: String(store.setting("Hello")),
+    allowExtensions: store.get("AllowExtensions") === true,
+    tlsMode,
+    tls: {
+      host: servername,
+      servername: isIP(servername) ? "" : servername,
+      extraCa: tlsMode === "none" ? [] : extraRoots(String(store.setting("SSLCACerts"))),
+      minVersion: String(store.setting("SSLMinVersion")) as SecureVersion,
+      maxVersion: String(store.setting("SSLMaxVersion")) as SecureVersion,
+      ciphers: String(store.setting("SSLEnabledCipherSuites")),
+      clientCert: tlsMode === "none" ? undefined : loadClientCertificate({
+        storeType: store.number("SSLCertStoreType"),
+        store: store.string("SSLCertStore"),
+        password: store.string("SSLCertStorePassword"),
+        subject: store.string("SSLCertSubject"),
+      }),
+      pin: parsePin(store.string("SSLAcceptServerCert")),
+      status: hooks.status,
+      authorize: hooks.authorize,
+    },
+  };
+}
+
+/** undefined when no login is wanted (User empty). */
+export function authOptions(store: PropertyStore, refreshToken: AuthOptions["refreshToken"]): AuthOptions | undefined {
+  const user = store.string("User");
+  if (user === "") return undefined;
+  const password = store.string("Password");
+  const authzid = String(store.setting("AuthorizationIdentity"));
+  const mechanism = store.number("AuthMechanism");
+  const tokenMechanism = mechanism === 7 || mechanism === 8;
+  // IP*Works puts the XOAUTH2 token in AuthorizationIdentity; Password works too.
+  const token = tokenMechanism ? stripBearer(authzid || password) : "";
+  const port = store.number("MailPort");
+  return {
+    mechanism,
+    credentials: {
+      user,
+      password,
+      authorizationIdentity: tokenMechanism ? "" : authzid,
+      token,
+      host: normalizeHost(store.string("MailServer")),
+      port,
+    },
+    allowCleartext: store.bool("AllowCleartextAuth"),
+    logCredentials: store.bool("LogCredentials"),
+    refreshToken,
+  };
+}
+
+function extraRoots(value: string): string[] {
+  const v = value.trim();
+  if (v === "") return [];
+  let text = v;
+  if (!v.includes("-----BEGIN")) {
+    try {
+      text = readFileSync(v, "utf8");
+    } catch (e) {
+      throw new SmtpError(ErrorCode.CannotOpenFile, `SSLCACerts: cannot read ${v}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
+  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!certs) throw new SmtpError(ErrorCode.InvalidValue, "SSLCACerts holds no PEM certificate");
+  return certs;
+}

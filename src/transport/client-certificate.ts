@@ -1,0 +1,89 @@
+/**
+ * Loads the client certificate named by SSLCertStoreType / SSLCertStore /
+ * SSLCertStorePassword / SSLCertSubject into TLS options.
+ */
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
+import { ErrorCode, SmtpError } from "../errors.js";
+
+/** The subset of tls.connect() options that carry a client certificate. */
+export type ClientCertificate =
+  | { pfx: Buffer; passphrase?: string }
+  | { cert: string; key: string; passphrase?: string };
+
+export interface ClientCertificateSpec {
+  storeType: number;
+  store: string;
+  password: string;
+  subject: string;
+}
+
+const PFX_FILE = 2;
+const PFX_BLOB = 3;
+const PEM_FILE = 6;
+const PEM_BLOB = 7;
+const AUTO = 99;
+
+export function loadClientCertificate(spec: ClientCertificateSpec): ClientCertificate | undefined {
+  if (spec.store.trim() === "") return undefined;
+  const passphrase = spec.password || undefined;
+  let result: ClientCertificate;
+  switch (spec.storeType) {
+    case PFX_FILE:
+      result = { pfx: readStoreFile(spec.store), passphrase };
+      break;
+    case PFX_BLOB:
+      result = { pfx: Buffer.from(spec.store, "base64"), passphrase };
+      break;
+    case PEM_FILE:
+      result = pem(readStoreFile(spec.store).toString("utf8"), passphrase);
+      break;
+    case PEM_BLOB:
+      result = pem(spec.store, passphrase);
+      break;
+    case AUTO: {
+      const content = spec.store.includes("-----BEGIN") ? Buffer.from(spec.store) : existsSync(spec.store) ? readStoreFile(spec.store) : Buffer.from(spec.store, "base64");
+      result = content.includes("-----BEGIN") ? pem(content.toString("utf8"), passphrase) : { pfx: content, passphrase };
+      break;
+    }
+    default:
+      throw new SmtpError(ErrorCode.TlsClientCert, `SSLCertStoreType ${spec.storeType} is not available on Node.js`, {
+        hint: "export the certificate as PKCS#12 (SSLCertStoreType 2 or 3) or PEM (6 or 7)",
+      });
+  }
+  checkLoads(result, spec.subject);
+  return result;
+}
+
+function readStoreFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new SmtpError(ErrorCode.TlsClientCert, `cannot read SSLCertStore file ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+function pem(text: string, passphrase: string | undefined): ClientCertificate {
+  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  const key = text.match(/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]+?-----END (?:[A-Z]+ )?PRIVATE KEY-----/);
+  if (!certs || !key) throw new SmtpError(ErrorCode.TlsClientCert, "SSLCertStore PEM must hold a certificate and its private key");
+  return { cert: certs.join("\n"), key: key[0], passphrase };
+}
+
+/** Fails now, with a clear reason, rather than in the middle of a handshake. */
+function checkLoads(c: ClientCertificate, subject: string): void {
+  try {
+    createSecureContext(c);
+    if ("key" in c) createPrivateKey({ key: c.key, passphrase: c.passphrase });
+  } catch (e) {
+    throw new SmtpError(ErrorCode.TlsClientCert, `the client certificate could not be loaded: ${e instanceof Error ? e.message : String(e)}`, {
+      hint: "check SSLCertStoreType and SSLCertStorePassword",
+      cause: e,
+    });
+  }
+  if (subject && subject !== "*" && "cert" in c) {
+    const actual = new X509Certificate(c.cert).subject.replace(/\n/g, ", ");
+    if (!actual.includes(subject)) throw new SmtpError(ErrorCode.TlsClientCert, `the client certificate's subject "${actual}" does not contain SSLCertSubject "${subject}"`);
+  }
+}

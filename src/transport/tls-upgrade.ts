@@ -1,0 +1,193 @@
+/**
+ * Starts TLS on an open socket (implicit TLS right after connect, or after
+ * STARTTLS) and decides whether to trust the server. Node's own check runs
+ * with rejectUnauthorized off so that the verdict can go through the
+ * SSLServerAuthentication event and pinning first; nothing is written on the
+ * TLS socket before that verdict.
+ */
+import { X509Certificate } from "node:crypto";
+import type { Socket } from "node:net";
+import { isIP } from "node:net";
+import { checkServerIdentity, connect as tlsConnect, rootCertificates, type PeerCertificate, type SecureVersion, type TLSSocket } from "node:tls";
+import { ErrorCode, SmtpError } from "../errors.js";
+import type { ClientCertificate } from "./client-certificate.js";
+import { matchesPin, type CertificatePin } from "./certificate-pin.js";
+
+export interface ServerCertificateCheck {
+  certEncoded: Buffer;
+  certSubject: string;
+  certIssuer: string;
+  /** "OK", or why validation failed. */
+  status: string;
+  /** The verdict before any listener: validation passed or the pin matched. */
+  accept: boolean;
+}
+
+export interface TlsOptions {
+  /** Name checked against the certificate (MailServer or SSLServerName). */
+  host: string;
+  /** SNI; omitted for IP addresses. */
+  servername: string;
+  /** Extra trusted roots (PEM), added to the system roots. */
+  extraCa: string[];
+  minVersion: SecureVersion;
+  maxVersion: SecureVersion;
+  ciphers: string;
+  clientCert: ClientCertificate | undefined;
+  pin: CertificatePin | undefined;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  status(message: string): void;
+  /** Fires SSLServerAuthentication; returns the final verdict. */
+  authorize(check: ServerCertificateCheck): boolean;
+}
+
+export interface TlsResult {
+  socket: TLSSocket;
+  certificate: X509Certificate | undefined;
+  protocol: string;
+  cipher: string;
+}
+
+export function startTls(socket: Socket, opts: TlsOptions): Promise<TlsResult> {
+  opts.status(`starting TLS handshake with ${opts.host}`);
+  return new Promise<TlsResult>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const tls = tlsConnect({
+      socket,
+      servername: opts.servername && isIP(opts.servername) === 0 ? opts.servername : undefined,
+      rejectUnauthorized: false,
+      // Identity is checked below, with the verdict handed to the event.
+      checkServerIdentity: () => undefined,
+      ca: opts.extraCa.length ? [...rootCertificates, ...opts.extraCa] : undefined,
+      minVersion: opts.minVersion,
+      maxVersion: opts.maxVersion,
+      ciphers: opts.ciphers || undefined,
+      ...(opts.clientCert ?? {}),
+    });
+    const finish = (err?: SmtpError): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      tls.off("error", onError);
+      tls.off("secureConnect", onSecure);
+      if (err) {
+        tls.destroy();
+        socket.destroy();
+        reject(err);
+      }
+    };
+    const onAbort = (): void => finish(opts.signal?.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted"));
+    const onError = (err: Error): void => finish(handshakeError(err, opts.host));
+    const onSecure = (): void => {
+      // getPeerCertificate() first: on Node 20, calling getPeerX509Certificate()
+      // before it leaves it empty (no subjectaltname for the identity check).
+      const detail = tls.getPeerCertificate();
+      const peer = detail.raw ? new X509Certificate(detail.raw) : undefined;
+      const check = verify(tls, peer, detail, opts);
+      opts.status(`server certificate: ${check.certSubject || "(none)"}; ${check.status}`);
+      let accepted: boolean;
+      try {
+        accepted = opts.authorize(check);
+      } catch (e) {
+        finish(new SmtpError(ErrorCode.TlsCertRejected, `an SSLServerAuthentication listener threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+        return;
+      }
+      if (!accepted) {
+        finish(certificateError(check));
+        return;
+      }
+      const cipher = tls.getCipher();
+      const protocol = tls.getProtocol() ?? "";
+      opts.status(`TLS handshake complete: ${protocol} ${cipher.standardName || cipher.name}`);
+      finish();
+      resolve({ socket: tls, certificate: peer, protocol, cipher: cipher.standardName || cipher.name });
+    };
+    tls.once("secureConnect", onSecure);
+    tls.on("error", onError);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.timeoutMs > 0) {
+      timer = setTimeout(() => finish(new SmtpError(ErrorCode.TimedOut, `the TLS handshake with ${opts.host} did not finish within ${opts.timeoutMs / 1000} s`, {
+        hint: "a server that speaks plain text on this port never answers a TLS hello: check SSLStartMode and MailPort",
+      })), opts.timeoutMs);
+    }
+  });
+}
+
+function verify(tls: TLSSocket, peer: X509Certificate | undefined, detail: PeerCertificate, opts: TlsOptions): ServerCertificateCheck {
+  const base = {
+    certEncoded: peer ? Buffer.from(peer.raw) : Buffer.alloc(0),
+    certSubject: peer ? oneLine(peer.subject) : "",
+    certIssuer: peer ? oneLine(peer.issuer) : "",
+  };
+  if (!peer) return { ...base, status: "the server sent no certificate", accept: false };
+  let status = "OK";
+  if (!tls.authorized) status = describeAuthorizationError(String(tls.authorizationError ?? "unknown error"));
+  else {
+    const identityError = checkServerIdentity(opts.host, detail);
+    if (identityError) status = `host name mismatch: the certificate does not name ${opts.host} (${identityError.message})`;
+  }
+  if (opts.pin) {
+    if (matchesPin(opts.pin, peer)) return { ...base, status: status === "OK" ? "OK (pinned)" : `${status}; accepted by SSLAcceptServerCert`, accept: true };
+    if (opts.pin.kind === "fingerprint") return { ...base, status: `certificate does not match the pinned fingerprint (${peer.fingerprint256})`, accept: false };
+  }
+  return { ...base, status, accept: status === "OK" };
+}
+
+const AUTHORIZATION_ERRORS: Readonly<Record<string, string>> = {
+  CERT_HAS_EXPIRED: "certificate expired",
+  CERT_NOT_YET_VALID: "certificate not yet valid",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "self-signed certificate",
+  SELF_SIGNED_CERT_IN_CHAIN: "self-signed certificate in the chain",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "untrusted issuer: the certificate's issuer is not a trusted root",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "untrusted issuer: the certificate's issuer is not a trusted root",
+  UNABLE_TO_GET_ISSUER_CERT: "untrusted issuer: the issuer certificate is missing",
+  CERT_REVOKED: "certificate revoked",
+  CERT_SIGNATURE_FAILURE: "certificate signature invalid",
+};
+
+function describeAuthorizationError(code: string): string {
+  return AUTHORIZATION_ERRORS[code] ? `${AUTHORIZATION_ERRORS[code]} (${code})` : code;
+}
+
+function certificateError(check: ServerCertificateCheck): SmtpError {
+  const s = check.status;
+  const code = /expired|not yet valid/.test(s)
+    ? ErrorCode.TlsCertExpired
+    : /self-signed|untrusted issuer/.test(s)
+      ? ErrorCode.TlsCertUntrusted
+      : /host name mismatch/.test(s)
+        ? ErrorCode.TlsHostMismatch
+        : ErrorCode.TlsCertRejected;
+  const why = s === "OK" || s.startsWith("OK ") ? "an SSLServerAuthentication listener set accept = false" : s;
+  return new SmtpError(code, `the server certificate was rejected: ${why}; subject ${check.certSubject || "(none)"}, issuer ${check.certIssuer || "(none)"}`, {
+    hint: code === ErrorCode.TlsHostMismatch
+      ? "connect by a name the certificate lists, or set config SSLServerName"
+      : "trust its issuer with config SSLCACerts, pin it with SSLAcceptServerCert, or decide in the SSLServerAuthentication event",
+  });
+}
+
+/** Wrong TLS mode shows up as OpenSSL record errors: say which mode the port wants. */
+function handshakeError(err: Error, host: string): SmtpError {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  const text = `${code} ${err.message}`;
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST|record layer failure/i.test(text)) {
+    return new SmtpError(ErrorCode.TlsWrongMode, `the server at ${host} answered the TLS handshake in plain text: this port does not speak implicit TLS`, {
+      hint: "use SSLStartMode=0 or 2 (STARTTLS) on this port, or port 465 with SSLStartMode=1",
+      cause: err,
+    });
+  }
+  if (code === "ECONNRESET" || code === "EPIPE") {
+    return new SmtpError(ErrorCode.Tls, `the server closed the connection during the TLS handshake (${err.message})`, {
+      hint: "the server may not support the offered TLS versions or ciphers (SSLMinVersion, SSLEnabledCipherSuites), or may require a client certificate",
+      cause: err,
+    });
+  }
+  return new SmtpError(ErrorCode.Tls, `TLS handshake failed: ${err.message}`, { cause: err });
+}
+
+function oneLine(dn: string): string {
+  return dn.split("\n").filter(Boolean).join(", ");
+}
