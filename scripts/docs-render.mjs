@@ -53,6 +53,21 @@ export const METHODS = [
     doc: "Clears the message properties (From, SendTo, Cc, BCc, Subject, MessageText, Message, OtherHeaders, MessageRecipients, ...) and any message stream. The connection and the connection properties stay.",
   },
   {
+    name: "authenticate",
+    signature: `authenticate(${CALL_OPTIONS}): Promise<void>`,
+    doc: "Logs in on the open connection with User / Password and AuthMechanism (as SocketTools' Authenticate). connect() already does this when User is set; use it when User is set after connecting. Rejects with 608 when not connected, 620-624 when the login fails.",
+  },
+  {
+    name: "getSSLServerCert",
+    signature: "getSSLServerCert(): X509Certificate | undefined   // also smtp.sslServerCert",
+    doc: "The server's certificate from the last TLS handshake, as a node:crypto X509Certificate (subject, issuer, validTo, fingerprint256, raw).",
+  },
+  {
+    name: "tokenRefresher",
+    signature: "smtp.tokenRefresher = async ({ user, mechanism, reply }) => newToken | undefined",
+    doc: "A property holding a function, called when the server refuses an XOAUTH2 / OAUTHBEARER token (e.g. expired). Return a fresh access token and AUTH is tried once more with it; return undefined to give up (the login then fails with 620).",
+  },
+  {
     name: "setMessageStream",
     signature: "setMessageStream(stream: Readable): void",
     doc: "The body of the next send() is read from this stream instead of MessageText, as it is sent, so it is never held in memory whole. One send() consumes it. Transfer then reports percentDone -1 (size unknown).",
@@ -108,12 +123,12 @@ export const EVENTS = [
   {
     name: "SSLServerAuthentication",
     signature: "{ certEncoded: Buffer, certSubject: string, certIssuer: string, status: string, accept: boolean }",
-    doc: "The server's TLS certificate, to be checked; setting `accept` overrides the verdict. Declared for IP*Works compatibility; not fired yet (TLS is planned).",
+    doc: "Fires on every TLS handshake with the server's certificate and smtpkit's verdict: `accept` is true when validation passed (or SSLAcceptServerCert matched) and `status` says why not otherwise (expired, self-signed, untrusted issuer, host name mismatch). Set `e.accept = true` to trust a certificate that failed, or `false` to refuse one that passed; nothing is sent over TLS before this verdict.",
   },
   {
     name: "SSLStatus",
     signature: "{ message: string }",
-    doc: "Progress of the TLS handshake. Declared for IP*Works compatibility; not fired yet (TLS is planned).",
+    doc: "Progress of the TLS handshake: start, the server certificate and its status, the negotiated protocol and cipher.",
   },
 ];
 
@@ -149,16 +164,22 @@ function typeText(spec) {
   switch (spec.type) {
     case "int":
       return `int${spec.unit ? ` (${spec.unit})` : ""}, ${spec.min}..${spec.max}`;
-    case "enum":
-      return `enum: ${spec.values.map((v, i) => `${i} ${v}`).join(", ")}`;
+    case "enum": {
+      const extra = Object.entries(spec.extra ?? {}).map(([k, v]) => `${k} ${v}`);
+      return `enum: ${[...spec.values.map((v, i) => `${i} ${v}`), ...extra].join(", ")}`;
+    }
+    case "string":
+      if (spec.docType) return spec.docType;
+      return spec.choices ? `string: ${spec.choices.join(", ")}` : "string";
     default:
-      return spec.type;
+      return spec.docType ?? spec.type;
   }
 }
 
 function defaultText(spec) {
   if (spec.type === "string") return spec.default === "" ? "(empty)" : code(JSON.stringify(spec.default));
-  if (spec.type === "enum") return `${code(spec.default)} (${spec.values[spec.default]})`;
+  if (spec.docType) return "undefined";
+  if (spec.type === "enum") return `${code(spec.default)} (${spec.values[spec.default] ?? spec.extra?.[spec.default]})`;
   return code(spec.default);
 }
 
@@ -213,7 +234,7 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }) {
   out.push("```");
   out.push("");
   const propRows = PROPERTIES.map((p) => {
-    const accessors = p.readOnly ? code(`get${p.name}()`) : `${code(`get${p.name}()`)} / ${code(`set${p.name}(v)`)}`;
+    const accessors = p.readOnly ? code(`get${p.name}()`) : p.name === "Connected" ? `${code("getConnected()")} / ${code("setConnected(v): Promise")}` : `${code(`get${p.name}()`)} / ${code(`set${p.name}(v)`)}`;
     return [p.name, accessors, code(p.js ?? lowerFirst(p.name)), typeText(p), defaultText(p), accessText(p), p.doc];
   });
   out.push(table(["IP*Works name", "Accessors", "camelCase", "Type", "Default", "Access", "Description"], propRows));
@@ -267,7 +288,7 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }) {
   out.push("");
   out.push("Set with `config(\"Name=Value\")`, read with `config(\"Name\")` (names are case-insensitive), or give them to the constructor: `new Smtp({ settings: { AllowEmptyTo: true } })`. Booleans accept true/false, 1/0, yes/no, on/off.");
   out.push("");
-  const settingRows = SETTINGS.map((s) => [s.name, typeText(s), defaultText(s), s.doc]);
+  const settingRows = SETTINGS.map((s) => [s.name, typeText(s), defaultText(s), s.readOnly ? `Read-only. ${s.doc.replace(/^Read-only: /, "")}` : s.doc]);
   out.push(table(["Setting", "Type", "Default", "Description"], settingRows));
   out.push("");
 
