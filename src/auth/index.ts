@@ -1,6 +1,6 @@
 /** SASL mechanisms for SMTP AUTH. */
 export type { NtlmOptions, SaslCredentials, SaslExchange, SaslMechanism, StartOptions } from "./mechanism.js";
-export type { OAuthError, OAuthExchange } from "./oauth-error.js";
+export { oauthErrorOf, type OAuthError, type OAuthExchange, type TokenMechanism } from "./oauth-error.js";
 export { CRAM_MD5 } from "./cram-md5.js";
 export { DIGEST_MD5 } from "./digest-md5.js";
 export { LOGIN } from "./login.js";

@@ -6,7 +6,7 @@
  * (status "401") from other failures and refresh it.
  */
 
-import { authError, type SaslCredentials, type SaslExchange } from "./mechanism.js";
+import { authError, type SaslCredentials, type SaslExchange, type SaslMechanism, type StartOptions } from "./mechanism.js";
 
 export interface OAuthError {
   /** HTTP-style status from the server's JSON, e.g. "401" (token expired / invalid), "400", "invalid_token"; "" if the challenge was not JSON. */
@@ -22,6 +22,15 @@ export interface OAuthError {
 export interface OAuthExchange extends SaslExchange {
   /** Set once the server answered with an error challenge; undefined otherwise. */
   readonly lastError: OAuthError | undefined;
+}
+
+export interface TokenMechanism extends SaslMechanism {
+  start(c: SaslCredentials, options?: StartOptions): OAuthExchange;
+}
+
+/** The server's token error for any exchange (undefined for non-token mechanisms or when none came). */
+export function oauthErrorOf(exchange: SaslExchange): OAuthError | undefined {
+  return "lastError" in exchange ? (exchange as OAuthExchange).lastError : undefined;
 }
 
 export function parseOAuthError(challenge: Buffer): OAuthError {

@@ -5,13 +5,13 @@
  * the server then fails the exchange. The JSON is kept in `lastError`.
  */
 
-import { type SaslCredentials, type SaslMechanism } from "./mechanism.js";
-import { checkTokenCredentials, tokenExchange, type OAuthExchange } from "./oauth-error.js";
+import type { SaslCredentials } from "./mechanism.js";
+import { checkTokenCredentials, tokenExchange, type OAuthExchange, type TokenMechanism } from "./oauth-error.js";
 import { saslName } from "./saslname.js";
 
 const NAME = "OAUTHBEARER";
 
-export const OAUTHBEARER: SaslMechanism & { start(c: SaslCredentials): OAuthExchange } = {
+export const OAUTHBEARER: TokenMechanism = {
   name: NAME,
   strength: 110,
   cleartext: true,

@@ -112,10 +112,10 @@ function makeScram(name: string, hash: Hash, strength: number): SaslMechanism {
             const error = attrs.get("e");
             if (error !== undefined) throw authError(name, `the server refused: ${error}`);
             const v = attrs.get("v");
-            if (v === undefined || !BASE64.test(v) || expectedServerSignature === undefined) {
-              throw authError(name, "server-final-message lacks a valid v=");
-            }
+            if (v === undefined || expectedServerSignature === undefined) throw authError(name, "server-final-message lacks v=");
             const got = Buffer.from(v, "base64");
+            // Compare the canonical encoding too: Buffer ignores non-zero padding bits, so "…G5=" would decode like "…G4=".
+            if (got.toString("base64") !== v) throw authError(name, "server-final-message has a malformed v=");
             if (got.length !== expectedServerSignature.length || !timingSafeEqual(got, expectedServerSignature)) {
               throw authError(name, "the server signature does not match: the server does not know the password");
             }

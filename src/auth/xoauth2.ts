@@ -5,12 +5,12 @@
  * JSON is kept in `lastError`.
  */
 
-import { type SaslCredentials, type SaslMechanism } from "./mechanism.js";
-import { checkTokenCredentials, tokenExchange, type OAuthExchange } from "./oauth-error.js";
+import type { SaslCredentials } from "./mechanism.js";
+import { checkTokenCredentials, tokenExchange, type OAuthExchange, type TokenMechanism } from "./oauth-error.js";
 
 const NAME = "XOAUTH2";
 
-export const XOAUTH2: SaslMechanism & { start(c: SaslCredentials): OAuthExchange } = {
+export const XOAUTH2: TokenMechanism = {
   name: NAME,
   strength: 100,
   cleartext: true,
