@@ -68,6 +68,10 @@ export const ErrorCode = {
   MessageStream: 611,
   /** The property cannot be changed while connected. */
   WhileConnected: 612,
+  /** The message is larger than the server's SIZE limit; nothing was sent. */
+  MessageTooLarge: 613,
+  /** The message or an address needs an extension the server does not offer (SMTPUTF8, BINARYMIME, REQUIRETLS, DSN). */
+  ExtensionRequired: 614,
   /** The server refused the credentials (535), or the SASL exchange failed. */
   Auth: 620,
   /** The chosen AUTH mechanism is not offered by the server. */
@@ -131,6 +135,8 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
   { code: 610, name: "ReadOnly", meaning: "The property is read-only.", retry: "permanent" },
   { code: 611, name: "MessageStream", meaning: "The stream given to setMessageStream() failed while the message was being sent; nothing was delivered.", retry: "depends" },
   { code: 612, name: "WhileConnected", meaning: "The property cannot change while connected (MailServer, MailPort, LocalHost); disconnect first.", retry: "permanent" },
+  { code: 613, name: "MessageTooLarge", meaning: "The message is larger than the SIZE limit the server announced; nothing was sent.", retry: "permanent" },
+  { code: 614, name: "ExtensionRequired", meaning: "The message needs an extension the server does not offer: SMTPUTF8 for a non-ASCII local part, BINARYMIME for binary content, REQUIRETLS; the message names it.", retry: "permanent" },
   { code: 620, name: "Auth", meaning: "The server refused the credentials (535 and similar; see replyCode and lastReply), or the SASL exchange failed (e.g. the server's SCRAM proof did not verify).", retry: "permanent" },
   { code: 621, name: "AuthMechanismNotOffered", meaning: "The AuthMechanism chosen is not offered by the server; the message lists what it offers.", retry: "permanent" },
   { code: 622, name: "AuthNeedsTls", meaning: "AUTH was refused locally because the connection is not encrypted: use TLS (SSLStartMode) or, if you accept the risk, config AllowCleartextAuth=true.", retry: "permanent" },

@@ -54,6 +54,18 @@ export interface SSLStatusEvent {
   readonly message: string;
 }
 
+export interface RecipientStatusEvent {
+  readonly address: string;
+  /** 0 To, 1 Cc, 2 BCc. */
+  readonly type: 0 | 1 | 2;
+  readonly accepted: boolean;
+  /** A refusal that may succeed later (4xx). */
+  readonly transient: boolean;
+  readonly replyCode: number;
+  readonly enhancedStatus: string | undefined;
+  readonly reply: string;
+}
+
 export interface SmtpEvents {
   PITrail: (e: PITrailEvent) => void;
   ConnectionStatus: (e: ConnectionStatusEvent) => void;
@@ -64,4 +76,5 @@ export interface SmtpEvents {
   Expand: (e: ExpandEvent) => void;
   SSLServerAuthentication: (e: SSLServerAuthenticationEvent) => void;
   SSLStatus: (e: SSLStatusEvent) => void;
+  RecipientStatus: (e: RecipientStatusEvent) => void;
 }

@@ -14,7 +14,8 @@ import type { ServerCapabilities } from "./engine/capabilities.js";
 import type { SmtpReply } from "./engine/reply.js";
 import { interrupted, SmtpSession, type SessionEvents } from "./engine/session.js";
 import type { TransferProgress } from "./engine/data-transfer.js";
-import { runTransaction, type SendResult, type TransactionHooks } from "./engine/transaction.js";
+import { runTransaction, type RecipientResult, type SendResult, type TransactionHooks, type TransactionPlan } from "./engine/transaction.js";
+import { planTransaction } from "./component/transaction-plan.js";
 import { ErrorCode, SmtpError } from "./errors.js";
 import type { SmtpEvents, TransferEvent } from "./events.js";
 import type { GeneratedAccessors, SmtpOptions } from "./schema/accessor-types.js";
@@ -44,6 +45,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #operation: AbortController | undefined;
   #stream: Readable | undefined;
   #serverCert: X509Certificate | undefined;
+  #lastRecipients: readonly RecipientResult[] = [];
 
   /**
    * Called when the server refuses an XOAUTH2 / OAUTHBEARER token: return a
@@ -140,34 +142,53 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * the connection stays open.
    */
   send(opts: CallOptions = {}): Promise<SendResult> {
-    return this.#run(opts, async (signal) => {
-      const store = storeOf(this);
-      // Everything that can be refused locally is refused before connecting.
-      const composed = composeMessage(store, this.#stream);
-      this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
-      const ownConnection = !this.getConnected();
-      const session = await this.#ensureSession(signal);
-      try {
-        if (session.transactions > 0 && store.bool("SendRSET")) await session.rset();
-        const mailParameters = [...composed.envelope.mailParameters];
-        if (composed.eightBit && session.capabilities.has("8BITMIME")) mailParameters.push("BODY=8BITMIME");
-        if (composed.utf8Addresses && session.capabilities.has("SMTPUTF8")) mailParameters.push("SMTPUTF8");
-        // The stream is spent from here on; before this a failed connect leaves it for a retry.
-        this.#stream = undefined;
-        return await runTransaction(
-          session,
-          { ...composed.envelope, mailParameters },
-          { parts: composed.parts },
-          this.#transactionHooks(),
-          signal,
-        );
-      } finally {
-        if (ownConnection && this.#session === session) {
-          this.#session = undefined;
-          await session.quit();
-        }
+    return this.#run(opts, (signal) => this.#send("MAIL", signal));
+  }
+
+  /** Like send(), with SEND FROM (RFC 821: deliver to the user's terminal only). */
+  sendToTerminalOnly(opts: CallOptions = {}): Promise<SendResult> {
+    return this.#run(opts, (signal) => this.#send("SEND", signal));
+  }
+
+  /** Like send(), with SOML FROM (RFC 821: the terminal if the user is logged in, else the mailbox). */
+  sendToTerminalOrEmail(opts: CallOptions = {}): Promise<SendResult> {
+    return this.#run(opts, (signal) => this.#send("SOML", signal));
+  }
+
+  /** Like send(), with SAML FROM (RFC 821: the terminal and the mailbox). */
+  sendToTerminalAndEmail(opts: CallOptions = {}): Promise<SendResult> {
+    return this.#run(opts, (signal) => this.#send("SAML", signal));
+  }
+
+  /** The per-recipient outcome of the last send (empty before one). */
+  getRecipientResults(): readonly RecipientResult[] {
+    return this.#lastRecipients;
+  }
+
+  get recipientResults(): readonly RecipientResult[] {
+    return this.#lastRecipients;
+  }
+
+  async #send(verb: TransactionPlan["verb"], signal: AbortSignal): Promise<SendResult> {
+    const store = storeOf(this);
+    this.#lastRecipients = [];
+    // Everything that can be refused locally is refused before connecting.
+    const composed = composeMessage(store, this.#stream);
+    this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
+    const ownConnection = !this.getConnected();
+    const session = await this.#ensureSession(signal);
+    try {
+      const { envelope, plan, notes } = planTransaction(store, session, composed, verb);
+      for (const note of notes) this.emit("PITrail", { direction: 2, message: note });
+      // The stream is spent from here on; before this a failed connect leaves it for a retry.
+      this.#stream = undefined;
+      return await runTransaction(session, envelope, { parts: composed.parts }, plan, this.#transactionHooks(), signal);
+    } finally {
+      if (ownConnection && this.#session === session) {
+        this.#session = undefined;
+        await session.quit();
       }
-    });
+    }
   }
 
   /** Clears the message properties (SendTo, Cc, Subject, MessageText, MessageRecipients, ...); the connection stays. */
@@ -310,6 +331,10 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     const stopOn = [store.bool("StopOnToErrors"), store.bool("StopOnCcErrors"), store.bool("StopOnBccErrors")];
     return {
       stopOn: (type) => stopOn[type] === true,
+      recipientResult: (r) => {
+        this.#lastRecipients = [...this.#lastRecipients, r];
+        this.emit("RecipientStatus", { ...r });
+      },
       recipientRefused: (err) => this.#emitError(err.code, err.message),
       startTransfer: () => this.emit("StartTransfer", { direction: 0 }),
       transfer: (p: TransferProgress) => this.emit("Transfer", transferEvent(p)),

@@ -47,6 +47,12 @@ export interface CommandOptions {
   lastInClear?: boolean;
 }
 
+export interface PipelinedCommand extends CommandOptions {
+  line: string;
+  /** Raw bytes written right after the line (BDAT chunk data). */
+  payload?: Buffer;
+}
+
 export class SmtpConnection {
   private readonly parser: ReplyParser;
   private readonly waiters: Waiter[] = [];
@@ -135,22 +141,32 @@ export class SmtpConnection {
    * Writes several commands in ONE write and returns one promise per reply,
    * in order. Every promise settles (none is left hanging) whatever happens.
    */
-  pipeline(commands: readonly ({ line: string } & CommandOptions)[]): Promise<SmtpReply>[] {
+  pipeline(commands: readonly PipelinedCommand[]): Promise<SmtpReply>[] {
     const promises: Promise<SmtpReply>[] = [];
     if (this.failure || !this.isOpen) {
       const err = this.failure ?? this.closedError(commands[0]?.display ?? commands[0]?.line ?? "command");
       for (let i = 0; i < commands.length; i++) promises.push(Promise.reject(err));
-      promises.forEach((p) => p.catch(() => undefined));
-      return promises;
+    } else {
+      const pieces: Buffer[] = [];
+      let text = "";
+      for (const c of commands) {
+        if (/[\r\n]/.test(c.line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR or LF");
+        this.opts.hooks.trail(0, c.display ?? c.line);
+        text += c.line + "\r\n";
+        if (c.payload) {
+          pieces.push(Buffer.from(text, "utf8"), c.payload);
+          text = "";
+        }
+        promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs, c.lastInClear));
+      }
+      if (pieces.length === 0) this.sock.write(text);
+      else {
+        if (text) pieces.push(Buffer.from(text, "utf8"));
+        this.sock.write(Buffer.concat(pieces));
+      }
     }
-    let text = "";
-    for (const c of commands) {
-      if (/[\r\n]/.test(c.line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR or LF");
-      this.opts.hooks.trail(0, c.display ?? c.line);
-      text += c.line + "\r\n";
-      promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs, c.lastInClear));
-    }
-    this.sock.write(text);
+    // Callers await these one by one; a failure must not count as unhandled meanwhile.
+    for (const p of promises) p.catch(() => undefined);
     return promises;
   }
 
@@ -162,6 +178,13 @@ export class SmtpConnection {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.isOpen) return Promise.reject(this.closedError(label));
     if (this.sock.write(data)) return Promise.resolve();
+    return this.drained(timeoutMs, label);
+  }
+
+  /** Resolves once the socket's write buffer has drained (backpressure for pipelined data). */
+  drained(timeoutMs: number, label: string): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.sock.writableNeedDrain) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (err?: SmtpError): void => {

@@ -1,11 +1,19 @@
 /**
- * One mail transaction: MAIL FROM, RCPT TO for each recipient, DATA, the
- * message, and the final reply. Success is reported only on a 250 to the end
- * of data; every other outcome is an SmtpError.
+ * One mail transaction: MAIL FROM, RCPT TO for each recipient, then the
+ * message with DATA or BDAT, and the final reply. Success is reported only on
+ * a 250 to the end of the message; every other outcome is an SmtpError.
+ *
+ * With PIPELINING the envelope goes out as one group (RFC 2920): an RSET for
+ * a reused connection, MAIL, every RCPT, and DATA, or even the whole message
+ * as `BDAT n LAST` when CHUNKING makes that safe. Every reply of the group is
+ * read and checked before anything is decided.
  */
 import { ErrorCode, SmtpError } from "../errors.js";
+import { dotStuff } from "../message/dot-stuffer.js";
+import { transferChunks } from "./chunk-transfer.js";
+import type { PipelinedCommand } from "./connection.js";
 import { transferData, type MessagePart, type TransferProgress } from "./data-transfer.js";
-import { describeReply, type SmtpReply } from "./reply.js";
+import type { SmtpReply } from "./reply.js";
 import { replyError, type SmtpSession } from "./session.js";
 
 /** 0 To, 1 Cc, 2 BCc, as MessageRecipientType. */
@@ -15,7 +23,7 @@ const TYPE_NAMES = ["To", "Cc", "BCc"] as const;
 export interface EnvelopeRecipient {
   address: string;
   type: RecipientType;
-  /** Raw RCPT parameters (MessageRecipientOptions). */
+  /** Raw RCPT parameters (MessageRecipientOptions, DSN). */
   options: string;
 }
 
@@ -31,6 +39,8 @@ export interface RecipientResult {
   address: string;
   type: RecipientType;
   accepted: boolean;
+  /** A refusal that may succeed later (4xx). */
+  transient: boolean;
   replyCode: number;
   enhancedStatus: string | undefined;
   reply: string;
@@ -42,22 +52,38 @@ export interface SendResult {
   /** Recipients the server refused (only possible when the StopOn setting for their type is false). */
   rejected: RecipientResult[];
   recipients: RecipientResult[];
-  /** The reply to the end of data. */
+  /** The reply to the end of the message. */
   replyCode: number;
   enhancedStatus: string | undefined;
   reply: string;
-  /** Message bytes written in DATA (CRLF line ends, dot-stuffed), without the final ".". */
+  /** Message bytes written (CRLF line ends; dot-stuffed for DATA), without the final ".". */
   messageBytes: number;
 }
 
 export interface TransactionHooks {
   /** StopOnToErrors / StopOnCcErrors / StopOnBccErrors. */
   stopOn(type: RecipientType): boolean;
+  /** Each recipient's outcome, as soon as it is known (RecipientStatus event). */
+  recipientResult(result: RecipientResult): void;
   /** A refused recipient that does not stop the send (fires the Error event). */
   recipientRefused(err: SmtpError): void;
   startTransfer(): void;
   transfer(p: TransferProgress): void;
   endTransfer(): void;
+}
+
+/** The transfer choices, worked out from the server's extensions and the settings. */
+export interface TransactionPlan {
+  /** MAIL for mail; SEND, SOML, SAML for the terminal variants. */
+  verb: "MAIL" | "SEND" | "SOML" | "SAML";
+  /** Start with RSET (a reused connection with SendRSET). */
+  rset: boolean;
+  pipelining: boolean;
+  chunking: boolean;
+  chunkSize: number;
+  /** Server SIZE limit (0 / undefined: none) and whether to announce SIZE=. */
+  sizeLimit: number | undefined;
+  announceSize: boolean;
 }
 
 export interface MessageData {
@@ -67,60 +93,159 @@ export interface MessageData {
 export async function runTransaction(
   session: SmtpSession,
   envelope: Envelope,
-  data: MessageData,
+  message: MessageData,
+  plan: TransactionPlan,
   hooks: TransactionHooks,
   signal?: AbortSignal,
 ): Promise<SendResult> {
+  const timeoutMs = session.options.timeoutMs;
+  // In-memory messages are normalized once: their exact size is known for SIZE and BDAT.
+  const normalized = message.parts.every((p) => Buffer.isBuffer(p)) ? normalize(Buffer.concat(message.parts as Buffer[])) : undefined;
+  const parts: readonly MessagePart[] = normalized ? [normalized] : message.parts;
+  if (normalized && plan.sizeLimit && normalized.length > plan.sizeLimit) {
+    throw new SmtpError(ErrorCode.MessageTooLarge, `the message is ${normalized.length} bytes; the server accepts at most ${plan.sizeLimit} (SIZE); nothing was sent`);
+  }
+  const mailParameters = [...envelope.mailParameters];
+  if (plan.announceSize && normalized) mailParameters.push(`SIZE=${normalized.length}`);
+  const mailLine = `${plan.verb} FROM:<${envelope.sender}>${mailParameters.length ? " " + mailParameters.join(" ") : ""}`;
+  const rcptLines = envelope.recipients.map((r) => `RCPT TO:<${r.address}>${r.options ? " " + r.options.trim() : ""}`);
+  const anyStop = envelope.recipients.length > 1 && envelope.recipients.some((r) => hooks.stopOn(r.type));
+  // One flight for everything: only when no refused recipient could still have to stop a delivery.
+  const wholeInGroup = plan.pipelining && plan.chunking && normalized !== undefined && normalized.length <= plan.chunkSize && !anyStop;
+
   session.transactions++;
-  const mailLine = `MAIL FROM:<${envelope.sender}>${params(envelope.mailParameters)}`;
-  const mail = await session.command(mailLine);
-  if (mail.code !== 250) await failAndReset(session, replyError(mail, "the server refused the sender", mailLine));
+  const commands: PipelinedCommand[] = [];
+  if (plan.rset) commands.push({ line: "RSET", timeoutMs });
+  commands.push({ line: mailLine, timeoutMs });
+  let rcptReplies: Promise<SmtpReply>[];
+  let mail: SmtpReply;
+  let rset: SmtpReply | undefined;
+  let dataReply: Promise<SmtpReply> | undefined;
+  let bdatReply: Promise<SmtpReply> | undefined;
+
+  if (plan.pipelining) {
+    for (const line of rcptLines) commands.push({ line, timeoutMs });
+    if (wholeInGroup && normalized) commands.push({ line: `BDAT ${normalized.length} LAST`, timeoutMs, payload: normalized });
+    else if (!plan.chunking) commands.push({ line: "DATA", timeoutMs });
+    if (wholeInGroup) hooks.startTransfer();
+    const replies = session.connection.pipeline(commands);
+    let i = 0;
+    if (plan.rset) rset = await (replies[i++] as Promise<SmtpReply>);
+    mail = await (replies[i++] as Promise<SmtpReply>);
+    rcptReplies = replies.slice(i, i + rcptLines.length);
+    const last = replies[i + rcptLines.length];
+    if (wholeInGroup) bdatReply = last;
+    else if (!plan.chunking) dataReply = last;
+  } else {
+    if (plan.rset) {
+      rset = await session.command("RSET");
+    }
+    mail = rset && rset.code !== 250 ? rset : await session.command(mailLine);
+    rcptReplies = [];
+  }
+
+  // RFC 2920: every reply of the group is read before acting on any of them.
+  if (rset && rset.code !== 250) {
+    await drain(rcptReplies, dataReply, bdatReply);
+    throw abortOn(session, replyError(rset, "the server refused RSET", "RSET"));
+  }
+  if (mail.code !== 250) {
+    const [, dataR] = await drain(rcptReplies, dataReply, bdatReply);
+    const err = replyError(mail, "the server refused the sender", mailLine);
+    if (dataR?.code === 354) throw abortOn(session, err); // never complete a transaction the server got wrong
+    await resetQuietly(session, err);
+    throw err;
+  }
 
   const results: RecipientResult[] = [];
-  for (const r of envelope.recipients) {
-    const line = `RCPT TO:<${r.address}>${r.options ? " " + r.options.trim() : ""}`;
-    const reply = await session.command(line);
+  let stopError: SmtpError | undefined;
+  let closing: SmtpError | undefined;
+  for (let k = 0; k < envelope.recipients.length; k++) {
+    const r = envelope.recipients[k] as EnvelopeRecipient;
+    const line = rcptLines[k] as string;
+    const reply = plan.pipelining ? await (rcptReplies[k] as Promise<SmtpReply>) : await session.command(line);
     const accepted = reply.code === 250 || reply.code === 251;
-    results.push(result(r, reply, accepted));
+    const result = recipientResult(r, reply, accepted);
+    results.push(result);
+    hooks.recipientResult(result);
     if (accepted) continue;
-    if (reply.code === 421) throw replyError(reply, "the server closed the session", line, r.address);
     const err = replyError(reply, `the server refused ${TYPE_NAMES[r.type]} recipient ${r.address}`, line, r.address);
-    if (hooks.stopOn(r.type)) await failAndReset(session, err);
+    if (reply.code === 421) {
+      closing ??= replyError(reply, "the server closed the session", line, r.address);
+      if (!plan.pipelining) break;
+      continue;
+    }
+    if (hooks.stopOn(r.type)) {
+      stopError ??= err;
+      if (!plan.pipelining) break;
+      continue;
+    }
     hooks.recipientRefused(err);
   }
+  const data = dataReply ? await dataReply : undefined;
+  const bdat = bdatReply ? await bdatReply : undefined;
+  if (closing) throw closing;
 
   const accepted = results.filter((r) => r.accepted);
-  if (accepted.length === 0) {
-    const last = session.connection.lastReceived;
-    await failAndReset(session, new SmtpError(ErrorCode.NoRecipient, "the server refused every recipient; nothing was sent", {
-      replyCode: last?.code,
-      enhancedStatus: last?.enhancedStatus,
-      lastReply: last?.raw,
-    }));
+  const failure = stopError ?? (accepted.length === 0 ? noRecipientError(results) : undefined);
+  if (failure) {
+    // A 354 already given must not be answered with "." : that would deliver
+    // an empty message. Closing the connection makes the server drop it.
+    if (data?.code === 354) throw abortOn(session, failure);
+    if (bdat) hooks.endTransfer();
+    await resetQuietly(session, failure);
+    throw failure;
   }
 
-  const dataReply = await session.command("DATA");
-  if (dataReply.code !== 354) await failAndReset(session, replyError(dataReply, "the server refused DATA", "DATA"));
-
-  hooks.startTransfer();
-  let bytes: number;
   let final: SmtpReply;
-  // Queued before the first byte so even an instant reply finds its waiter;
-  // its Timeout starts only once the end-of-data marker is written.
-  const endOfData = session.connection.deferReply("the end of data (.)", session.options.timeoutMs);
-  try {
-    bytes = await transferData(session.connection, {
-      parts: data.parts,
-      timeoutMs: session.options.timeoutMs,
-      onProgress: (p) => hooks.transfer(p),
-      signal,
-    });
-    endOfData.arm();
-    final = await endOfData.reply;
-  } catch (e) {
-    throw duringData(e);
-  } finally {
+  let bytes: number;
+  if (bdat && normalized) {
+    hooks.transfer({ bytes: normalized.length, total: normalized.length, chunk: normalized });
     hooks.endTransfer();
+    final = bdat;
+    bytes = normalized.length;
+  } else if (plan.chunking) {
+    hooks.startTransfer();
+    try {
+      ({ final, bytes } = await transferChunks(session.connection, {
+        parts,
+        total: normalized?.length,
+        chunkSize: plan.chunkSize,
+        pipelining: plan.pipelining,
+        timeoutMs,
+        onProgress: (p) => hooks.transfer(p),
+        signal,
+      }));
+    } catch (e) {
+      throw lostDuringData(e, "BDAT");
+    } finally {
+      hooks.endTransfer();
+    }
+  } else {
+    const dataR = data ?? (await session.command("DATA"));
+    if (dataR.code !== 354) {
+      const err = replyError(dataR, "the server refused DATA", "DATA");
+      await resetQuietly(session, err);
+      throw err;
+    }
+    hooks.startTransfer();
+    // Queued before the first byte so even an instant reply finds its waiter;
+    // its Timeout starts only once the end-of-data marker is written.
+    const endOfData = session.connection.deferReply("the end of data (.)", timeoutMs);
+    try {
+      bytes = await transferData(session.connection, {
+        parts,
+        timeoutMs,
+        onProgress: (p) => hooks.transfer(p),
+        signal,
+      });
+      endOfData.arm();
+      final = await endOfData.reply;
+    } catch (e) {
+      throw lostDuringData(e, "DATA");
+    } finally {
+      hooks.endTransfer();
+    }
   }
   if (final.code !== 250) throw replyError(final, "the server did not accept the message", "end of data");
   return {
@@ -134,37 +259,75 @@ export async function runTransaction(
   };
 }
 
-function params(list: readonly string[]): string {
-  return list.length ? " " + list.join(" ") : "";
+/** CRLF line ends, a final CRLF, no dot-stuffing: the form SIZE counts and BDAT sends. */
+function normalize(buf: Buffer): Buffer {
+  const framed = dotStuff(buf, { stuff: false });
+  return framed.subarray(0, framed.length - 3); // without ".\r\n"
 }
 
-function result(r: EnvelopeRecipient, reply: SmtpReply, accepted: boolean): RecipientResult {
-  return { address: r.address, type: r.type, accepted, replyCode: reply.code, enhancedStatus: reply.enhancedStatus, reply: reply.raw };
+/** Reads the remaining replies of a group; failures there change nothing any more. */
+async function drain(rcpts: readonly Promise<SmtpReply>[], data?: Promise<SmtpReply>, bdat?: Promise<SmtpReply>): Promise<[SmtpReply[], SmtpReply | undefined, SmtpReply | undefined]> {
+  const got: SmtpReply[] = [];
+  for (const p of rcpts) got.push(await p);
+  return [got, data ? await data : undefined, bdat ? await bdat : undefined];
 }
 
-/** Leaves the session clean for the next transaction (RSET), then throws `err`. */
-async function failAndReset(session: SmtpSession, err: SmtpError): Promise<never> {
-  if (session.isOpen && err.replyCode !== 421) {
-    try {
-      await session.rset();
-    } catch {
-      // The original error is what the caller needs; a failed RSET closes the connection anyway.
-      session.abort(err);
-    }
+function recipientResult(r: EnvelopeRecipient, reply: SmtpReply, accepted: boolean): RecipientResult {
+  return {
+    address: r.address,
+    type: r.type,
+    accepted,
+    transient: !accepted && reply.code >= 400 && reply.code < 500,
+    replyCode: reply.code,
+    enhancedStatus: reply.enhancedStatus,
+    reply: reply.raw,
+  };
+}
+
+/** Carries the last refusal, which says why (not the DATA reply that followed it). */
+function noRecipientError(results: readonly RecipientResult[]): SmtpError {
+  const last = results[results.length - 1];
+  return new SmtpError(ErrorCode.NoRecipient, "the server refused every recipient; nothing was sent", {
+    replyCode: last?.replyCode,
+    enhancedStatus: last?.enhancedStatus,
+    lastReply: last?.reply,
+    recipient: last?.address,
+  });
+}
+
+/** Leaves the session clean for the next transaction (RSET); a failed RSET closes it. */
+async function resetQuietly(session: SmtpSession, cause: SmtpError): Promise<void> {
+  if (!session.isOpen || cause.replyCode === 421) return;
+  try {
+    await session.rset();
+  } catch {
+    session.abort(cause);
   }
-  throw err;
 }
 
-/** Rewords a failure during DATA so the user learns the message was NOT delivered. */
-function duringData(e: unknown): SmtpError {
+/** Drops the connection so the server discards the open transaction; returns `err` for throwing. */
+function abortOn(session: SmtpSession, err: SmtpError): SmtpError {
+  const closed = new SmtpError(err.code, `${err.message}; the connection was closed so that nothing is delivered`, {
+    replyCode: err.replyCode,
+    enhancedStatus: err.enhancedStatus,
+    lastReply: err.lastReply,
+    command: err.command,
+    recipient: err.recipient,
+  });
+  session.abort(closed);
+  return closed;
+}
+
+/** Rewords a failure during the message so the user learns it was NOT delivered. */
+function lostDuringData(e: unknown, phase: "DATA" | "BDAT"): SmtpError {
   if (!(e instanceof SmtpError)) return new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
   if (e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset) {
-    const last = e.lastReply ? `; its last reply was "${describeReplyText(e.lastReply)}"` : "";
-    return new SmtpError(e.code, `the server closed the connection during DATA, before confirming the message; it was not delivered${last}`, {
+    const last = e.lastReply ? `; its last reply was "${e.lastReply.split(/\r?\n/).join(" / ")}"` : "";
+    return new SmtpError(e.code, `the server closed the connection during ${phase}, before confirming the message; it was not delivered${last}`, {
       replyCode: e.replyCode,
       enhancedStatus: e.enhancedStatus,
       lastReply: e.lastReply,
-      command: "DATA",
+      command: phase,
       hint: "the message may be too large for the server, or the server dropped the connection; retry later",
       cause: e,
     });
@@ -172,6 +335,3 @@ function duringData(e: unknown): SmtpError {
   return e;
 }
 
-function describeReplyText(raw: string): string {
-  return raw.split(/\r?\n/).join(" / ");
-}

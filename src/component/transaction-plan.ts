@@ -1,0 +1,120 @@
+/**
+ * Decides how a composed message is sent on a given session: which MAIL and
+ * RCPT parameters (BODY, SMTPUTF8, SIZE, DSN, REQUIRETLS), whether the
+ * envelope is pipelined, and DATA or BDAT. Extensions are used when the
+ * server offers them and the matching Use... setting is on.
+ */
+import { domainToASCII } from "node:url";
+import type { Envelope, EnvelopeRecipient, TransactionPlan } from "../engine/transaction.js";
+import type { SmtpSession } from "../engine/session.js";
+import { ErrorCode, SmtpError } from "../errors.js";
+import type { PropertyStore } from "../schema/property-store.js";
+import type { ComposedMessage } from "./compose.js";
+
+export interface PlannedTransaction {
+  envelope: Envelope;
+  plan: TransactionPlan;
+  /** Things worth a PITrail info line (an extension wanted but not offered). */
+  notes: string[];
+}
+
+export function planTransaction(store: PropertyStore, session: SmtpSession, composed: ComposedMessage, verb: TransactionPlan["verb"]): PlannedTransaction {
+  const caps = session.capabilities;
+  const use = (setting: string, extension: string): boolean => store.bool(setting) && caps.has(extension);
+  const notes: string[] = [];
+  const mail: string[] = [...composed.envelope.mailParameters];
+
+  if (composed.eightBit && use("Use8BitMime", "8BITMIME")) mail.push("BODY=8BITMIME");
+  let { sender, recipients } = composed.envelope;
+  if (composed.utf8Addresses) {
+    if (use("UseSMTPUTF8", "SMTPUTF8")) mail.push("SMTPUTF8");
+    else {
+      sender = asciiAddress(sender);
+      recipients = recipients.map((r) => ({ ...r, address: asciiAddress(r.address) }));
+    }
+  }
+
+  if (store.bool("RequireTLS")) {
+    if (!session.secure || !caps.has("REQUIRETLS")) {
+      throw new SmtpError(ErrorCode.ExtensionRequired, session.secure
+        ? "RequireTLS is set but the server does not offer REQUIRETLS (RFC 8689); nothing was sent"
+        : "RequireTLS is set but the connection is not encrypted; nothing was sent");
+    }
+    mail.push("REQUIRETLS");
+  }
+
+  const dsn = dsnSettings(store);
+  if (dsn.wanted) {
+    if (use("UseDSN", "DSN")) {
+      if (dsn.ret) mail.push(`RET=${dsn.ret}`);
+      if (dsn.envid) mail.push(`ENVID=${xtext(dsn.envid)}`);
+      recipients = recipients.map((r) => withDsn(r, dsn.notify, dsn.orcpt));
+    } else {
+      notes.push("DSN settings are set but the server does not offer DSN: they were left out");
+    }
+  }
+
+  const sizeOffered = use("UseSize", "SIZE");
+  return {
+    envelope: { sender, mailParameters: mail, recipients },
+    plan: {
+      verb,
+      rset: session.transactions > 0 && store.bool("SendRSET"),
+      pipelining: use("UsePipelining", "PIPELINING"),
+      chunking: use("UseChunking", "CHUNKING") && verb === "MAIL",
+      chunkSize: store.int("ChunkSize"),
+      sizeLimit: sizeOffered && caps.sizeLimit ? caps.sizeLimit : undefined,
+      announceSize: sizeOffered,
+    },
+    notes,
+  };
+}
+
+/** Without SMTPUTF8 an IDN domain can still go as punycode; a non-ASCII local part cannot. */
+export function asciiAddress(address: string): string {
+  const at = address.lastIndexOf("@");
+  const local = at >= 0 ? address.slice(0, at) : address;
+  const domain = at >= 0 ? address.slice(at + 1) : "";
+  if (/[^\x00-\x7f]/.test(local)) {
+    throw new SmtpError(ErrorCode.ExtensionRequired, `the address ${address} has a non-ASCII local part, which needs SMTPUTF8, and the server does not offer it; nothing was sent`);
+  }
+  if (!/[^\x00-\x7f]/.test(domain)) return address;
+  const ascii = domainToASCII(domain);
+  if (!ascii) throw new SmtpError(ErrorCode.InvalidAddress, `the domain of ${address} is not a valid internationalized domain name`);
+  return `${local}@${ascii}`;
+}
+
+interface DsnSettings {
+  wanted: boolean;
+  notify: string;
+  ret: string;
+  envid: string;
+  orcpt: boolean;
+}
+
+function dsnSettings(store: PropertyStore): DsnSettings {
+  const notify = String(store.setting("DSNNotify")).trim().toUpperCase().replace(/\s+/g, "");
+  const ret = String(store.setting("DSNRet")).trim().toUpperCase();
+  const envid = String(store.setting("DSNEnvelopeId"));
+  const orcpt = store.bool("DSNOriginalRecipient");
+  if (notify && !/^(NEVER|(SUCCESS|FAILURE|DELAY)(,(SUCCESS|FAILURE|DELAY))*)$/.test(notify)) {
+    throw new SmtpError(ErrorCode.InvalidValue, `DSNNotify must be NEVER or a comma list of SUCCESS, FAILURE, DELAY; got "${notify}"`);
+  }
+  return { wanted: notify !== "" || ret !== "" || envid !== "" || orcpt, notify, ret, envid, orcpt };
+}
+
+function withDsn(r: EnvelopeRecipient, notify: string, orcpt: boolean): EnvelopeRecipient {
+  const params = r.options ? [r.options.trim()] : [];
+  if (notify && !/\bNOTIFY=/i.test(r.options)) params.push(`NOTIFY=${notify}`);
+  if (orcpt && !/\bORCPT=/i.test(r.options)) params.push(`ORCPT=rfc822;${xtext(r.address)}`);
+  return { ...r, options: params.join(" ") };
+}
+
+/** RFC 3461 §4: xtext, "+" and "=" and anything outside 33..126 as +XX. */
+export function xtext(value: string): string {
+  let out = "";
+  for (const byte of Buffer.from(value, "utf8")) {
+    out += byte < 33 || byte > 126 || byte === 0x2b || byte === 0x3d ? `+${byte.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(byte);
+  }
+  return out;
+}

@@ -1,0 +1,125 @@
+/**
+ * Sends a message with BDAT (RFC 3030 CHUNKING): chunks of exact byte counts,
+ * no dot-stuffing, the last one marked LAST. Line ends are still normalized
+ * to CRLF (the body is text; BINARYMIME content is sent as is). With
+ * PIPELINING the chunks go out without waiting for each reply; every reply is
+ * still checked. Memory is bounded by the chunk size.
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { ErrorCode, SmtpError } from "../errors.js";
+import { DotStuffer } from "../message/dot-stuffer.js";
+import type { SmtpConnection } from "./connection.js";
+import type { MessagePart, TransferProgress } from "./data-transfer.js";
+import { describeReply, type SmtpReply } from "./reply.js";
+
+export interface ChunkTransferOptions {
+  /** Already normalized when `total` is given (one in-memory buffer). */
+  parts: readonly MessagePart[];
+  total: number | undefined;
+  chunkSize: number;
+  pipelining: boolean;
+  timeoutMs: number;
+  onProgress(p: TransferProgress): void;
+  signal?: AbortSignal;
+}
+
+export interface ChunkTransferResult {
+  final: SmtpReply;
+  bytes: number;
+}
+
+const CRLF = Buffer.from("\r\n");
+
+export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOptions): Promise<ChunkTransferResult> {
+  const pending: { label: string; reply: Promise<SmtpReply> }[] = [];
+  let sent = 0;
+  let lastByte = -1;
+
+  const sendChunk = async (chunk: Buffer, last: boolean): Promise<void> => {
+    const line = `BDAT ${chunk.length}${last ? " LAST" : ""}`;
+    const [reply] = conn.pipeline([{ line, timeoutMs: opts.timeoutMs, payload: chunk }]);
+    pending.push({ label: line, reply: reply as Promise<SmtpReply> });
+    sent += chunk.length;
+    opts.onProgress({ bytes: sent, total: opts.total, chunk });
+    // Without PIPELINING each chunk waits for its reply before the next one;
+    // with it, the socket's backpressure still keeps memory bounded.
+    if (!opts.pipelining || last) await checkPending(pending, last);
+    else await conn.drained(opts.timeoutMs, line);
+  };
+
+  if (opts.total !== undefined) {
+    const whole = opts.parts[0] as Buffer;
+    for (let offset = 0; offset < whole.length || offset === 0; offset += opts.chunkSize) {
+      const end = Math.min(offset + opts.chunkSize, whole.length);
+      await sendChunk(whole.subarray(offset, end), end >= whole.length);
+      if (end >= whole.length) break;
+    }
+  } else {
+    let buffered: Buffer[] = [];
+    let size = 0;
+    const normalizer = new DotStuffer({ stuff: false, terminate: false });
+    await pipeline(
+      Readable.from(streamParts(opts.parts)),
+      normalizer,
+      async function (source: AsyncIterable<Buffer>) {
+        for await (const piece of source) {
+          let rest = piece;
+          while (size + rest.length >= opts.chunkSize) {
+            const take = opts.chunkSize - size;
+            buffered.push(rest.subarray(0, take));
+            rest = rest.subarray(take);
+            const chunk = Buffer.concat(buffered);
+            buffered = [];
+            size = 0;
+            lastByte = chunk[chunk.length - 1] ?? lastByte;
+            await sendChunk(chunk, false);
+          }
+          if (rest.length) {
+            buffered.push(rest);
+            size += rest.length;
+          }
+        }
+      },
+      opts.signal ? { signal: opts.signal } : {},
+    ).catch((e: unknown) => {
+      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.MessageStream, `the message stream failed while sending; the connection was closed so nothing was delivered: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      // No BDAT LAST was sent: closing makes the server drop the chunks it has.
+      conn.abort(err);
+      throw err;
+    });
+    let tail = Buffer.concat(buffered);
+    const end = tail.length ? tail[tail.length - 1] : lastByte;
+    // A message ends with a line break (RFC 5322); add one if the stream did not.
+    if (sent + tail.length > 0 && end !== 0x0a) tail = Buffer.concat([tail, CRLF]);
+    await sendChunk(tail, true);
+  }
+  const final = await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
+  return { final, bytes: sent };
+}
+
+/** Every intermediate chunk must be accepted; the LAST one's reply is the caller's to judge. */
+async function checkPending(pending: { label: string; reply: Promise<SmtpReply> }[], includesLast: boolean): Promise<void> {
+  const upTo = includesLast ? pending.length - 1 : pending.length;
+  for (let i = 0; i < upTo; i++) {
+    const item = pending[i] as { label: string; reply: Promise<SmtpReply> };
+    const reply = await item.reply;
+    if (reply.code !== 250) {
+      throw new SmtpError(ErrorCode.Protocol, `the server refused a message chunk (${item.label}): ${describeReply(reply)}`, {
+        replyCode: reply.code,
+        enhancedStatus: reply.enhancedStatus,
+        lastReply: reply.raw,
+        command: item.label,
+      });
+    }
+  }
+  if (includesLast) await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
+  pending.splice(0, upTo);
+}
+
+async function* streamParts(parts: readonly MessagePart[]): AsyncGenerator<Buffer> {
+  for (const part of parts) {
+    if (Buffer.isBuffer(part)) yield part;
+    else for await (const chunk of part) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
+  }
+}
