@@ -20,5 +20,13 @@ export function socketError(err: unknown, where: string): SmtpError {
   const known = BY_ERRNO[errno];
   const detail = err instanceof Error ? err.message : String(err);
   if (known) return new SmtpError(known.code, `${where}: ${known.text} (${detail})`, { cause: err });
+  if (errno.startsWith("ERR_SSL_")) {
+    // With TLS 1.3 a refused client certificate arrives as an alert after the handshake.
+    const certRequired = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/.test(errno);
+    return new SmtpError(ErrorCode.Tls, `${where}: TLS alert from the server (${detail})`, {
+      hint: certRequired ? "the server requires a client certificate: set SSLCertStore / SSLCertStoreType" : undefined,
+      cause: err,
+    });
+  }
   return new SmtpError(ErrorCode.Communication, `${where}: ${detail}`, { cause: err });
 }

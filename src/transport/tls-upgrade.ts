@@ -80,7 +80,7 @@ export function startTls(socket: Socket, opts: TlsOptions): Promise<TlsResult> {
       }
     };
     const onAbort = (): void => finish(opts.signal?.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted"));
-    const onError = (err: Error): void => finish(handshakeError(err, opts.host));
+    const onError = (err: Error): void => finish(handshakeError(err, opts.host, opts.clientCert !== undefined));
     const onSecure = (): void => {
       // getPeerCertificate() first: on Node 20, calling getPeerX509Certificate()
       // before it leaves it empty (no subjectaltname for the identity check).
@@ -170,7 +170,7 @@ function certificateError(check: ServerCertificateCheck): SmtpError {
 }
 
 /** Wrong TLS mode shows up as OpenSSL record errors: say which mode the port wants. */
-function handshakeError(err: Error, host: string): SmtpError {
+function handshakeError(err: Error, host: string, hasClientCert: boolean): SmtpError {
   const code = (err as NodeJS.ErrnoException).code ?? "";
   const text = `${code} ${err.message}`;
   if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST|record layer failure/i.test(text)) {
@@ -185,7 +185,11 @@ function handshakeError(err: Error, host: string): SmtpError {
       cause: err,
     });
   }
-  return new SmtpError(ErrorCode.Tls, `TLS handshake failed: ${err.message}`, { cause: err });
+  const certRequired = /CERTIFICATE_REQUIRED|alert handshake failure/i.test(text);
+  return new SmtpError(ErrorCode.Tls, `TLS handshake failed: ${err.message}`, {
+    hint: certRequired && !hasClientCert ? "the server may require a client certificate: set SSLCertStore / SSLCertStoreType" : undefined,
+    cause: err,
+  });
 }
 
 function oneLine(dn: string): string {
