@@ -68,6 +68,41 @@ export const METHODS = [
     doc: "A property holding a function, called when the server refuses an XOAUTH2 / OAUTHBEARER token (e.g. expired). Return a fresh access token and AUTH is tried once more with it; return undefined to give up (the login then fails with 620).",
   },
   {
+    name: "sendToTerminalOnly / sendToTerminalOrEmail / sendToTerminalAndEmail",
+    signature: `sendToTerminalOnly(${CALL_OPTIONS}): Promise<SendResult>`,
+    doc: "As send(), with the RFC 821 SEND FROM (the user's terminal only), SOML FROM (terminal if logged in, else mailbox) or SAML FROM (both) instead of MAIL FROM. Few servers implement them: expect a 502 from most.",
+  },
+  {
+    name: "sendMessage",
+    signature: `sendMessage(from: string, recipients: string | string[], message: string | Buffer | Readable, ${CALL_OPTIONS}): Promise<SendResult>`,
+    doc: "SocketTools style: sends a complete RFC 5322 message to the given envelope in one call, leaving the message properties alone. Connection, TLS, AUTH and the Use... settings come from the properties.",
+  },
+  {
+    name: "verify",
+    signature: `verify(address: string, ${CALL_OPTIONS}): Promise<string>`,
+    doc: "VRFY: resolves with the server's reply (also in LastReply) for 250, 251 and 252 (cannot verify, will accept); rejects with 161 otherwise. Connects first when needed, and then disconnects again.",
+  },
+  {
+    name: "expand",
+    signature: `expand(name: string, ${CALL_OPTIONS}): Promise<string[]>`,
+    doc: "EXPN: fires Expand for each member of the mailing list and resolves with them all. Most public servers refuse EXPN (502 / 550).",
+  },
+  {
+    name: "sendCommand",
+    signature: `sendCommand(line: string, ${CALL_OPTIONS}): Promise<SmtpReply>`,
+    doc: "Sends one command line and resolves with the reply whatever its code (code, lines, enhancedStatus, text, raw); it also lands in LastReply. Connects first when needed and leaves the connection open. The write-only Command property does the same without waiting.",
+  },
+  {
+    name: "getServerCapabilities",
+    signature: "getServerCapabilities(): ServerCapabilities | undefined   // also smtp.serverCapabilities",
+    doc: "What the server announced in its EHLO reply on the current connection: `extensions` (keyword -> parameters), `has(keyword)`, `authMechanisms`, `sizeLimit`, `esmtp`, `domain`.",
+  },
+  {
+    name: "getRecipientResults",
+    signature: "getRecipientResults(): readonly RecipientResult[]   // also smtp.recipientResults",
+    doc: "Each recipient of the last send with `accepted`, `transient` (4xx), `replyCode`, `enhancedStatus` and `reply`. The RecipientStatus event reports the same one by one.",
+  },
+  {
     name: "setMessageStream",
     signature: "setMessageStream(stream: Readable): void",
     doc: "The body of the next send() is read from this stream instead of MessageText, as it is sent, so it is never held in memory whole. One send() consumes it. Transfer then reports percentDone -1 (size unknown).",
@@ -118,7 +153,12 @@ export const EVENTS = [
   {
     name: "Expand",
     signature: "{ address: string }",
-    doc: "One address of an EXPN reply. Declared for IP*Works compatibility; not fired yet (this release has no EXPN method).",
+    doc: "One member of the list expand() asked about, as the server wrote it.",
+  },
+  {
+    name: "RecipientStatus",
+    signature: "{ address: string, type: 0 | 1 | 2, accepted: boolean, transient: boolean, replyCode: number, enhancedStatus: string | undefined, reply: string }",
+    doc: "The server's answer to one RCPT TO, as soon as it is known.",
   },
   {
     name: "SSLServerAuthentication",
@@ -185,6 +225,7 @@ function defaultText(spec) {
 
 function accessText(spec) {
   if (spec.readOnly) return "read-only";
+  if (spec.writeOnly) return "write-only";
   if (spec.fixedWhileConnected) return "R/W (not while connected)";
   return "R/W";
 }
@@ -234,7 +275,7 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }) {
   out.push("```");
   out.push("");
   const propRows = PROPERTIES.map((p) => {
-    const accessors = p.readOnly ? code(`get${p.name}()`) : p.name === "Connected" ? `${code("getConnected()")} / ${code("setConnected(v): Promise")}` : `${code(`get${p.name}()`)} / ${code(`set${p.name}(v)`)}`;
+    const accessors = p.readOnly ? code(`get${p.name}()`) : p.writeOnly ? `${code(`set${p.name}(v)`)} (write-only)` : p.name === "Connected" ? `${code("getConnected()")} / ${code("setConnected(v): Promise")}` : `${code(`get${p.name}()`)} / ${code(`set${p.name}(v)`)}`;
     return [p.name, accessors, code(p.js ?? lowerFirst(p.name)), typeText(p), defaultText(p), accessText(p), p.doc];
   });
   out.push(table(["IP*Works name", "Accessors", "camelCase", "Type", "Default", "Access", "Description"], propRows));

@@ -6,7 +6,8 @@
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
-import { composeMessage } from "./component/compose.js";
+import { composeMessage, rawMessage, type ComposedMessage } from "./component/compose.js";
+import { expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
 import { authOptions, sessionOptions } from "./component/session-options.js";
 import { authenticate, type TokenRefreshRequest } from "./engine/authenticator.js";
 import type { ServerCertificateCheck } from "./transport/tls-upgrade.js";
@@ -169,11 +170,11 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return this.#lastRecipients;
   }
 
-  async #send(verb: TransactionPlan["verb"], signal: AbortSignal): Promise<SendResult> {
+  async #send(verb: TransactionPlan["verb"], signal: AbortSignal, raw?: ComposedMessage): Promise<SendResult> {
     const store = storeOf(this);
     this.#lastRecipients = [];
     // Everything that can be refused locally is refused before connecting.
-    const composed = composeMessage(store, this.#stream);
+    const composed = raw ?? composeMessage(store, this.#stream);
     this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
     const ownConnection = !this.getConnected();
     const session = await this.#ensureSession(signal);
@@ -181,7 +182,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       const { envelope, plan, notes } = planTransaction(store, session, composed, verb);
       for (const note of notes) this.emit("PITrail", { direction: 2, message: note });
       // The stream is spent from here on; before this a failed connect leaves it for a retry.
-      this.#stream = undefined;
+      if (!raw) this.#stream = undefined;
       return await runTransaction(session, envelope, { parts: composed.parts }, plan, this.#transactionHooks(), signal);
     } finally {
       if (ownConnection && this.#session === session) {
@@ -189,6 +190,54 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
         await session.quit();
       }
     }
+  }
+
+  /**
+   * SocketTools' SendMessage: sends a complete RFC 5322 message (string,
+   * Buffer or stream) to the given recipients in one call, without touching
+   * the message properties. Connection, TLS and AUTH come from the properties.
+   */
+  sendMessage(from: string, recipients: string | readonly string[], message: string | Buffer | Readable, opts: CallOptions = {}): Promise<SendResult> {
+    return this.#run(opts, (signal) => this.#send("MAIL", signal, rawMessage(from, recipients, message)));
+  }
+
+  /** VRFY: resolves with the server's reply (also in LastReply) when it knows or will accept the address. */
+  verify(address: string, opts: CallOptions = {}): Promise<string> {
+    return this.#run(opts, (signal) => this.#withSession(signal, async (session) => (await verifyAddress(session, address)).raw));
+  }
+
+  /** EXPN: fires Expand for each member of the list and resolves with all of them. */
+  expand(name: string, opts: CallOptions = {}): Promise<string[]> {
+    return this.#run(opts, (signal) => this.#withSession(signal, async (session) => {
+      const members = await expandList(session, name);
+      for (const address of members) this.emit("Expand", { address });
+      return members;
+    }));
+  }
+
+  /**
+   * Sends one command line and resolves with the reply, whatever its code
+   * (also in LastReply). Connects first if needed; the connection stays open.
+   */
+  sendCommand(line: string, opts: CallOptions = {}): Promise<SmtpReply> {
+    return this.#run(opts, async (signal) => rawCommand(await this.#ensureSession(signal), line));
+  }
+
+  /** IP*Works' write-only Command property: sends the line; the reply lands in LastReply and PITrail, a failure in Error. */
+  setCommand(line: string): void {
+    this.sendCommand(line).catch((e: unknown) => {
+      const err = toSmtpError(e);
+      this.#emitError(err.code, err.message);
+    });
+  }
+
+  set command(line: string) {
+    this.setCommand(line);
+  }
+
+  /** The server's EHLO capabilities (undefined when not connected). */
+  getServerCapabilities(): ServerCapabilities | undefined {
+    return this.#session?.capabilities;
   }
 
   /** Clears the message properties (SendTo, Cc, Subject, MessageText, MessageRecipients, ...); the connection stays. */
@@ -297,6 +346,20 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       }
     }
     return session;
+  }
+
+  /** Runs `body` on a session; one opened just for it is closed afterwards. */
+  async #withSession<T>(signal: AbortSignal, body: (session: SmtpSession) => Promise<T>): Promise<T> {
+    const own = !this.getConnected();
+    const session = await this.#ensureSession(signal);
+    try {
+      return await body(session);
+    } finally {
+      if (own && this.#session === session) {
+        this.#session = undefined;
+        await session.quit();
+      }
+    }
   }
 
   /** Fires SSLServerAuthentication and returns the listeners' verdict. */

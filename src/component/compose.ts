@@ -23,6 +23,8 @@ export interface ComposedMessage {
   eightBit: boolean;
   /** An envelope address is non-ASCII (SMTPUTF8 when the server offers it). */
   utf8Addresses: boolean;
+  /** In-memory content with NUL bytes: only BDAT with BODY=BINARYMIME can carry it unchanged. */
+  binary?: boolean;
 }
 
 const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
@@ -42,6 +44,7 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
       parts: [bytes],
       eightBit: hasEightBit(bytes),
       utf8Addresses: envelopeIsUtf8(envelope),
+      binary: bytes.includes(0),
     };
   }
 
@@ -85,6 +88,34 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
     eightBit: hasEightBit(head) || bodyIsNonAscii,
     utf8Addresses: envelopeIsUtf8(envelope),
   };
+}
+
+/**
+ * sendMessage(): a complete message with its own envelope, independent of
+ * the message properties.
+ */
+export function rawMessage(from: string, recipients: string | readonly string[], message: string | Buffer | Readable): ComposedMessage {
+  const sender = from.trim() === "<>" ? "" : singleAddress("sendMessage() from", from);
+  const list = typeof recipients === "string" ? parseAddressList(recipients) : recipients.flatMap((r) => parseAddressList(r));
+  const seen = new Set<string>();
+  const envelopeRecipients: EnvelopeRecipient[] = [];
+  for (const m of list) {
+    checkEnvelopeAddress("sendMessage() recipients", m.address);
+    if (seen.has(m.address.toLowerCase())) continue;
+    seen.add(m.address.toLowerCase());
+    envelopeRecipients.push({ address: m.address, type: 0, options: "" });
+  }
+  if (envelopeRecipients.length === 0) throw new SmtpError(ErrorCode.NoRecipient, "sendMessage() needs at least one recipient");
+  const envelope: Envelope = { sender, mailParameters: [], recipients: envelopeRecipients };
+  if (typeof message === "string" || Buffer.isBuffer(message)) {
+    const bytes = typeof message === "string" ? Buffer.from(message, "utf8") : message;
+    const text = bytes.subarray(0, 65536).toString("utf8");
+    return { envelope, headers: parseHeaderBlock(text), headersString: headerText(text), parts: [bytes], eightBit: hasEightBit(bytes), utf8Addresses: envelopeIsUtf8(envelope), binary: bytes.includes(0) };
+  }
+  if (!message || typeof (message as Partial<Readable>).pipe !== "function") {
+    throw new SmtpError(ErrorCode.InvalidValue, "sendMessage() takes the message as a string, a Buffer or a readable stream");
+  }
+  return { envelope, headers: [], headersString: "", parts: [message], eightBit: false, utf8Addresses: envelopeIsUtf8(envelope) };
 }
 
 /** The envelope only: sender and recipients, checked and de-duplicated. */

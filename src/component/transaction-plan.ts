@@ -24,7 +24,15 @@ export function planTransaction(store: PropertyStore, session: SmtpSession, comp
   const notes: string[] = [];
   const mail: string[] = [...composed.envelope.mailParameters];
 
-  if (composed.eightBit && use("Use8BitMime", "8BITMIME")) mail.push("BODY=8BITMIME");
+  if (composed.binary) {
+    // NUL bytes cannot travel in DATA; BDAT with BINARYMIME carries them unchanged.
+    if (!use("UseChunking", "CHUNKING") || !caps.has("BINARYMIME") || verb !== "MAIL") {
+      throw new SmtpError(ErrorCode.ExtensionRequired, "the message contains binary data (NUL bytes), which needs CHUNKING and BINARYMIME (RFC 3030), and the server does not offer them; nothing was sent", {
+        hint: "encode binary parts as base64 MIME, or send through a server that offers BINARYMIME",
+      });
+    }
+    mail.push("BODY=BINARYMIME");
+  } else if (composed.eightBit && use("Use8BitMime", "8BITMIME")) mail.push("BODY=8BITMIME");
   let { sender, recipients } = composed.envelope;
   if (composed.utf8Addresses) {
     if (use("UseSMTPUTF8", "SMTPUTF8")) mail.push("SMTPUTF8");
@@ -62,6 +70,7 @@ export function planTransaction(store: PropertyStore, session: SmtpSession, comp
       rset: session.transactions > 0 && store.bool("SendRSET"),
       pipelining: use("UsePipelining", "PIPELINING"),
       chunking: use("UseChunking", "CHUNKING") && verb === "MAIL",
+      binary: composed.binary === true,
       chunkSize: store.int("ChunkSize"),
       sizeLimit: sizeOffered && caps.sizeLimit ? caps.sizeLimit : undefined,
       announceSize: sizeOffered,

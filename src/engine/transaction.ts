@@ -84,6 +84,8 @@ export interface TransactionPlan {
   /** Server SIZE limit (0 / undefined: none) and whether to announce SIZE=. */
   sizeLimit: number | undefined;
   announceSize: boolean;
+  /** BODY=BINARYMIME: the bytes go as they are (BDAT only), line ends untouched. */
+  binary: boolean;
 }
 
 export interface MessageData {
@@ -100,7 +102,9 @@ export async function runTransaction(
 ): Promise<SendResult> {
   const timeoutMs = session.options.timeoutMs;
   // In-memory messages are normalized once: their exact size is known for SIZE and BDAT.
-  const normalized = message.parts.every((p) => Buffer.isBuffer(p)) ? normalize(Buffer.concat(message.parts as Buffer[])) : undefined;
+  const inMemory = message.parts.every((p) => Buffer.isBuffer(p));
+  const whole = inMemory ? Buffer.concat(message.parts as Buffer[]) : undefined;
+  const normalized = whole && (plan.binary ? whole : normalize(whole));
   const parts: readonly MessagePart[] = normalized ? [normalized] : message.parts;
   if (normalized && plan.sizeLimit && normalized.length > plan.sizeLimit) {
     throw new SmtpError(ErrorCode.MessageTooLarge, `the message is ${normalized.length} bytes; the server accepts at most ${plan.sizeLimit} (SIZE); nothing was sent`);

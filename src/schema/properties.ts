@@ -14,6 +14,7 @@ export const PROPERTIES = [
   },
   { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
   { name: "Cc", type: "string", default: "", check: "singleLine", doc: "Comma-separated carbon-copy recipients (Cc header plus RCPT TO)." },
+  { name: "Command", type: "string", default: "", check: "singleLine", custom: true, writeOnly: true, doc: "Write-only: setting it sends the line to the server as a command (connecting first if needed); the reply lands in LastReply and PITrail, a failure fires Error. sendCommand(line) does the same and returns the reply." },
   { name: "Connected", type: "bool", default: false, custom: true, doc: "Whether a connection is open. setConnected(true) connects (like connect()), setConnected(false) disconnects; both return a Promise." },
   { name: "DeliveryNotificationTo", type: "string", default: "", check: "singleLine", doc: "Address written to a Return-Receipt-To header (a request for a delivery receipt; RFC 3461 DSN goes per recipient through MessageRecipientOptions)." },
   { name: "From", type: "string", default: "", check: "singleLine", doc: "The sender, e.g. `\"Jane Doe\" <jane@example.com>`. Written to the From header; its address is the envelope sender unless ReturnPath is set." },

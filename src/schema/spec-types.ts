@@ -19,6 +19,8 @@ interface BaseSpec {
   readonly doc: string;
   /** Read-only for users; the component itself updates it. */
   readonly readOnly?: boolean;
+  /** Only a setter exists (IP*Works' Command). */
+  readonly writeOnly?: boolean;
   /** Changing it while connected is refused (MailServer, MailPort, LocalHost). */
   readonly fixedWhileConnected?: boolean;
   /** Implemented by hand in the component (e.g. Connected, whose setter connects). */
