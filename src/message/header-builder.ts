@@ -2,7 +2,7 @@
  * Builds the header block of a plain message from the component's properties.
  * Values are kept in wire form (encoded, unfolded); folding happens on serialize.
  */
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { SmtpError, ErrorCode } from "../errors.js";
 import { formatAddressList, parseAddressList, type Mailbox } from "./address-list.js";
 import { assertNoLineBreak, parseHeaderBlock, validateOtherHeaders, type Header } from "./header-block.js";
@@ -52,7 +52,19 @@ function enumValue(what: string, table: string[], value: number): string {
 }
 
 /** RFC 5322 date-time in the local zone, e.g. "Tue, 24 Nov 2026 22:37:35 +0100". */
+let lastSecond = NaN;
+let lastDate = "";
+
 export function formatDate(d: Date): string {
+  // Messages sent in bulk share the same second: format it once.
+  const second = Math.floor(d.getTime() / 1000);
+  if (second === lastSecond) return lastDate;
+  lastDate = formatDateUncached(d);
+  lastSecond = second;
+  return lastDate;
+}
+
+function formatDateUncached(d: Date): string {
   const offset = -d.getTimezoneOffset();
   // toUTCString has a fixed format; shifting by the offset makes it show local time.
   const local = new Date(d.getTime() + offset * 60_000).toUTCString().replace(/ GMT$/, "");
@@ -68,7 +80,8 @@ function messageId(input: HeaderInput, from: Mailbox[]): string {
   const first = from[0]?.address ?? "";
   const fromDomain = first.slice(first.lastIndexOf("@") + 1);
   const domain = input.messageIdDomain || fromDomain || "localhost";
-  return `<${randomBytes(18).toString("base64url")}@${domain}>`;
+  // randomUUID draws from a cached entropy pool: one syscall per many messages.
+  return `<${randomUUID()}@${domain}>`;
 }
 
 function addressHeader(list: Mailbox[], charset: string): string {
