@@ -8,7 +8,8 @@ import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
 import { composeMessage, rawMessage, type ComposedMessage } from "./component/compose.js";
 import { expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
-import { authOptions, sessionOptions } from "./component/session-options.js";
+import { authOptions, sessionOptions, type TlsHooks } from "./component/session-options.js";
+import { deliverDirect } from "./component/direct-delivery.js";
 import { authenticate, type TokenRefreshRequest } from "./engine/authenticator.js";
 import type { ServerCertificateCheck } from "./transport/tls-upgrade.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
@@ -176,6 +177,19 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     // Everything that can be refused locally is refused before connecting.
     const composed = raw ?? composeMessage(store, this.#stream);
     this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
+    if (store.string("MailServer").trim() === "" && store.bool("DirectDelivery") && !this.getConnected()) {
+      if (!raw) this.#stream = undefined;
+      return deliverDirect(store, composed, {
+        open: (address, name, sig) => SmtpSession.open(
+          sessionOptions(store, this.#tlsHooks(), { address, port: store.int("DirectDeliveryPort"), name }),
+          this.#sessionEvents(),
+          sig,
+        ),
+        hooks: this.#transactionHooks(),
+        failed: (err) => this.#emitError(err.code, err.message),
+        trail: (message) => this.emit("PITrail", { direction: 2, message }),
+      }, signal);
+    }
     const ownConnection = !this.getConnected();
     const session = await this.#ensureSession(signal);
     try {
@@ -308,6 +322,11 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       this.#session?.abort(reason);
     };
     op.signal.addEventListener("abort", onAbort, { once: true });
+    // AbsoluteTimeout: Timeout bounds the whole method, not each wait.
+    const timeout = store.number("Timeout");
+    const absolute = store.bool("AbsoluteTimeout") && timeout > 0
+      ? setTimeout(() => op.abort(new SmtpError(ErrorCode.TimedOut, `the operation did not finish within Timeout (${timeout} s, AbsoluteTimeout)`)), timeout * 1000)
+      : undefined;
     try {
       if (op.signal.aborted) throw op.signal.reason;
       return await body(op.signal);
@@ -317,6 +336,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       if (this.#session && !this.#session.isOpen) this.#session = undefined;
       throw err;
     } finally {
+      if (absolute) clearTimeout(absolute);
       opts.signal?.removeEventListener("abort", onUserAbort);
       op.signal.removeEventListener("abort", onAbort);
       this.#operation = undefined;
@@ -328,10 +348,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     if (this.#session?.isOpen) return this.#session;
     this.#session = undefined;
     const store = storeOf(this);
-    const options = sessionOptions(store, {
-      status: (message) => this.emit("SSLStatus", { message }),
-      authorize: (check) => this.#authorizeServer(check),
-    });
+    const options = sessionOptions(store, this.#tlsHooks());
     const login = authOptions(store, this.tokenRefresher);
     const session = await SmtpSession.open(options, this.#sessionEvents(), signal);
     this.#session = session;
@@ -360,6 +377,13 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
         await session.quit();
       }
     }
+  }
+
+  #tlsHooks(): TlsHooks {
+    return {
+      status: (message) => this.emit("SSLStatus", { message }),
+      authorize: (check) => this.#authorizeServer(check),
+    };
   }
 
   /** Fires SSLServerAuthentication and returns the listeners' verdict. */

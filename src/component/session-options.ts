@@ -12,6 +12,8 @@ import { resolveTlsMode, type SessionOptions } from "../engine/session.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { PropertyStore } from "../schema/property-store.js";
 import { parsePin } from "../transport/certificate-pin.js";
+import { proxyFromEnvironment } from "../transport/env-proxy.js";
+import type { ProxySettings } from "../transport/proxy-connector.js";
 import { loadClientCertificate } from "../transport/client-certificate.js";
 import { normalizeHost } from "../transport/tcp-connector.js";
 import type { ServerCertificateCheck } from "../transport/tls-upgrade.js";
@@ -21,20 +23,34 @@ export interface TlsHooks {
   authorize(check: ServerCertificateCheck): boolean;
 }
 
-export function sessionOptions(store: PropertyStore, hooks: TlsHooks): SessionOptions {
-  const server = store.string("MailServer").trim();
-  if (server === "") throw new SmtpError(ErrorCode.NoMailServer, "MailServer is empty: set the SMTP server's host name or address");
-  const port = store.number("MailPort");
+/** Direct delivery connects to an MX host's address instead of MailServer. */
+export interface ServerOverride {
+  address: string;
+  port: number;
+  /** Name checked against the certificate and sent as SNI. */
+  name: string;
+}
+
+export function sessionOptions(store: PropertyStore, hooks: TlsHooks, override?: ServerOverride): SessionOptions {
+  const server = override ? override.address : store.string("MailServer").trim();
+  if (server === "") {
+    throw new SmtpError(ErrorCode.NoMailServer, "MailServer is empty: set the SMTP server's host name or address", {
+      hint: "or config DirectDelivery=true to deliver to each recipient's domain directly",
+    });
+  }
+  const port = override ? override.port : store.number("MailPort");
   const timeoutMs = store.number("Timeout") * 1000;
-  const host = normalizeHost(server);
-  const servername = String(store.setting("SSLServerName")).trim() || host;
+  const host = normalizeHost(server.replace(/^\*/, ""));
+  const absolute = store.bool("AbsoluteTimeout");
+  const servername = override ? override.name : String(store.setting("SSLServerName")).trim() || host;
   const tlsMode = resolveTlsMode(store.number("SSLStartMode"), store.get("SSLEnabled") === true, port);
   return {
     host: server,
     port,
     localAddress: store.string("LocalHost"),
-    connectTimeoutMs: store.int("ConnectionTimeout") * 1000 || timeoutMs,
-    timeoutMs,
+    connectTimeoutMs: store.int("ConnectionTimeout") * 1000 || (absolute ? 0 : timeoutMs),
+    // With AbsoluteTimeout the whole operation is timed (by the component), not each wait.
+    timeoutMs: absolute ? 0 : timeoutMs,
     maxLineLength: store.int("MaxLineLength"),
     hello: String(store.setting("Hello")),
     allowExtensions: store.get("AllowExtensions") === true,
@@ -56,7 +72,35 @@ export function sessionOptions(store: PropertyStore, hooks: TlsHooks): SessionOp
       status: hooks.status,
       authorize: hooks.authorize,
     },
+    socket: {
+      localPort: store.int("LocalPort"),
+      useIPv6: store.int("UseIPv6"),
+      noDelay: store.bool("TcpNoDelay"),
+      keepAlive: store.bool("TCPKeepAlive"),
+      keepAliveMs: store.int("KeepAliveTime") * 1000,
+      inBufferSize: store.int("InBufferSize"),
+      outBufferSize: store.int("OutBufferSize"),
+    },
+    proxy: proxySettings(store, override ? override.name : server),
+    maxTransferRate: store.int("MaxTransferRate"),
+    linger: store.bool("Linger"),
+    lingerMs: store.int("LingerTime") * 1000,
   };
+}
+
+/** FirewallType / Firewall* properties, or the environment with FirewallAutoDetect. */
+function proxySettings(store: PropertyStore, server: string): ProxySettings | undefined {
+  const type = store.number("FirewallType");
+  if (type !== 0) {
+    return {
+      type,
+      host: store.string("FirewallHost").trim(),
+      port: store.number("FirewallPort") || (type === 1 ? 80 : 1080),
+      user: store.string("FirewallUser"),
+      password: store.string("FirewallPassword"),
+    };
+  }
+  return store.get("FirewallAutoDetect") === true ? proxyFromEnvironment(server) : undefined;
 }
 
 /** undefined when no login is wanted (User empty). */

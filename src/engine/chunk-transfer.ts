@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { DotStuffer } from "../message/dot-stuffer.js";
 import type { SmtpConnection } from "./connection.js";
+import { Throttle } from "./throttle.js";
 import type { MessagePart, TransferProgress } from "./data-transfer.js";
 import { describeReply, type SmtpReply } from "./reply.js";
 
@@ -22,6 +23,7 @@ export interface ChunkTransferOptions {
   timeoutMs: number;
   onProgress(p: TransferProgress): void;
   signal?: AbortSignal;
+  maxRate?: number;
 }
 
 export interface ChunkTransferResult {
@@ -35,6 +37,8 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
   const pending: { label: string; reply: Promise<SmtpReply> }[] = [];
   let sent = 0;
   let lastByte = -1;
+  const throttle = new Throttle(opts.maxRate ?? 0);
+  const chunkSize = throttle.sliceSize(opts.chunkSize);
 
   const sendChunk = async (chunk: Buffer, last: boolean): Promise<void> => {
     const line = `BDAT ${chunk.length}${last ? " LAST" : ""}`;
@@ -42,6 +46,7 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
     pending.push({ label: line, reply: reply as Promise<SmtpReply> });
     sent += chunk.length;
     opts.onProgress({ bytes: sent, total: opts.total, chunk });
+    await throttle.wrote(chunk.length, opts.signal);
     // Without PIPELINING each chunk waits for its reply before the next one;
     // with it, the socket's backpressure still keeps memory bounded.
     if (!opts.pipelining || last) await checkPending(pending, last);
@@ -50,8 +55,8 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
 
   if (opts.total !== undefined) {
     const whole = opts.parts[0] as Buffer;
-    for (let offset = 0; offset < whole.length || offset === 0; offset += opts.chunkSize) {
-      const end = Math.min(offset + opts.chunkSize, whole.length);
+    for (let offset = 0; offset < whole.length || offset === 0; offset += chunkSize) {
+      const end = Math.min(offset + chunkSize, whole.length);
       await sendChunk(whole.subarray(offset, end), end >= whole.length);
       if (end >= whole.length) break;
     }
@@ -65,8 +70,8 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
       async function (source: AsyncIterable<Buffer>) {
         for await (const piece of source) {
           let rest = piece;
-          while (size + rest.length >= opts.chunkSize) {
-            const take = opts.chunkSize - size;
+          while (size + rest.length >= chunkSize) {
+            const take = chunkSize - size;
             buffered.push(rest.subarray(0, take));
             rest = rest.subarray(take);
             const chunk = Buffer.concat(buffered);

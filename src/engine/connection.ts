@@ -22,6 +22,9 @@ export interface ConnectionHooks {
 export interface ConnectionOptions {
   maxLineLength: number;
   hooks: ConnectionHooks;
+  /** Graceful close (FIN, waiting up to lingerMs for the server's side) or a reset at once. */
+  linger?: boolean;
+  lingerMs?: number;
 }
 
 interface Waiter {
@@ -217,9 +220,15 @@ export class SmtpConnection {
   end(): Promise<void> {
     this.ended = true;
     if (this.sock.closed) return Promise.resolve();
+    if (this.opts.linger === false) {
+      const raw = this.sock as Socket & { resetAndDestroy?: () => Socket };
+      if (typeof raw.resetAndDestroy === "function" && !this.sock.destroyed) raw.resetAndDestroy();
+      else this.sock.destroy();
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       // A server that never closes its side must not keep the caller (or the process) waiting.
-      const t = setTimeout(() => this.sock.destroy(), 2000);
+      const t = setTimeout(() => this.sock.destroy(), this.opts.lingerMs ?? 2000);
       t.unref();
       this.sock.once("close", () => {
         clearTimeout(t);
@@ -238,6 +247,8 @@ export class SmtpConnection {
     socket.on("data", this.listeners.data);
     socket.on("error", this.listeners.error);
     socket.on("close", this.listeners.close);
+    // A proxy handshake may leave the socket paused with the greeting already buffered.
+    socket.resume();
   }
 
   private unbind(socket: Socket): void {

@@ -13,6 +13,7 @@ import { pipeline } from "node:stream/promises";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { DotStuffer, dotStuff } from "../message/dot-stuffer.js";
 import type { SmtpConnection } from "./connection.js";
+import { Throttle } from "./throttle.js";
 
 /** One piece of the message: bytes in memory or a stream read as it goes. */
 export type MessagePart = Buffer | Readable;
@@ -31,6 +32,8 @@ export interface DataTransferOptions {
   timeoutMs: number;
   onProgress(p: TransferProgress): void;
   signal?: AbortSignal;
+  /** MaxTransferRate in bytes per second; 0 = unlimited. */
+  maxRate?: number;
 }
 
 const MARKER_LENGTH = 3; // ".\r\n"
@@ -46,15 +49,18 @@ export function transferData(conn: SmtpConnection, opts: DataTransferOptions): P
 
 async function transferBuffer(conn: SmtpConnection, wire: Buffer, opts: DataTransferOptions): Promise<number> {
   const total = wire.length - MARKER_LENGTH;
+  const throttle = new Throttle(opts.maxRate ?? 0);
+  const slice = throttle.sliceSize(SLICE);
   let offset = 0;
   while (offset < wire.length) {
-    let end = Math.min(offset + SLICE, wire.length);
+    let end = Math.min(offset + slice, wire.length);
     // The marker leaves with the last body bytes: one write, no Nagle / delayed-ACK stall.
-    if (wire.length - end < SLICE / 4) end = wire.length;
+    if (wire.length - end < slice / 4) end = wire.length;
     const chunk = wire.subarray(offset, end);
     await conn.write(chunk, opts.timeoutMs, LABEL);
     offset = end;
     opts.onProgress({ bytes: Math.min(offset, total), total, chunk });
+    await throttle.wrote(chunk.length, opts.signal);
   }
   return total;
 }
@@ -65,6 +71,7 @@ async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): 
   // Set when the connection failed; the source then breaks as a consequence, not as the cause.
   let connectionFailure: SmtpError | undefined;
   let written = 0;
+  const throttle = new Throttle(opts.maxRate ?? 0);
   const source = Readable.from(
     (async function* () {
       try {
@@ -97,6 +104,7 @@ async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): 
           }
           written += chunk.length;
           previous = chunk;
+          await throttle.wrote(chunk.length, opts.signal);
         }
         if (previous) opts.onProgress({ bytes: written - MARKER_LENGTH, total: undefined, chunk: previous });
       },

@@ -5,7 +5,8 @@
 import { hostname } from "node:os";
 import { isIPv4, isIPv6 } from "node:net";
 import { ErrorCode, SmtpError } from "../errors.js";
-import { connectTcp, normalizeHost } from "../transport/tcp-connector.js";
+import { connectThroughProxy, type ProxySettings } from "../transport/proxy-connector.js";
+import { connectTcp, normalizeHost, type SocketOptions } from "../transport/tcp-connector.js";
 import { startTls, type TlsOptions, type TlsResult } from "../transport/tls-upgrade.js";
 import { heloCapabilities, parseEhloReply, type ServerCapabilities } from "./capabilities.js";
 import { SmtpConnection, type CommandOptions } from "./connection.js";
@@ -43,6 +44,14 @@ export interface SessionOptions {
   tlsMode: TlsMode;
   /** Everything startTls() needs but the timeout and signal. */
   tls: Omit<TlsOptions, "timeoutMs" | "signal">;
+  /** Socket options (family, local port, keep-alive, buffers). */
+  socket: SocketOptions;
+  /** Reach the server through this proxy. */
+  proxy: ProxySettings | undefined;
+  /** Bytes per second for message data; 0 = unlimited. */
+  maxTransferRate: number;
+  linger: boolean;
+  lingerMs: number;
 }
 
 export interface SessionEvents {
@@ -79,13 +88,22 @@ export class SmtpSession {
   static async open(opts: SessionOptions, events: SessionEvents, signal?: AbortSignal): Promise<SmtpSession> {
     const host = normalizeHost(opts.host);
     events.trail(2, `connecting to ${host} port ${opts.port}`);
-    const tcp = await connectTcp({
-      host,
-      port: opts.port,
-      localAddress: opts.localAddress,
-      timeoutMs: opts.connectTimeoutMs,
-      signal,
-    });
+    const tcp = opts.proxy
+      ? await connectThroughProxy(opts.proxy, { host: opts.host, port: opts.port }, {
+          ...opts.socket,
+          localAddress: opts.localAddress,
+          timeoutMs: opts.connectTimeoutMs,
+          signal,
+          onProxyConnected: (description) => events.connectionStatus("Firewall connection complete", 0, description),
+        })
+      : await connectTcp({
+          ...opts.socket,
+          host: host.replace(/^\*/, ""),
+          port: opts.port,
+          localAddress: opts.localAddress,
+          timeoutMs: opts.connectTimeoutMs,
+          signal,
+        });
     events.connectionStatus("Remote host connection complete", 0, `connected to ${tcp.remoteAddress ?? host}:${tcp.remotePort ?? opts.port}`);
     let tls: TlsResult | undefined;
     if (opts.tlsMode === "implicit") {
@@ -95,6 +113,8 @@ export class SmtpSession {
     let closedReported = false;
     const conn = new SmtpConnection(tls?.socket ?? tcp, {
       maxLineLength: opts.maxLineLength,
+      linger: opts.linger,
+      lingerMs: opts.lingerMs,
       hooks: {
         trail: events.trail,
         reply: events.reply,

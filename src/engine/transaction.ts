@@ -44,6 +44,8 @@ export interface RecipientResult {
   replyCode: number;
   enhancedStatus: string | undefined;
   reply: string;
+  /** Direct delivery: the mail host that answered for this recipient. */
+  host?: string;
 }
 
 export interface SendResult {
@@ -115,7 +117,7 @@ export async function runTransaction(
   const rcptLines = envelope.recipients.map((r) => `RCPT TO:<${r.address}>${r.options ? " " + r.options.trim() : ""}`);
   const anyStop = envelope.recipients.length > 1 && envelope.recipients.some((r) => hooks.stopOn(r.type));
   // One flight for everything: only when no refused recipient could still have to stop a delivery.
-  const wholeInGroup = plan.pipelining && plan.chunking && normalized !== undefined && normalized.length <= plan.chunkSize && !anyStop;
+  const wholeInGroup = plan.pipelining && plan.chunking && normalized !== undefined && normalized.length <= plan.chunkSize && !anyStop && !session.options.maxTransferRate;
 
   session.transactions++;
   const commands: PipelinedCommand[] = [];
@@ -217,6 +219,7 @@ export async function runTransaction(
         chunkSize: plan.chunkSize,
         pipelining: plan.pipelining,
         timeoutMs,
+        maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
         signal,
       }));
@@ -240,6 +243,7 @@ export async function runTransaction(
       bytes = await transferData(session.connection, {
         parts,
         timeoutMs,
+        maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
         signal,
       });

@@ -61,6 +61,10 @@ export class PropertyStore {
       throw new SmtpError(ErrorCode.WhileConnected, `${name} cannot change while connected; disconnect first`);
     }
     this.values.set(name, validateValue(spec, value));
+    // IP*Works fills in the usual proxy port when the type is chosen and no port is set.
+    if (name === "FirewallType" && this.values.get("FirewallPort") === 0 && value !== 0) {
+      this.values.set("FirewallPort", value === 1 ? 80 : 1080);
+    }
   }
 
   /** The component's own write (LastReply, Idle, ...): no read-only rule. */

@@ -1,12 +1,26 @@
-/** Opens the TCP connection: bounded by a timeout, cancellable, with Nagle off. */
+/** Opens the TCP connection: bounded by a timeout, cancellable, with the socket options applied. */
 import { connect, isIP, type Socket } from "node:net";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { socketError } from "./socket-errors.js";
 
-export interface TcpOptions {
+/** Socket-level choices (IP*Works connection settings). */
+export interface SocketOptions {
+  localAddress?: string;
+  localPort?: number;
+  /** 0 IPv4 only, 1 IPv6 only, 2 both (Happy Eyeballs). */
+  useIPv6?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  /** First keep-alive probe after this much idle time; 0 = system default. */
+  keepAliveMs?: number;
+  /** Socket buffer high-water marks; 0 = Node's default. */
+  inBufferSize?: number;
+  outBufferSize?: number;
+}
+
+export interface TcpOptions extends SocketOptions {
   host: string;
   port: number;
-  localAddress?: string;
   /** 0 = no limit. */
   timeoutMs: number;
   signal?: AbortSignal;
@@ -27,8 +41,22 @@ export function connectTcp(opts: TcpOptions): Promise<Socket> {
       reject(opts.signal.reason);
       return;
     }
-    // noDelay: the end-of-data marker must not wait for a delayed ACK (~40 ms a message).
-    const socket = connect({ host, port: opts.port, localAddress: opts.localAddress || undefined, noDelay: true });
+    const family = opts.useIPv6 === 0 ? 4 : opts.useIPv6 === 1 ? 6 : 0;
+    const socket = connect({
+      host,
+      port: opts.port,
+      localAddress: opts.localAddress || undefined,
+      localPort: opts.localPort || undefined,
+      family,
+      // Happy Eyeballs (RFC 8305) when both families are allowed.
+      autoSelectFamily: family === 0,
+      // noDelay: the end-of-data marker must not wait for a delayed ACK (~40 ms a message).
+      noDelay: opts.noDelay ?? true,
+      keepAlive: opts.keepAlive ?? false,
+      keepAliveInitialDelay: opts.keepAliveMs ?? 0,
+      ...(opts.inBufferSize ? { readableHighWaterMark: opts.inBufferSize } : {}),
+      ...(opts.outBufferSize ? { writableHighWaterMark: opts.outBufferSize } : {}),
+    });
     let timer: NodeJS.Timeout | undefined;
     const finish = (err?: unknown): void => {
       if (timer) clearTimeout(timer);

@@ -1,0 +1,52 @@
+/**
+ * FirewallAutoDetect: the proxy from the usual environment variables, as
+ * curl and most CLI tools read them.
+ */
+import { ErrorCode, SmtpError } from "../errors.js";
+import { FirewallType, type ProxySettings } from "./proxy-connector.js";
+
+const VARIABLES = ["ALL_PROXY", "all_proxy", "SOCKS_PROXY", "socks_proxy", "HTTPS_PROXY", "https_proxy"] as const;
+
+export function proxyFromEnvironment(targetHost: string, env: NodeJS.ProcessEnv = process.env): ProxySettings | undefined {
+  if (bypassed(targetHost, env["NO_PROXY"] ?? env["no_proxy"] ?? "")) return undefined;
+  for (const name of VARIABLES) {
+    const value = env[name]?.trim();
+    if (value) return parseProxyUrl(value, name);
+  }
+  return undefined;
+}
+
+export function parseProxyUrl(value: string, source: string): ProxySettings {
+  let url: URL;
+  try {
+    url = new URL(value.includes("://") ? value : `http://${value}`);
+  } catch (e) {
+    throw new SmtpError(ErrorCode.Firewall, `${source} is not a proxy URL: ${value}`, { cause: e });
+  }
+  const scheme = url.protocol.replace(/:$/, "").toLowerCase();
+  const type = scheme === "http" || scheme === "https" ? FirewallType.Tunnel
+    : scheme === "socks5" || scheme === "socks5h" || scheme === "socks" ? FirewallType.Socks5
+      : scheme === "socks4a" ? FirewallType.Socks4A
+        : scheme === "socks4" ? FirewallType.Socks4
+          : undefined;
+  if (type === undefined) throw new SmtpError(ErrorCode.Firewall, `${source}: unsupported proxy scheme "${scheme}" (use http, socks4, socks4a or socks5)`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return {
+    type,
+    host,
+    port: url.port ? Number(url.port) : type === FirewallType.Tunnel ? 80 : 1080,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
+}
+
+/** NO_PROXY: "*", exact hosts, domain suffixes (".example.com" or "example.com"), optionally with :port. */
+function bypassed(host: string, noProxy: string): boolean {
+  const h = host.replace(/^\*/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return noProxy.split(/[\s,]+/).filter(Boolean).some((entry) => {
+    const e = entry.toLowerCase().replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+    if (e === "*") return true;
+    const domain = e.replace(/^\*?\./, "");
+    return h === domain || h.endsWith(`.${domain}`);
+  });
+}

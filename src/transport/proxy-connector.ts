@@ -1,0 +1,181 @@
+/**
+ * Reaches the SMTP server through a firewall / proxy (IP*Works FirewallType):
+ * an HTTP CONNECT tunnel (written here: status line, Basic auth, bounded
+ * headers) or SOCKS 4 / 4A / 5 (through the `socks` package). The result is a
+ * plain socket to the server; TLS, implicit or STARTTLS, runs over it end to end.
+ */
+import { lookup } from "node:dns/promises";
+import { isIP, type Socket } from "node:net";
+import { SocksClient } from "socks";
+import { ErrorCode, SmtpError } from "../errors.js";
+import { connectTcp, normalizeHost, type SocketOptions } from "./tcp-connector.js";
+
+/** FirewallType values. */
+export const FirewallType = { None: 0, Tunnel: 1, Socks4: 2, Socks5: 3, Socks4A: 10 } as const;
+
+export interface ProxySettings {
+  type: number;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export interface ProxyTarget {
+  /** MailServer; a leading "*" asks for the name to be resolved by the proxy. */
+  host: string;
+  port: number;
+}
+
+export interface ProxyConnectOptions extends SocketOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** ConnectionStatus "Firewall connection complete". */
+  onProxyConnected(description: string): void;
+}
+
+const TYPE_NAMES: Readonly<Record<number, string>> = { 1: "HTTP proxy", 2: "SOCKS4", 3: "SOCKS5", 10: "SOCKS4A" };
+/** An HTTP proxy's answer to CONNECT is a status line and a few headers; more is an attack or a bug. */
+const MAX_HTTP_RESPONSE = 16 * 1024;
+
+export async function connectThroughProxy(proxy: ProxySettings, target: ProxyTarget, opts: ProxyConnectOptions): Promise<Socket> {
+  const name = TYPE_NAMES[proxy.type] ?? `FirewallType ${proxy.type}`;
+  if (!TYPE_NAMES[proxy.type]) throw new SmtpError(ErrorCode.Firewall, `FirewallType ${proxy.type} is not supported`);
+  if (proxy.host.trim() === "") throw new SmtpError(ErrorCode.Firewall, `FirewallType is ${name} but FirewallHost is empty`);
+  const remoteResolve = target.host.startsWith("*");
+  const host = normalizeHost(remoteResolve ? target.host.slice(1) : target.host);
+  // SOCKS4 carries only IPv4 addresses: the name must be resolved here.
+  const destination = proxy.type === FirewallType.Socks4 && isIP(host) === 0 ? await resolveIPv4(host) : host;
+
+  let socket: Socket;
+  try {
+    socket = await connectTcp({ ...opts, host: proxy.host, port: proxy.port });
+  } catch (e) {
+    const err = e instanceof SmtpError ? e : undefined;
+    throw new SmtpError(ErrorCode.Firewall, `cannot reach the ${name} at ${proxy.host}:${proxy.port}: ${err?.message ?? String(e)}`, { cause: e });
+  }
+  opts.onProxyConnected(`${name} ${proxy.host}:${proxy.port}`);
+  try {
+    if (proxy.type === FirewallType.Tunnel) return await httpConnect(socket, proxy, destination, target.port, opts);
+    return await socksConnect(socket, proxy, destination, target.port, opts.timeoutMs);
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+}
+
+async function resolveIPv4(host: string): Promise<string> {
+  try {
+    return (await lookup(host, { family: 4 })).address;
+  } catch (e) {
+    throw new SmtpError(ErrorCode.HostNotFound, `SOCKS4 needs an IPv4 address and ${host} could not be resolved here (use FirewallType 10, SOCKS4A, to let the proxy resolve it)`, { cause: e });
+  }
+}
+
+async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, port: number, timeoutMs: number): Promise<Socket> {
+  const version = proxy.type === FirewallType.Socks5 ? 5 : 4;
+  const label = TYPE_NAMES[proxy.type] as string;
+  try {
+    const { socket: tunnel } = await SocksClient.createConnection({
+      command: "connect",
+      existing_socket: socket,
+      proxy: { host: proxy.host, port: proxy.port, type: version, userId: proxy.user || undefined, password: proxy.password || undefined },
+      destination: { host, port },
+      timeout: timeoutMs > 0 ? timeoutMs : undefined,
+      set_tcp_nodelay: true,
+    });
+    return tunnel;
+  } catch (e) {
+    throw new SmtpError(ErrorCode.Firewall, `${label}: ${describeSocksError(e instanceof Error ? e.message : String(e))}`, {
+      hint: /auth/i.test(String(e)) ? "check FirewallUser and FirewallPassword" : undefined,
+      cause: e,
+    });
+  }
+}
+
+function describeSocksError(message: string): string {
+  if (/Authentication failed/i.test(message)) return "authentication refused (wrong FirewallUser / FirewallPassword)";
+  if (/no accepted authentication type/i.test(message)) return "the proxy accepts none of the offered authentication methods (does it need FirewallUser / FirewallPassword?)";
+  if (/rejected connection/i.test(message)) return `the proxy refused to connect to the server (${message.replace(/^.*rejected connection\s*-?\s*/i, "") || "rejected"})`;
+  if (/timed out/i.test(message)) return "the proxy did not answer in time";
+  if (/Socket closed/i.test(message)) return "the proxy closed the connection";
+  return message;
+}
+
+/** HTTP CONNECT (RFC 9110 §9.3.6): 2xx opens the tunnel, anything else is the proxy's refusal. */
+function httpConnect(socket: Socket, proxy: ProxySettings, host: string, port: number, opts: ProxyConnectOptions): Promise<Socket> {
+  const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
+  if (proxy.user) lines.push(`Proxy-Authorization: Basic ${Buffer.from(`${proxy.user}:${proxy.password}`, "utf8").toString("base64")}`);
+  for (const l of lines) {
+    if (/[\r\n]/.test(l)) throw new SmtpError(ErrorCode.LineBreakInjection, "proxy settings must not contain CR or LF");
+  }
+  return new Promise<Socket>((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    let timer: NodeJS.Timeout | undefined;
+    const done = (err?: SmtpError, rest?: Buffer): void => {
+      if (timer) clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      socket.off("error", onError);
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (err) {
+        reject(err);
+        return;
+      }
+      // Bytes after the header block already belong to the SMTP server (its greeting).
+      if (rest && rest.length) socket.unshift(rest);
+      resolve(socket);
+    };
+    const onData = (chunk: Buffer): void => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (received.length > MAX_HTTP_RESPONSE) done(new SmtpError(ErrorCode.Firewall, `HTTP proxy: the answer to CONNECT exceeded ${MAX_HTTP_RESPONSE} bytes without ending its headers`));
+        return;
+      }
+      socket.pause();
+      const head = received.subarray(0, end).toString("latin1");
+      const status = /^HTTP\/1\.[01] (\d{3})(?: ([^\r\n]*))?/.exec(head);
+      if (!status) {
+        done(new SmtpError(ErrorCode.Firewall, `HTTP proxy: not an HTTP answer to CONNECT: ${JSON.stringify(head.slice(0, 80))}`));
+        return;
+      }
+      const code = Number(status[1]);
+      const reason = (status[2] ?? "").trim();
+      if (code >= 200 && code < 300) {
+        // Left paused: the SMTP connection resumes it once it listens.
+        done(undefined, received.subarray(end + 4));
+        return;
+      }
+      const text = `HTTP proxy answered ${code}${reason ? " " + reason : ""}`;
+      if (code === 407) {
+        const scheme = /^proxy-authenticate:\s*(\S+)/im.exec(head)?.[1] ?? "an unknown scheme";
+        done(new SmtpError(ErrorCode.Firewall, proxy.user ? `${text}: the proxy refused FirewallUser / FirewallPassword` : `${text}: the proxy requires authentication (${scheme})`, {
+          hint: proxy.user ? "check FirewallUser and FirewallPassword" : "set FirewallUser and FirewallPassword (Basic authentication)",
+        }));
+        return;
+      }
+      done(new SmtpError(ErrorCode.Firewall, `${text} to CONNECT ${authority}`, {
+        hint: code === 403 ? "the proxy does not allow tunnels to this host or port" : undefined,
+      }));
+    };
+    const onClose = (): void => done(new SmtpError(ErrorCode.Firewall, "HTTP proxy closed the connection before answering CONNECT"));
+    const onError = (e: Error): void => done(new SmtpError(ErrorCode.Firewall, `HTTP proxy: ${e.message}`, { cause: e }));
+    const onAbort = (): void => {
+      socket.destroy();
+      done(opts.signal?.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted"));
+    };
+    socket.on("data", onData);
+    socket.once("close", onClose);
+    socket.once("error", onError);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        socket.destroy();
+        done(new SmtpError(ErrorCode.Firewall, `HTTP proxy did not answer CONNECT within ${opts.timeoutMs / 1000} s`));
+      }, opts.timeoutMs);
+    }
+    socket.write(lines.join("\r\n") + "\r\n\r\n");
+  });
+}
