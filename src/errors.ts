@@ -162,6 +162,8 @@ export interface SmtpErrorDetails {
   recipient?: string;
   /** What to do about it, when there is something useful to say. */
   hint?: string;
+  /** The whole message was sent but the server's verdict was lost: it may have been delivered. */
+  deliveryUnknown?: boolean;
   cause?: unknown;
 }
 
@@ -185,6 +187,8 @@ export class SmtpError extends Error {
   readonly command: string | undefined;
   readonly recipient: string | undefined;
   readonly hint: string | undefined;
+  /** True when the message was sent in full and only the server's final reply was lost: do not blindly resend. */
+  readonly deliveryUnknown: boolean;
 
   constructor(code: number, message: string, details: SmtpErrorDetails = {}) {
     super(details.hint ? `${message} (${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -196,6 +200,7 @@ export class SmtpError extends Error {
     this.command = details.command;
     this.recipient = details.recipient;
     this.hint = details.hint;
+    this.deliveryUnknown = details.deliveryUnknown === true;
   }
 
   /** Worth retrying later: a 4xx reply, a timeout or a network fault. */

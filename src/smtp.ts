@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
 import { composeMessage, rawMessage, type ComposedMessage } from "./component/compose.js";
-import { expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
+import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
 import { authOptions, sessionOptions, type TlsHooks } from "./component/session-options.js";
 import { deliverDirect } from "./component/direct-delivery.js";
 import { authenticate, type TokenRefreshRequest } from "./engine/authenticator.js";
@@ -234,11 +234,16 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * (also in LastReply). Connects first if needed; the connection stays open.
    */
   sendCommand(line: string, opts: CallOptions = {}): Promise<SmtpReply> {
-    return this.#run(opts, async (signal) => rawCommand(await this.#ensureSession(signal), line));
+    return this.#run(opts, async (signal) => {
+      const checked = argument("the command", line);
+      return rawCommand(await this.#ensureSession(signal), checked);
+    });
   }
 
   /** IP*Works' write-only Command property: sends the line; the reply lands in LastReply and PITrail, a failure in Error. */
   setCommand(line: string): void {
+    // A bad line is refused now, like any other property value.
+    argument("Command", line);
     this.sendCommand(line).catch((e: unknown) => {
       const err = toSmtpError(e);
       this.#emitError(err.code, err.message);

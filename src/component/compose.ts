@@ -85,7 +85,8 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
     // Without the empty line that ends the block: that is the property's form.
     headersString: headersString.replace(/\r\n\r\n$/, "\r\n"),
     parts,
-    eightBit: hasEightBit(head) || bodyIsNonAscii,
+    // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
+    eightBit: stream !== undefined || hasEightBit(head) || bodyIsNonAscii,
     utf8Addresses: envelopeIsUtf8(envelope),
   };
 }
@@ -115,7 +116,8 @@ export function rawMessage(from: string, recipients: string | readonly string[],
   if (!message || typeof (message as Partial<Readable>).pipe !== "function") {
     throw new SmtpError(ErrorCode.InvalidValue, "sendMessage() takes the message as a string, a Buffer or a readable stream");
   }
-  return { envelope, headers: [], headersString: "", parts: [message], eightBit: false, utf8Addresses: envelopeIsUtf8(envelope) };
+  // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
+  return { envelope, headers: [], headersString: "", parts: [message], eightBit: true, utf8Addresses: envelopeIsUtf8(envelope) };
 }
 
 /** The envelope only: sender and recipients, checked and de-duplicated. */

@@ -24,6 +24,8 @@ export interface ChunkTransferOptions {
   onProgress(p: TransferProgress): void;
   signal?: AbortSignal;
   maxRate?: number;
+  /** The LAST chunk has been handed to the socket. */
+  onLastSent?: () => void;
 }
 
 export interface ChunkTransferResult {
@@ -44,6 +46,7 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
     const line = `BDAT ${chunk.length}${last ? " LAST" : ""}`;
     const [reply] = conn.pipeline([{ line, timeoutMs: opts.timeoutMs, payload: chunk }]);
     pending.push({ label: line, reply: reply as Promise<SmtpReply> });
+    if (last) opts.onLastSent?.();
     sent += chunk.length;
     opts.onProgress({ bytes: sent, total: opts.total, chunk });
     await throttle.wrote(chunk.length, opts.signal);

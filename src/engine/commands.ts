@@ -18,7 +18,8 @@ export async function expand(session: SmtpSession, name: string): Promise<string
   const line = `EXPN ${argument("expand()", name)}`;
   const reply = await session.command(line);
   if (reply.code !== 250) throw replyError(reply, `the server could not expand ${name}`, line);
-  return reply.lines.map((l) => l.trim()).filter((l) => l !== "");
+  // text has the enhanced status ("2.1.5") already taken off each line.
+  return reply.text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
 }
 
 /** Any command; the reply is returned whatever its code (the caller judges it). */
@@ -26,7 +27,7 @@ export function rawCommand(session: SmtpSession, line: string): Promise<SmtpRepl
   return session.command(argument("the command", line));
 }
 
-function argument(what: string, value: string): string {
+export function argument(what: string, value: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new SmtpError(ErrorCode.InvalidValue, `${what} needs a non-empty argument`);
   if (/[\r\n]/.test(value)) throw new SmtpError(ErrorCode.LineBreakInjection, `${what}: the argument must not contain CR or LF`);
   return value.trim();

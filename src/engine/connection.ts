@@ -101,6 +101,11 @@ export class SmtpConnection {
     return this.waiters.length;
   }
 
+  /** The error that broke this connection, if one did. */
+  get failedWith(): SmtpError | undefined {
+    return this.failure;
+  }
+
   get lastReceived(): SmtpReply | undefined {
     return this.lastReply;
   }
@@ -294,6 +299,20 @@ export class SmtpConnection {
     } catch (e) {
       const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.MalformedReply, String(e));
       this.fail(err);
+      return;
+    }
+    // More replies than commands in flight: the two sides are out of step, and
+    // matching any of them to a command could report a refusal as success.
+    const clearLimit = this.waiters.findIndex((w) => w.lastInClear);
+    const answerable = clearLimit >= 0 ? clearLimit + 1 : this.waiters.length;
+    if (replies.length > answerable && clearLimit < 0 && replies.slice(answerable).some((r) => r.code !== 421)) {
+      for (const r of replies) this.opts.hooks.trail(1, r.raw);
+      const extra = replies[answerable] as SmtpReply;
+      this.fail(new SmtpError(ErrorCode.MalformedReply, `the server sent more replies than commands were sent (out of step): ${describeReply(extra)}`, {
+        replyCode: extra.code,
+        enhancedStatus: extra.enhancedStatus,
+        lastReply: extra.raw,
+      }));
       return;
     }
     for (let i = 0; i < replies.length; i++) {

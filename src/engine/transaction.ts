@@ -212,6 +212,7 @@ export async function runTransaction(
     bytes = normalized.length;
   } else if (plan.chunking) {
     hooks.startTransfer();
+    let lastSent = false;
     try {
       ({ final, bytes } = await transferChunks(session.connection, {
         parts,
@@ -221,10 +222,13 @@ export async function runTransaction(
         timeoutMs,
         maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
+        onLastSent: () => {
+          lastSent = true;
+        },
         signal,
       }));
     } catch (e) {
-      throw lostDuringData(e, "BDAT");
+      throw lostDuringData(e, "BDAT", lastSent);
     } finally {
       hooks.endTransfer();
     }
@@ -239,6 +243,7 @@ export async function runTransaction(
     // Queued before the first byte so even an instant reply finds its waiter;
     // its Timeout starts only once the end-of-data marker is written.
     const endOfData = session.connection.deferReply("the end of data (.)", timeoutMs);
+    let markerSent = false;
     try {
       bytes = await transferData(session.connection, {
         parts,
@@ -247,14 +252,18 @@ export async function runTransaction(
         onProgress: (p) => hooks.transfer(p),
         signal,
       });
+      markerSent = true;
       endOfData.arm();
       final = await endOfData.reply;
     } catch (e) {
-      throw lostDuringData(e, "DATA");
+      throw lostDuringData(e, "DATA", markerSent);
     } finally {
       hooks.endTransfer();
     }
   }
+  // A connection that broke while these replies were read (out-of-step replies) cannot vouch for them.
+  const broken = session.connection.failedWith;
+  if (broken) throw broken;
   if (final.code !== 250) throw replyError(final, "the server did not accept the message", "end of data");
   return {
     accepted: accepted.map((r) => r.address),
@@ -326,20 +335,27 @@ function abortOn(session: SmtpSession, err: SmtpError): SmtpError {
   return closed;
 }
 
-/** Rewords a failure during the message so the user learns it was NOT delivered. */
-function lostDuringData(e: unknown, phase: "DATA" | "BDAT"): SmtpError {
+/**
+ * Rewords a failure during the message. Before the end of the message was
+ * written the server cannot have accepted it: "not delivered". After it, only
+ * the verdict was lost: "delivery unknown" (a blind resend may duplicate it).
+ */
+function lostDuringData(e: unknown, phase: "DATA" | "BDAT", wholeMessageSent: boolean): SmtpError {
   if (!(e instanceof SmtpError)) return new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
-  if (e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset) {
-    const last = e.lastReply ? `; its last reply was "${e.lastReply.split(/\r?\n/).join(" / ")}"` : "";
-    return new SmtpError(e.code, `the server closed the connection during ${phase}, before confirming the message; it was not delivered${last}`, {
-      replyCode: e.replyCode,
-      enhancedStatus: e.enhancedStatus,
-      lastReply: e.lastReply,
-      command: phase,
-      hint: "the message may be too large for the server, or the server dropped the connection; retry later",
-      cause: e,
+  const network = e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset || e.code === ErrorCode.TimedOut || e.code === ErrorCode.Communication;
+  if (!network) return e;
+  const last = e.lastReply ? `; its last reply was "${e.lastReply.split(/\r?\n/).join(" / ")}"` : "";
+  const details = { replyCode: e.replyCode, enhancedStatus: e.enhancedStatus, lastReply: e.lastReply, command: phase, cause: e };
+  if (wholeMessageSent) {
+    return new SmtpError(e.code, `${e.message}: the whole message was sent (${phase}) but the server's verdict was lost; delivery unknown, it may or may not have been delivered`, {
+      ...details,
+      deliveryUnknown: true,
+      hint: "check with the recipient or the server's logs before sending it again",
     });
   }
-  return e;
+  if (e.code === ErrorCode.TimedOut) return e;
+  return new SmtpError(e.code, `the server closed the connection during ${phase}, before the whole message was sent; it was not delivered${last}`, {
+    ...details,
+    hint: "the message may be too large for the server, or the server dropped the connection; retry later",
+  });
 }
-
