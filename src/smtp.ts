@@ -448,6 +448,15 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
 
 installAccessors(Smtp.prototype, storeOf);
 
+/** Internal (pool): gives `target` every property and setting of `template`. */
+export function copyConfiguration(template: Smtp, target: Smtp): void {
+  const store = storeOf(target);
+  store.copyFrom(storeOf(template));
+  store.setInternal("Idle", true);
+  store.setInternal("LastReply", "");
+  target.tokenRefresher = template.tokenRefresher;
+}
+
 /** IP*Works spells the class in lower case: `new ipworks.smtp()`. */
 export const smtp = Smtp;
 export type smtp = Smtp;

@@ -16,7 +16,7 @@ const COLLECTION_BY_NAME: ReadonlyMap<string, CollectionSpec> = new Map(COLLECTI
 const SETTING_BY_LOWER: ReadonlyMap<string, SettingSpec> = new Map(SETTINGS.map((s) => [s.name.toLowerCase(), s as SettingSpec]));
 
 /** Properties ResetHeaders() clears: the message, not the connection. */
-const HEADER_PROPERTIES = [
+export const HEADER_PROPERTIES = [
   "BCc", "Cc", "DeliveryNotificationTo", "From", "Importance", "Message", "MessageDate", "MessageId", "MessageText",
   "OtherHeaders", "Priority", "ReadReceiptTo", "ReplyTo", "ReturnPath", "SendTo", "Sensitivity", "Subject",
 ] as const;
@@ -38,6 +38,13 @@ export class PropertyStore {
     for (const p of PROPERTY_BY_NAME.values()) this.values.set(p.name, p.default);
     for (const s of SETTING_BY_LOWER.values()) if (!s.property) this.settings.set(s.name, s.default);
     for (const c of COLLECTION_BY_NAME.values()) this.collections.set(c.name, []);
+  }
+
+  /** Copies every property, collection and setting of `other` (pools clone a template this way). */
+  copyFrom(other: PropertyStore): void {
+    for (const [k, v] of other.values) this.values.set(k, v);
+    for (const [k, v] of other.settings) this.settings.set(k, v);
+    for (const [k, items] of other.collections) this.collections.set(k, items.map((i) => ({ ...i })));
   }
 
   resetHeaders(): void {
