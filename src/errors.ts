@@ -164,6 +164,8 @@ export interface SmtpErrorDetails {
   hint?: string;
   /** The whole message was sent but the server's verdict was lost: it may have been delivered. */
   deliveryUnknown?: boolean;
+  /** Each recipient's answer, when the failure came after RCPT TO (e.g. every recipient refused). */
+  recipientResults?: readonly { address: string; accepted: boolean; transient: boolean; replyCode: number; enhancedStatus: string | undefined; reply: string }[];
   cause?: unknown;
 }
 
@@ -189,6 +191,8 @@ export class SmtpError extends Error {
   readonly hint: string | undefined;
   /** True when the message was sent in full and only the server's final reply was lost: do not blindly resend. */
   readonly deliveryUnknown: boolean;
+  /** Each recipient's answer, when the failure came after RCPT TO. */
+  readonly recipientResults: SmtpErrorDetails["recipientResults"];
 
   constructor(code: number, message: string, details: SmtpErrorDetails = {}) {
     super(details.hint ? `${message} (${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -201,6 +205,7 @@ export class SmtpError extends Error {
     this.recipient = details.recipient;
     this.hint = details.hint;
     this.deliveryUnknown = details.deliveryUnknown === true;
+    this.recipientResults = details.recipientResults;
   }
 
   /** Worth retrying later: a 4xx reply, a timeout or a network fault. */

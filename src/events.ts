@@ -66,6 +66,16 @@ export interface RecipientStatusEvent {
   readonly reply: string;
 }
 
+export interface QueueProgressEvent {
+  /** The queue file (its .queued name). */
+  readonly file: string;
+  /** 1-based position among the files found, and their number. */
+  readonly index: number;
+  readonly total: number;
+  readonly status: "sent" | "deferred" | "failed" | "partial";
+  readonly detail: string;
+}
+
 export interface SmtpEvents {
   PITrail: (e: PITrailEvent) => void;
   ConnectionStatus: (e: ConnectionStatusEvent) => void;
@@ -77,4 +87,5 @@ export interface SmtpEvents {
   SSLServerAuthentication: (e: SSLServerAuthenticationEvent) => void;
   SSLStatus: (e: SSLStatusEvent) => void;
   RecipientStatus: (e: RecipientStatusEvent) => void;
+  QueueProgress: (e: QueueProgressEvent) => void;
 }

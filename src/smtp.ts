@@ -3,6 +3,8 @@
  * shared engine. It holds state (properties, the open session) and turns
  * engine callbacks into events; the protocol lives in engine/.
  */
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
@@ -10,6 +12,10 @@ import { composeMessage, rawMessage, type ComposedMessage } from "./component/co
 import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
 import { authOptions, sessionOptions, type TlsHooks } from "./component/session-options.js";
 import { deliverDirect } from "./component/direct-delivery.js";
+import { newQueueId } from "./queue/queue-claims.js";
+import { fileError, QUEUE_FORMAT_VERSION, writeQueueFile } from "./queue/queue-file.js";
+import { processQueueDirectory, type QueueResult } from "./queue/queue-processor.js";
+import { SmtpPool } from "./pool/smtp-pool.js";
 import { authenticate, type TokenRefreshRequest } from "./engine/authenticator.js";
 import type { ServerCertificateCheck } from "./transport/tls-upgrade.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
@@ -252,6 +258,69 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
 
   set command(line: string) {
     this.setCommand(line);
+  }
+
+  /**
+   * IP*Works Queue(): writes the current message with its envelope to a new
+   * `.queued` file in `dir` (which must exist) and returns its path. The file
+   * appears complete or not at all; a message stream is copied, not buffered.
+   */
+  async queue(dir: string): Promise<string> {
+    const store = storeOf(this);
+    const stat = await fsp.stat(dir).catch((e: unknown) => {
+      throw fileError(`the queue directory ${dir} does not exist`, e);
+    });
+    if (!stat.isDirectory()) throw new SmtpError(ErrorCode.CannotOpenFile, `${dir} is not a directory`);
+    const composed = composeMessage(store, this.#stream);
+    this.#stream = undefined;
+    const path = join(dir, `${newQueueId()}.queued`);
+    await writeQueueFile(path, {
+      version: QUEUE_FORMAT_VERSION,
+      created: new Date(),
+      sender: composed.envelope.sender,
+      recipients: composed.envelope.recipients.map((r) => ({ address: r.address, options: r.options })),
+      attempts: 0,
+      nextAttempt: undefined,
+      delivered: [],
+      failed: [],
+    }, composed.parts);
+    return path;
+  }
+
+  /**
+   * IP*Works ProcessQueue(): sends every due file in `dir` through an
+   * SmtpPool built from this object (QueueConnections, QueueRateLimit) and
+   * files each outcome (see docs/queue.md). Fires QueueProgress per file.
+   */
+  processQueue(dir: string, opts: CallOptions = {}): Promise<QueueResult> {
+    return this.#run(opts, async (signal) => {
+      const store = storeOf(this);
+      const template = new Smtp();
+      copyConfiguration(this, template);
+      // Partial delivery is normal for a queue: each recipient's outcome is recorded.
+      for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) template.config(`${s}=false`);
+      const rate = store.int("QueueRateLimit");
+      const pool = new SmtpPool(template, {
+        maxConnections: store.int("QueueConnections"),
+        maxMessagesPerConnection: 0,
+        ...(rate > 0 ? { rateLimit: { messages: rate, intervalMs: 1000 } } : {}),
+      });
+      pool.on("PITrail", (e) => this.emit("PITrail", { direction: e.direction, message: e.message }));
+      const onAbort = (): void => void pool.close({ force: true });
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        return await processQueueDirectory(dir, pool, {
+          keepQueue: store.bool("KeepQueue"),
+          maxAttempts: store.int("QueueMaxAttempts"),
+          retryDelayMs: store.int("QueueRetryDelay") * 1000,
+          claimTimeoutMs: store.int("QueueClaimTimeout") * 1000,
+          concurrency: store.int("QueueConnections") * 2,
+        }, (e) => this.emit("QueueProgress", e));
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+        await pool.close();
+      }
+    });
   }
 
   /** The server's EHLO capabilities (undefined when not connected). */

@@ -301,7 +301,7 @@ function recipientResult(r: EnvelopeRecipient, reply: SmtpReply, accepted: boole
   };
 }
 
-/** Carries the last refusal, which says why (not the DATA reply that followed it). */
+/** Carries the last refusal, which says why (not the DATA reply that followed it), and every recipient's answer. */
 function noRecipientError(results: readonly RecipientResult[]): SmtpError {
   const last = results[results.length - 1];
   return new SmtpError(ErrorCode.NoRecipient, "the server refused every recipient; nothing was sent", {
@@ -309,6 +309,7 @@ function noRecipientError(results: readonly RecipientResult[]): SmtpError {
     enhancedStatus: last?.enhancedStatus,
     lastReply: last?.reply,
     recipient: last?.address,
+    recipientResults: results,
   });
 }
 

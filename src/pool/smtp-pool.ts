@@ -49,8 +49,16 @@ export interface PoolEvents extends TaggedEvents {
   ConnectionClosed: (e: { connectionId: number; reason: string }) => void;
 }
 
+/** sendMessage(): a complete message with its own envelope. */
+interface RawMessage {
+  from: string;
+  recipients: readonly string[];
+  body: string | Buffer | Readable;
+}
+
 interface Task {
   message: PoolMessage;
+  raw?: RawMessage;
   resolve(result: SendResult): void;
   reject(err: unknown): void;
   attempts: number;
@@ -129,6 +137,16 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     });
   }
 
+  /** Queues a complete message with its own envelope (Smtp.sendMessage() on the next free connection). */
+  sendMessage(from: string, recipients: string | readonly string[], body: string | Buffer | Readable): Promise<SendResult> {
+    if (this.closing) return Promise.reject(new SmtpError(ErrorCode.Interrupted, "the pool is closing; no new messages are taken"));
+    const list = typeof recipients === "string" ? [recipients] : recipients;
+    return new Promise<SendResult>((resolve, reject) => {
+      this.queue.push({ message: {}, raw: { from, recipients: list, body }, resolve, reject, attempts: 0 });
+      this.pump();
+    });
+  }
+
   /**
    * Drains: waits for queued and in-flight messages, then QUIT on every
    * connection. With `force`, queued messages are rejected (301) and
@@ -197,13 +215,18 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     try {
       await this.limiter?.acquire(this.closeSignal.signal);
       await this.ready(worker);
-      apply(worker.smtp, task.message);
-      const result = await worker.smtp.send();
+      let result: SendResult;
+      if (task.raw) result = await worker.smtp.sendMessage(task.raw.from, task.raw.recipients, task.raw.body);
+      else {
+        apply(worker.smtp, task.message);
+        result = await worker.smtp.send();
+      }
       worker.sent++;
       task.resolve(result);
     } catch (e) {
       const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
-      if (!this.closeSignal.signal.aborted && task.attempts === 0 && retryable(err) && !task.message.messageStream) {
+      const streamed = task.message.messageStream !== undefined || (task.raw !== undefined && typeof task.raw.body !== "string" && !Buffer.isBuffer(task.raw.body));
+      if (!this.closeSignal.signal.aborted && task.attempts === 0 && retryable(err) && !streamed) {
         // The server cannot have taken it: once more, on a fresh connection.
         task.attempts++;
         await this.disconnect(worker, `retrying after: ${err.message}`);

@@ -1,0 +1,193 @@
+/**
+ * The queue file: a block of envelope lines, an empty line, then the RFC 5322
+ * message exactly as it will be sent. Plain text, so other tools can read it
+ * (docs/queue.md). Files are written to a temporary name, fsynced and renamed,
+ * so a reader only ever sees complete files.
+ */
+import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { ErrorCode, SmtpError } from "../errors.js";
+
+export const QUEUE_FORMAT_VERSION = 1;
+/** Longest envelope block read back (a recipient line each: generous, but bounded). */
+const MAX_HEADER = 4 * 1024 * 1024;
+
+export interface QueueRecipient {
+  address: string;
+  /** Raw RCPT parameters (DSN). */
+  options: string;
+}
+
+export interface RecipientFailure {
+  address: string;
+  reply: string;
+}
+
+export interface QueueEnvelope {
+  version: number;
+  created: Date;
+  /** "" is the null sender. */
+  sender: string;
+  recipients: QueueRecipient[];
+  attempts: number;
+  nextAttempt: Date | undefined;
+  /** Recipients that took the message in an earlier attempt. */
+  delivered: string[];
+  /** Recipients refused for good in an earlier attempt. */
+  failed: RecipientFailure[];
+}
+
+export function serializeEnvelope(e: QueueEnvelope): string {
+  const lines = [
+    `X-Smtpkit-Queue: ${e.version}`,
+    `X-Smtpkit-Created: ${e.created.toISOString()}`,
+    `X-Smtpkit-Sender: <${e.sender}>`,
+    ...e.recipients.map((r) => `X-Smtpkit-Recipient: <${r.address}>${r.options ? " " + r.options : ""}`),
+    `X-Smtpkit-Attempts: ${e.attempts}`,
+    ...(e.nextAttempt ? [`X-Smtpkit-Next-Attempt: ${e.nextAttempt.toISOString()}`] : []),
+    ...e.delivered.map((a) => `X-Smtpkit-Delivered: <${a}>`),
+    ...e.failed.map((f) => `X-Smtpkit-Failed: <${f.address}> ${f.reply.replace(/[\r\n]+/g, " / ")}`),
+  ];
+  for (const l of lines) {
+    if (/[\r\n]/.test(l)) throw new SmtpError(ErrorCode.LineBreakInjection, "a queue envelope line must not contain CR or LF");
+  }
+  return lines.join("\r\n") + "\r\n\r\n";
+}
+
+export function parseEnvelope(text: string, file: string): QueueEnvelope {
+  const e: QueueEnvelope = { version: 0, created: new Date(0), sender: "", recipients: [], attempts: 0, nextAttempt: undefined, delivered: [], failed: [] };
+  let sawSender = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (line === "") continue;
+    const m = /^X-Smtpkit-([A-Za-z-]+):\s?(.*)$/.exec(line);
+    if (!m) throw corrupt(file, `unexpected line ${JSON.stringify(line.slice(0, 60))}`);
+    const [, key = "", value = ""] = m;
+    const angle = /^<([^>]*)>\s*(.*)$/.exec(value);
+    switch (key.toLowerCase()) {
+      case "queue":
+        e.version = Number(value);
+        break;
+      case "created":
+        e.created = new Date(value);
+        break;
+      case "sender":
+        e.sender = angle?.[1] ?? "";
+        sawSender = true;
+        break;
+      case "recipient":
+        if (!angle?.[1]) throw corrupt(file, "a recipient line without <address>");
+        e.recipients.push({ address: angle[1], options: angle[2] ?? "" });
+        break;
+      case "attempts":
+        e.attempts = Number(value) || 0;
+        break;
+      case "next-attempt":
+        e.nextAttempt = new Date(value);
+        break;
+      case "delivered":
+        if (angle?.[1]) e.delivered.push(angle[1]);
+        break;
+      case "failed":
+        if (angle?.[1]) e.failed.push({ address: angle[1], reply: angle[2] ?? "" });
+        break;
+      default:
+        // Unknown keys are kept readable for newer writers; they change nothing here.
+        break;
+    }
+  }
+  if (e.version !== QUEUE_FORMAT_VERSION) throw corrupt(file, `format version ${e.version} is not supported (this version reads ${QUEUE_FORMAT_VERSION})`);
+  if (!sawSender || e.recipients.length === 0) throw corrupt(file, "no sender or no recipient line");
+  return e;
+}
+
+/** The envelope of a queue file and where its message starts. */
+export async function readEnvelope(path: string): Promise<{ envelope: QueueEnvelope; messageOffset: number; size: number }> {
+  const handle = await fsp.open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    let text = "";
+    let offset = 0;
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+      if (bytesRead === 0) throw corrupt(path, "the envelope block never ends");
+      text += buf.subarray(0, bytesRead).toString("latin1");
+      offset += bytesRead;
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        const header = Buffer.from(text.slice(0, end), "latin1").toString("utf8");
+        return { envelope: parseEnvelope(header, path), messageOffset: end + 4, size };
+      }
+      if (text.length > MAX_HEADER) throw corrupt(path, "the envelope block is too long");
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The message part of a queue file, streamed. */
+export function messageStream(path: string, offset: number): Readable {
+  return createReadStream(path, { start: offset, highWaterMark: 64 * 1024 });
+}
+
+/**
+ * Writes envelope + message to `target` atomically: a temporary name in the
+ * same directory, fsync, rename, fsync of the directory.
+ */
+export async function writeQueueFile(target: string, envelope: QueueEnvelope, message: readonly (Buffer | Readable)[]): Promise<void> {
+  const temp = join(dirname(target), `.${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    const out = createWriteStream(temp, { flags: "wx" });
+    await pipeline(
+      Readable.from((async function* () {
+        yield Buffer.from(serializeEnvelope(envelope), "utf8");
+        for (const part of message) {
+          if (Buffer.isBuffer(part)) yield part;
+          else for await (const chunk of part) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
+        }
+      })()),
+      out,
+    );
+    const handle = await fsp.open(temp, "r+");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, target);
+    await syncDirectory(dirname(target));
+  } catch (e) {
+    await fsp.rm(temp, { force: true }).catch(() => undefined);
+    throw fileError(`cannot write the queue file ${target}`, e);
+  }
+}
+
+/** Rewrites a file's envelope (retry state) by streaming its message into a new file, atomically. */
+export async function rewriteEnvelope(source: string, target: string, envelope: QueueEnvelope, messageOffset: number): Promise<void> {
+  await writeQueueFile(target, envelope, [messageStream(source, messageOffset)]);
+}
+
+export async function syncDirectory(dir: string): Promise<void> {
+  // A rename is durable only once the directory itself is on disk.
+  const handle = await fsp.open(dir, "r").catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename still happened.
+  } finally {
+    await handle.close();
+  }
+}
+
+function corrupt(file: string, why: string): SmtpError {
+  return new SmtpError(ErrorCode.CannotOpenFile, `${file} is not a valid smtpkit queue file: ${why}`);
+}
+
+export function fileError(what: string, e: unknown): SmtpError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why = code === "ENOSPC" ? "the disk is full" : code === "EROFS" ? "the file system is read-only" : code === "EACCES" || code === "EPERM" ? "permission denied" : code === "ENOENT" ? "no such file or directory" : e instanceof Error ? e.message : String(e);
+  return new SmtpError(ErrorCode.CannotOpenFile, `${what}: ${why}`, { cause: e });
+}

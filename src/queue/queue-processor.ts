@@ -1,0 +1,184 @@
+/**
+ * processQueue(): sends every due .queued file through a pool and files the
+ * outcome: deleted (or .sent) when every recipient took it, back to .queued
+ * with a later next-attempt time for transient failures, .failed with an
+ * .errors file for permanent ones. Each recipient's outcome is kept, so a
+ * retry goes only to the recipients that did not take the message yet. New
+ * state is written before the claim is released: a crash leaves a stale
+ * claim to be taken back, never a lost message.
+ */
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+import type { RecipientResult } from "../engine/transaction.js";
+import { ErrorCode, SmtpError } from "../errors.js";
+import type { SmtpPool } from "../pool/smtp-pool.js";
+import { claim, listQueued, ownerId, reclaimStale } from "./queue-claims.js";
+import { fileError, messageStream, readEnvelope, syncDirectory, writeQueueFile, type QueueEnvelope, type RecipientFailure } from "./queue-file.js";
+
+export interface QueueSettings {
+  keepQueue: boolean;
+  maxAttempts: number;
+  retryDelayMs: number;
+  claimTimeoutMs: number;
+  /** Files in progress at once (the pool bounds the connections). */
+  concurrency: number;
+}
+
+export type QueueFileStatus = "sent" | "deferred" | "failed" | "partial";
+
+export interface QueueProgressEvent {
+  /** The queue file (its .queued name). */
+  file: string;
+  index: number;
+  total: number;
+  status: QueueFileStatus;
+  /** What happened, in a line: the server's reply or the error. */
+  detail: string;
+}
+
+export interface QueueResult {
+  /** Files whose message every recipient took. */
+  sent: string[];
+  /** Files left for a later run (transient failures, or not due yet). */
+  deferred: string[];
+  /** Files that ended in .failed (every remaining recipient refused, or attempts used up). */
+  failed: string[];
+  /** Files delivered to some recipients, with a .failed record for the others. */
+  partial: string[];
+}
+
+export async function processQueueDirectory(dir: string, pool: SmtpPool, settings: QueueSettings, progress: (e: QueueProgressEvent) => void): Promise<QueueResult> {
+  await assertDirectory(dir);
+  await reclaimStale(dir, settings.claimTimeoutMs);
+  const names = await listQueued(dir);
+  const result: QueueResult = { sent: [], deferred: [], failed: [], partial: [] };
+  const owner = ownerId();
+  let index = 0;
+  const next = async (): Promise<void> => {
+    for (;;) {
+      const i = index++;
+      const name = names[i];
+      if (name === undefined) return;
+      const outcome = await processFile(dir, name, owner, pool, settings);
+      if (!outcome) continue; // another worker has it
+      result[outcome.status].push(name);
+      progress({ file: name, index: i + 1, total: names.length, status: outcome.status, detail: outcome.detail });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.concurrency, names.length)) }, () => next()));
+  return result;
+}
+
+async function assertDirectory(dir: string): Promise<void> {
+  const stat = await fsp.stat(dir).catch((e: unknown) => {
+    throw fileError(`the queue directory ${dir} does not exist`, e);
+  });
+  if (!stat.isDirectory()) throw new SmtpError(ErrorCode.CannotOpenFile, `${dir} is not a directory`);
+}
+
+async function processFile(dir: string, name: string, owner: string, pool: SmtpPool, settings: QueueSettings): Promise<{ status: QueueFileStatus; detail: string } | undefined> {
+  const id = name.replace(/\.queued$/, "");
+  // Not due yet: look without claiming.
+  const peek = await readEnvelope(join(dir, name)).catch(() => undefined);
+  if (peek?.envelope.nextAttempt && peek.envelope.nextAttempt.getTime() > Date.now()) {
+    return { status: "deferred", detail: `next attempt at ${peek.envelope.nextAttempt.toISOString()}` };
+  }
+  const claimed = await claim(dir, name, owner);
+  if (!claimed) return undefined;
+  const { envelope, messageOffset } = await readEnvelope(claimed.path);
+  const done = new Set(envelope.delivered.map((a) => a.toLowerCase()));
+  const failed = new Map(envelope.failed.map((f) => [f.address.toLowerCase(), f]));
+  const remaining = envelope.recipients.filter((r) => !done.has(r.address.toLowerCase()) && !failed.has(r.address.toLowerCase()));
+  const newlyFailed: RecipientFailure[] = [];
+  let detail = "";
+  let overall: SmtpError | undefined;
+
+  if (remaining.length) {
+    try {
+      const sent = await pool.sendMessage(
+        envelope.sender === "" ? "<>" : envelope.sender,
+        remaining.map((r) => r.address),
+        messageStream(claimed.path, messageOffset),
+      );
+      classify(sent.recipients, done, newlyFailed);
+      detail = sent.reply;
+    } catch (e) {
+      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
+      detail = err.message;
+      if (err.recipientResults) classify(err.recipientResults, done, newlyFailed);
+      else if (err.deliveryUnknown || !err.isTransient()) {
+        // Permanent, or possibly delivered already: an operator decides, never a blind resend.
+        for (const r of remaining) newlyFailed.push({ address: r.address, reply: err.lastReply ?? err.message });
+      }
+      overall = err;
+    }
+  }
+  for (const f of newlyFailed) failed.set(f.address.toLowerCase(), f);
+  const pending = envelope.recipients.filter((r) => !done.has(r.address.toLowerCase()) && !failed.has(r.address.toLowerCase()));
+  const attempts = envelope.attempts + 1;
+  const base: QueueEnvelope = { ...envelope, attempts, delivered: [...done].map((a) => original(envelope, a)), failed: [...failed.values()] };
+
+  const retry = pending.length > 0 && attempts < settings.maxAttempts;
+  if (!retry) for (const r of pending) failed.set(r.address.toLowerCase(), { address: r.address, reply: `gave up after ${attempts} attempts: ${overall?.message ?? detail}` });
+  const allFailed = [...failed.values()];
+  const delay = settings.retryDelayMs * 2 ** (attempts - 1);
+  // The claimed file gets the new state first: whatever happens next, a
+  // reclaimed copy will not go again to a recipient that already took it.
+  await writeQueueFile(claimed.path, { ...base, failed: allFailed, nextAttempt: retry ? new Date(Date.now() + delay) : undefined }, [messageStream(claimed.path, messageOffset)]);
+
+  if (retry) {
+    await moveClaim(claimed.path, join(dir, name));
+    return { status: "deferred", detail: `attempt ${attempts} of ${settings.maxAttempts}: ${detail}` };
+  }
+  if (allFailed.length) await writeErrors(join(dir, `${id}.errors`), allFailed, overall);
+  if (done.size === 0) {
+    await moveClaim(claimed.path, join(dir, `${id}.failed`));
+    return { status: "failed", detail };
+  }
+  if (allFailed.length) {
+    // Delivered to some: a .failed record with just the refused recipients.
+    const { messageOffset: offset } = await readEnvelope(claimed.path);
+    await writeQueueFile(join(dir, `${id}.failed`), { ...base, nextAttempt: undefined, failed: allFailed, delivered: [], recipients: envelope.recipients.filter((r) => failed.has(r.address.toLowerCase())) }, [messageStream(claimed.path, offset)]);
+  }
+  if (settings.keepQueue) await moveClaim(claimed.path, join(dir, `${id}.sent`));
+  else await removeClaim(claimed.path);
+  return { status: allFailed.length ? "partial" : "sent", detail };
+}
+
+function classify(results: readonly Pick<RecipientResult, "address" | "accepted" | "transient" | "reply">[], done: Set<string>, failed: RecipientFailure[]): void {
+  for (const r of results) {
+    if (r.accepted) done.add(r.address.toLowerCase());
+    else if (!r.transient) failed.push({ address: r.address, reply: r.reply });
+  }
+}
+
+function original(e: QueueEnvelope, lower: string): string {
+  return e.recipients.find((r) => r.address.toLowerCase() === lower)?.address ?? lower;
+}
+
+async function writeErrors(path: string, failures: readonly RecipientFailure[], err: SmtpError | undefined): Promise<void> {
+  const lines = [
+    `smtpkit queue errors, ${new Date().toISOString()}`,
+    ...(err ? [`error ${err.code}: ${err.message}`, ...(err.lastReply ? [`last reply: ${err.lastReply.replace(/\r?\n/g, " / ")}`] : [])] : []),
+    ...failures.map((f) => `<${f.address}> ${f.reply.replace(/\r?\n/g, " / ")}`),
+  ];
+  try {
+    await fsp.writeFile(path, lines.join("\n") + "\n");
+  } catch (e) {
+    throw fileError(`cannot write ${path}`, e);
+  }
+}
+
+async function moveClaim(from: string, to: string): Promise<void> {
+  try {
+    await fsp.rename(from, to);
+  } catch (e) {
+    throw fileError(`cannot rename ${from} to ${to}`, e);
+  }
+  await syncDirectory(join(to, ".."));
+}
+
+async function removeClaim(path: string): Promise<void> {
+  await fsp.rm(path, { force: true });
+  await syncDirectory(join(path, ".."));
+}
