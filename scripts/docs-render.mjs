@@ -103,6 +103,16 @@ export const METHODS = [
     doc: "Each recipient of the last send with `accepted`, `transient` (4xx), `replyCode`, `enhancedStatus` and `reply`. The RecipientStatus event reports the same one by one.",
   },
   {
+    name: "queue",
+    signature: "queue(dir: string): Promise<string>",
+    doc: "IP*Works Queue(): writes the current message with its envelope to a new `.queued` file in `dir` (which must exist; 302 otherwise) and returns its path. The file is written under a temporary name, fsynced and renamed, so it appears complete or not at all; a message stream is copied, never held in memory. Format and life cycle: [queue.md](queue.md).",
+  },
+  {
+    name: "processQueue",
+    signature: `processQueue(dir: string, ${CALL_OPTIONS}): Promise<{ sent: string[], deferred: string[], failed: string[], partial: string[] }>`,
+    doc: "IP*Works ProcessQueue(): sends every due `.queued` file through an SmtpPool built from this object (config QueueConnections, QueueRateLimit). Each file is claimed by an atomic rename; delivered files are deleted (or kept as `.sent` with KeepQueue), transient failures go back with a retry count and a next-attempt time (QueueRetryDelay, doubling, up to QueueMaxAttempts), permanent ones become `.failed` with an `.errors` file; each recipient's outcome is kept, so a retry goes only to those still pending. Fires QueueProgress per file.",
+  },
+  {
     name: "setMessageStream",
     signature: "setMessageStream(stream: Readable): void",
     doc: "The body of the next send() is read from this stream instead of MessageText, as it is sent, so it is never held in memory whole. One send() consumes it. Transfer then reports percentDone -1 (size unknown).",
@@ -154,6 +164,11 @@ export const EVENTS = [
     name: "Expand",
     signature: "{ address: string }",
     doc: "One member of the list expand() asked about, as the server wrote it.",
+  },
+  {
+    name: "QueueProgress",
+    signature: "{ file: string, index: number, total: number, status: \"sent\" | \"deferred\" | \"failed\" | \"partial\", detail: string }",
+    doc: "processQueue() finished with one file (message `index` of `total`): the outcome and the server's reply or the error.",
   },
   {
     name: "RecipientStatus",
