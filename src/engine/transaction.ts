@@ -344,7 +344,9 @@ function abortOn(session: SmtpSession, err: SmtpError): SmtpError {
 function lostDuringData(e: unknown, phase: "DATA" | "BDAT", wholeMessageSent: boolean): SmtpError {
   if (!(e instanceof SmtpError)) return new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
   const network = e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset || e.code === ErrorCode.TimedOut || e.code === ErrorCode.Communication;
-  if (!network) return e;
+  // A garbled verdict after the whole message is as unknown as a missing one.
+  const garbled = e.code === ErrorCode.MalformedReply || e.code === ErrorCode.ReplyTooLong;
+  if (!network && !(garbled && wholeMessageSent)) return e;
   const last = e.lastReply ? `; its last reply was "${e.lastReply.split(/\r?\n/).join(" / ")}"` : "";
   const details = { replyCode: e.replyCode, enhancedStatus: e.enhancedStatus, lastReply: e.lastReply, command: phase, cause: e };
   if (wholeMessageSent) {

@@ -30,7 +30,7 @@ export interface SmtpPoolOptions {
   rateLimit?: { messages: number; intervalMs: number };
 }
 
-type MessageKey = "bcc" | "cc" | "deliveryNotificationTo" | "from" | "importance" | "message" | "messageDate" | "messageId" | "messageText"
+type MessageKey = "attachedFile" | "messageHTML" | "bcc" | "cc" | "deliveryNotificationTo" | "from" | "importance" | "message" | "messageDate" | "messageId" | "messageText"
   | "otherHeaders" | "priority" | "readReceiptTo" | "replyTo" | "returnPath" | "sendTo" | "sensitivity" | "subject";
 
 /** One message: the message properties of Smtp by their camelCase names, and optionally a body stream. */
@@ -93,10 +93,13 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   private nextId = 1;
   private closing = false;
   private drained: (() => void) | undefined;
+  private draining: Promise<void> | undefined;
 
   constructor(template: Smtp | SmtpOptions = {}, options: SmtpPoolOptions = {}) {
     super();
-    this.template = template instanceof Smtp ? template : new Smtp(template);
+    // A snapshot: later changes to the caller's template do not leak into the pool.
+    this.template = new Smtp();
+    copyConfiguration(template instanceof Smtp ? template : new Smtp(template), this.template);
     this.options = {
       maxConnections: positive("maxConnections", options.maxConnections ?? 5, 1),
       maxMessagesPerConnection: positive("maxMessagesPerConnection", options.maxMessagesPerConnection ?? 100, 0),
@@ -159,7 +162,8 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       for (const task of this.queue.splice(0)) task.reject(new SmtpError(ErrorCode.Interrupted, "the pool was closed before this message was sent"));
       await Promise.all([...this.workers].map((w) => (w.busy ? w.smtp.interrupt() : undefined)));
     } else if (this.queue.length || [...this.workers].some((w) => w.busy)) {
-      await new Promise<void>((resolve) => (this.drained = resolve));
+      // Every caller of close() waits for the same drain.
+      await (this.draining ??= new Promise<void>((resolve) => (this.drained = resolve)));
     }
     await Promise.all([...this.workers].map((w) => this.retire(w, "pool closed")));
   }
@@ -212,14 +216,17 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   }
 
   private async run(worker: Worker, task: Task): Promise<void> {
+    let release: (() => void) | undefined;
+    const signal = this.closeSignal.signal;
     try {
-      await this.limiter?.acquire(this.closeSignal.signal);
+      // Connection set-up first: its time must not eat into the rate window.
       await this.ready(worker);
+      release = await this.limiter?.acquire(signal);
       let result: SendResult;
-      if (task.raw) result = await worker.smtp.sendMessage(task.raw.from, task.raw.recipients, task.raw.body);
+      if (task.raw) result = await worker.smtp.sendMessage(task.raw.from, task.raw.recipients, task.raw.body, { signal });
       else {
         apply(worker.smtp, task.message);
-        result = await worker.smtp.send();
+        result = await worker.smtp.send({ signal });
       }
       worker.sent++;
       task.resolve(result);
@@ -235,6 +242,8 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       }
       if (!worker.smtp.getConnected()) await this.disconnect(worker, err.message);
       task.reject(err);
+    } finally {
+      release?.();
     }
   }
 
@@ -247,10 +256,12 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
         await this.disconnect(worker, maxMessages > 0 && worker.sent >= maxMessages ? "message limit reached" : "maximum age reached");
       } else if (idleCheckAfter > 0 && now - worker.lastUsed >= idleCheckAfter) {
         // Idle connections die silently (server timeouts, NAT): check before trusting one with a message.
-        const alive = await worker.smtp.sendCommand("NOOP").then((r) => r.code === 250, () => false);
+        const alive = await worker.smtp.sendCommand("NOOP", { signal: this.closeSignal.signal }).then((r) => r.code === 250, () => false);
         if (!alive) await this.disconnect(worker, "failed the idle check (NOOP)");
       }
     }
+    // The server closed it while idle: report the close before opening anew.
+    if (!worker.smtp.getConnected() && worker.openedAt > 0) await this.disconnect(worker, "closed by the server");
     if (!worker.smtp.getConnected()) {
       await worker.smtp.connect({ signal: this.closeSignal.signal });
       worker.openedAt = performance.now();

@@ -7,12 +7,21 @@ import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
 
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
+  { name: "AttachedFile", type: "string", default: "", check: "singleLine", doc: "IP*Works SSMTP: the path of a file to attach (in addition to the Attachments collection); the message becomes multipart/mixed." },
   {
     name: "AuthMechanism", type: "enum", default: 0,
     values: ["amUserPassword", "amCRAMMD5", "amNTLM", "amAPOP", "amSASLPlain", "amSASLDigestMD5", "amKerberos", "amXOAUTH2", "amOAuthBearer", "amSCRAMSHA1", "amSCRAMSHA256", "amAutomatic"],
     doc: "SASL mechanism used when User is set: 0 PLAIN or LOGIN (whichever the server offers, PLAIN first), 1 CRAM-MD5, 2 NTLM (v2), 4 PLAIN, 5 DIGEST-MD5, 7 XOAUTH2, 8 OAUTHBEARER, 9 SCRAM-SHA-1, 10 SCRAM-SHA-256, 11 the strongest both sides support. 3 APOP and 6 Kerberos do not apply to SMTP and fail with code 623.",
   },
   { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
+  { name: "CertStore", type: "string", default: "", check: "none", doc: "S/MIME signer certificate for sign() / signAndEncrypt(): a file path, PEM text (certificate and private key), or base64 PKCS#12, as CertStoreType says." },
+  { name: "CertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key in CertStore." },
+  {
+    name: "CertStoreType", type: "enum", default: 99,
+    values: ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"],
+    extra: { 99: "cstAuto" },
+    doc: "What CertStore holds: 2 PKCS#12 file, 3 PKCS#12 blob (base64), 6 PEM file, 7 PEM text, 99 detect.",
+  },
   { name: "Cc", type: "string", default: "", check: "singleLine", doc: "Comma-separated carbon-copy recipients (Cc header plus RCPT TO)." },
   { name: "Command", type: "string", default: "", check: "singleLine", custom: true, writeOnly: true, doc: "Write-only: setting it sends the line to the server as a command (connecting first if needed); the reply lands in LastReply and PITrail, a failure fires Error. sendCommand(line) does the same and returns the reply." },
   { name: "Connected", type: "bool", default: false, custom: true, doc: "Whether a connection is open. setConnected(true) connects (like connect()), setConnected(false) disconnects; both return a Promise." },
@@ -35,6 +44,7 @@ export const PROPERTIES = [
   { name: "MailServer", type: "string", default: "", check: "singleLine", fixedWhileConnected: true, doc: "Host name or IP address of the SMTP server (IPv6 addresses with or without brackets). Through a proxy, a name starting with `*` is passed to the proxy unresolved. Empty with config DirectDelivery=true: each recipient's domain is delivered to directly (MX lookup)." },
   { name: "Message", type: "string", default: "", check: "none", doc: "A complete RFC 5322 message (headers, empty line, body). When set it is sent as is instead of one built from the header properties; only the envelope (ReturnPath/From and the recipients) comes from the properties." },
   { name: "MessageDate", type: "string", default: "", check: "singleLine", doc: "Value of the Date header; when empty the current date and time are used." },
+  { name: "MessageHTML", type: "string", default: "", check: "none", doc: "An HTML body. With MessageText as well the message becomes multipart/alternative (text first); inline images from the Attachments collection are referenced as cid:<ContentId>." },
   { name: "MessageHeadersString", type: "string", default: "", check: "none", readOnly: true, doc: "All headers that will be (after a send: were) sent, folded, as one CRLF-separated string." },
   { name: "MessageId", type: "string", default: "", check: "singleLine", doc: "Value of the Message-ID header, e.g. `<id@example.com>`; when empty a unique one is generated for each message." },
   { name: "MessageText", type: "string", default: "", check: "none", doc: "The message body. Line ends are normalized to CRLF and lines starting with \".\" are dot-stuffed on the wire. Ignored when setMessageStream() supplied a stream." },
@@ -75,6 +85,28 @@ export const COLLECTIONS = [
       { name: "Name", type: "string", default: "", check: "singleLine", doc: "Display name written to the To / Cc header." },
       { name: "Options", type: "string", default: "", check: "singleLine", doc: "Raw ESMTP parameters appended to this recipient's RCPT TO (e.g. `NOTIFY=SUCCESS,FAILURE`)." },
       { name: "Type", type: "enum", default: 0, values: ["rtTo", "rtCc", "rtBCc"], doc: "0 To, 1 Cc, 2 BCc (envelope only)." },
+    ],
+  },
+  {
+    name: "Attachments",
+    item: "Attachment",
+    js: "attachments",
+    doc: "Files attached to the message (IP*Works SSMTP). addAttachment() also takes a Buffer or a stream; such entries show File as empty. Files are read and encoded while the message is sent, never held in memory whole.",
+    fields: [
+      { name: "File", type: "string", default: "", check: "singleLine", doc: "Path of the file to attach." },
+      { name: "Name", type: "string", default: "", check: "singleLine", doc: "File name shown to the recipient; default: the file's name." },
+      { name: "ContentType", type: "string", default: "", check: "singleLine", doc: "MIME type; default: from the name's extension." },
+      { name: "ContentId", type: "string", default: "", check: "singleLine", doc: "Content-ID for an inline part referenced from MessageHTML as cid:<ContentId>." },
+      { name: "Inline", type: "bool", default: false, doc: "Content-Disposition: inline (default: inline when ContentId is set)." },
+    ],
+  },
+  {
+    name: "RecipientCerts",
+    item: "RecipientCert",
+    js: "recipientCerts",
+    doc: "S/MIME recipients' certificates for encrypt() / signAndEncrypt() (PEM text or a path to a PEM file); addRecipientCert() adds one.",
+    fields: [
+      { name: "Encoded", type: "string", default: "", check: "none", doc: "The certificate: PEM text or a path to a PEM file." },
     ],
   },
   {

@@ -17,7 +17,7 @@ const SETTING_BY_LOWER: ReadonlyMap<string, SettingSpec> = new Map(SETTINGS.map(
 
 /** Properties ResetHeaders() clears: the message, not the connection. */
 export const HEADER_PROPERTIES = [
-  "BCc", "Cc", "DeliveryNotificationTo", "From", "Importance", "Message", "MessageDate", "MessageId", "MessageText",
+  "AttachedFile", "MessageHTML", "BCc", "Cc", "DeliveryNotificationTo", "From", "Importance", "Message", "MessageDate", "MessageId", "MessageText",
   "OtherHeaders", "Priority", "ReadReceiptTo", "ReplyTo", "ReturnPath", "SendTo", "Sensitivity", "Subject",
 ] as const;
 
@@ -51,6 +51,7 @@ export class PropertyStore {
     for (const name of HEADER_PROPERTIES) this.values.set(name, propertySpec(name).default);
     this.collections.set("MessageRecipients", []);
     this.collections.set("MessageHeaders", []);
+    this.collections.set("Attachments", []);
     this.values.set("MessageHeadersString", "");
   }
 

@@ -1,0 +1,84 @@
+/**
+ * The bytes behind an attachment: a file (checked now, opened when its part is
+ * written, re-opened for every body), a Buffer, or a Readable (read once).
+ */
+import { createReadStream } from "node:fs";
+import { access, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { basename } from "node:path";
+import { Readable } from "node:stream";
+import { SmtpError, ErrorCode } from "../errors.js";
+
+/** Read size for files and Buffer slices: big enough for throughput, small enough to keep memory flat. */
+const CHUNK = 64 * 1024;
+
+export interface PreparedSource {
+  /** A new stream of the raw bytes. */
+  open(): Readable;
+  /** Raw byte count when the bytes are in memory. */
+  byteLength: number | undefined;
+  once: boolean;
+  /** The name used when the attachment has none. */
+  defaultName: string;
+  /** Turns a read failure into the SmtpError the caller sees. */
+  wrapError(err: unknown): SmtpError;
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function fileSource(path: string): Promise<PreparedSource> {
+  const cannotOpen = (err: unknown): SmtpError =>
+    err instanceof SmtpError ? err : new SmtpError(ErrorCode.CannotOpenFile, `Cannot open attachment file "${path}": ${reason(err)}`, { cause: err });
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error("not a regular file");
+    await access(path, constants.R_OK);
+  } catch (err) {
+    throw cannotOpen(err);
+  }
+  return {
+    open: () => createReadStream(path, { highWaterMark: CHUNK }),
+    byteLength: undefined,
+    once: false,
+    defaultName: basename(path),
+    wrapError: cannotOpen,
+  };
+}
+
+function* slices(bytes: Buffer): Generator<Buffer> {
+  for (let i = 0; i < bytes.length; i += CHUNK) yield bytes.subarray(i, i + CHUNK);
+}
+
+function bufferSource(bytes: Buffer): PreparedSource {
+  return {
+    // Slices rather than the whole Buffer, so the encoder's output comes in small pieces too.
+    open: () => Readable.from(slices(bytes), { objectMode: false }),
+    byteLength: bytes.length,
+    once: false,
+    defaultName: "attachment",
+    wrapError: (err) => (err instanceof SmtpError ? err : new SmtpError(ErrorCode.MessageStream, `Attachment encoding failed: ${reason(err)}`, { cause: err })),
+  };
+}
+
+function streamSource(stream: Readable): PreparedSource {
+  return {
+    open: () => stream,
+    byteLength: undefined,
+    once: true,
+    defaultName: "attachment",
+    wrapError: (err) =>
+      err instanceof SmtpError ? err : new SmtpError(ErrorCode.MessageStream, `Attachment stream failed: ${reason(err)}`, { cause: err }),
+  };
+}
+
+export async function prepareSource(source: unknown): Promise<PreparedSource> {
+  if (typeof source === "string") {
+    if (source === "") throw new SmtpError(ErrorCode.InvalidValue, "Attachment file path is empty");
+    return fileSource(source);
+  }
+  if (Buffer.isBuffer(source)) return bufferSource(source);
+  if (source instanceof Readable) return streamSource(source);
+  throw new SmtpError(ErrorCode.InvalidValue, "Attachment source must be a file path, a Buffer or a Readable");
+}
