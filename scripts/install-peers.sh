@@ -4,15 +4,19 @@
 #   sasl2-bin         saslpasswd2, to fill a private sasldb2
 #   libsasl2-modules  the PLAIN/LOGIN/CRAM-MD5/DIGEST-MD5/NTLM/SCRAM mechanisms
 #   python3-aiosmtpd  aiosmtpd for /usr/bin/python3 (spec/support/peers/aiosmtpd-peer.py)
+#   microsocks        SOCKS5 proxy (spec/support/proxies.ts, spec/integration/proxy.spec.ts)
+#   tinyproxy         HTTP CONNECT proxy (spec/support/proxies.ts, spec/integration/proxy.spec.ts)
 #
 # Fast no-op (one line, exit 0) when everything is present. Otherwise installs
 # with apt-get when running as root or with passwordless sudo; else names the
 # packages and exits 1. Never starts or configures a system mail service:
 # postfix is pre-seeded with "No configuration" and the tests run private
-# instances from temporary directories.
+# instances from temporary directories; likewise the proxies run as private
+# processes, and a tinyproxy system service that the package starts is stopped
+# and disabled again.
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules python3-aiosmtpd)
+PACKAGES=(postfix sasl2-bin libsasl2-modules python3-aiosmtpd microsocks tinyproxy)
 sasl_dir() { # Cyrus SASL plugin directory (multiarch; x86_64 on CI)
   local d
   for d in /usr/lib/x86_64-linux-gnu/sasl2 /usr/lib/*-linux-gnu*/sasl2 /usr/lib/sasl2; do
@@ -34,6 +38,8 @@ missing() {
   if [[ ! -x /usr/bin/python3 ]] || ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     what+=("aiosmtpd for /usr/bin/python3")
   fi
+  [[ -x /usr/bin/microsocks ]] || what+=("/usr/bin/microsocks")
+  [[ -x /usr/bin/tinyproxy ]] || what+=("/usr/bin/tinyproxy")
   printf '%s\n' "${what[@]}"
 }
 
@@ -71,6 +77,11 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PACKAGES[@]}"
+
+# The tests run their own tinyproxy; the system service the package may have started is not wanted.
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  "${SUDO[@]}" systemctl disable --now tinyproxy >/dev/null 2>&1 || true
+fi
 
 need="$(missing)"
 if [[ -n "$need" ]]; then

@@ -51,7 +51,8 @@ export async function deliverDirect(store: PropertyStore, composed: ComposedMess
       failures.push(err);
       ctx.failed(new SmtpError(err.code, `direct delivery to ${domain} failed: ${err.message}`, { replyCode: err.replyCode, enhancedStatus: err.enhancedStatus, lastReply: err.lastReply }));
       for (const r of recipients) {
-        results.push({
+        if (err.recipientResults?.some((x) => x.address === r.address)) continue; // reported by the transaction
+        const result: DirectRecipientResult = {
           address: r.address,
           type: r.type,
           accepted: false,
@@ -59,8 +60,12 @@ export async function deliverDirect(store: PropertyStore, composed: ComposedMess
           replyCode: err.replyCode ?? 0,
           enhancedStatus: err.enhancedStatus,
           reply: err.lastReply ?? err.message,
-        });
+        };
+        results.push(result);
+        ctx.hooks.recipientResult(result);
       }
+      const reported = err.recipientResults?.filter((x) => recipients.some((r) => r.address === x.address)) ?? [];
+      for (const x of reported) results.push({ ...x, type: recipients.find((r) => r.address === x.address)?.type ?? 0 });
     }
   }
   if (!last) {
@@ -106,7 +111,9 @@ async function deliverDomain(store: PropertyStore, composed: ComposedMessage, do
       try {
         const { envelope, plan, notes } = planTransaction(store, session, composed, "MAIL");
         for (const n of notes) ctx.trail(n);
-        const result = await runTransaction(session, envelope, { parts: composed.parts }, plan, ctx.hooks, signal);
+        // Every recipient result (events, getRecipientResults) names the host that answered.
+        const hooks: TransactionHooks = { ...ctx.hooks, recipientResult: (r) => ctx.hooks.recipientResult({ ...r, host: host.name }) };
+        const result = await runTransaction(session, envelope, { parts: composed.parts }, plan, hooks, signal);
         return { result, host: host.name };
       } finally {
         await session.quit();

@@ -25,6 +25,8 @@ export interface ConnectionOptions {
   /** Graceful close (FIN, waiting up to lingerMs for the server's side) or a reset at once. */
   linger?: boolean;
   lingerMs?: number;
+  /** The TCP socket under any TLS layer: a reset (Linger=false) is sent on it. */
+  tcp?: Socket;
 }
 
 interface Waiter {
@@ -226,9 +228,14 @@ export class SmtpConnection {
     this.ended = true;
     if (this.sock.closed) return Promise.resolve();
     if (this.opts.linger === false) {
-      const raw = this.sock as Socket & { resetAndDestroy?: () => Socket };
-      if (typeof raw.resetAndDestroy === "function" && !this.sock.destroyed) raw.resetAndDestroy();
-      else this.sock.destroy();
+      const tcp = this.opts.tcp ?? this.sock;
+      try {
+        // RST instead of FIN; only a plain TCP handle can do it.
+        tcp.resetAndDestroy();
+      } catch {
+        tcp.destroy();
+      }
+      this.sock.destroy();
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
@@ -283,6 +290,8 @@ export class SmtpConnection {
 
   private onData(chunk: Buffer): void {
     if (this.failure) return;
+    // Timeout is about inactivity: any byte from the server restarts the wait.
+    this.waiters[0]?.timer?.refresh();
     if (!this.receivedAny) {
       this.receivedAny = true;
       // A TLS record (handshake 0x16 / alert 0x15, version 3.x) where a greeting belongs.

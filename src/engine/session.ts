@@ -115,6 +115,7 @@ export class SmtpSession {
       maxLineLength: opts.maxLineLength,
       linger: opts.linger,
       lingerMs: opts.lingerMs,
+      tcp,
       hooks: {
         trail: events.trail,
         reply: events.reply,
@@ -176,7 +177,12 @@ export class SmtpSession {
         // The goodbye is a courtesy: the connection closes either way.
       }
     }
-    await this.connection.end();
+    try {
+      await this.connection.end();
+    } catch {
+      // Closing must never turn a finished operation (a delivered message) into an error.
+      this.connection.destroy();
+    }
   }
 
   abort(err: SmtpError): void {

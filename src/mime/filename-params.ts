@@ -8,8 +8,12 @@ import { encodeRfc2231 } from "./rfc2231.js";
 
 /** Longer names get RFC 2231 continuations so no header line runs past ~78 characters. */
 const MAX_PLAIN_NAME = 60;
-/** 45 UTF-8 bytes are 60 base64 characters: with "=?UTF-8?B?" and "?=" a word stays within RFC 2047's 75. */
-const WORD_BYTES = 45;
+/**
+ * 42 UTF-8 bytes are 56 base64 characters: with "=?UTF-8?B?" and "?=" a word
+ * is 68 long, within RFC 2047's 75, and the first one still fits a folded
+ * line after ` name="`.
+ */
+const WORD_BYTES = 42;
 
 export interface FileNameParams {
   /** For Content-Disposition. */

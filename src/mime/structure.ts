@@ -6,7 +6,7 @@ import { SmtpError, ErrorCode } from "../errors.js";
 import type { MimeContent } from "./types.js";
 import { multipart, type MimeNode } from "./mime-node.js";
 import { textPart } from "./text-part.js";
-import { attachmentPart } from "./attachment-part.js";
+import { attachmentPart, type AttachmentLeaf } from "./attachment-part.js";
 import { checkCharset } from "./charset.js";
 import { formatParameter } from "./header-params.js";
 
@@ -25,7 +25,7 @@ export async function buildStructure(content: MimeContent): Promise<MimeNode> {
   if (!Array.isArray(content.attachments)) throw new SmtpError(ErrorCode.InvalidValue, "attachments must be an array");
   checkCharset(content.charset);
   // Sequential, so a missing file is reported for the first one in order.
-  const attachments = [];
+  const attachments: AttachmentLeaf[] = [];
   for (const [k, a] of content.attachments.entries()) attachments.push(await attachmentPart(a, k));
 
   const html = present(content.html) ? textPart(content.html, "html", content.charset) : undefined;

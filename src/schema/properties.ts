@@ -70,7 +70,7 @@ export const PROPERTIES = [
   { name: "SSLServerCert", js: "sslServerCert", type: "string", default: "", check: "none", readOnly: true, custom: true, docType: "X509Certificate | undefined", doc: "The server's certificate after the TLS handshake (a node:crypto X509Certificate: subject, issuer, validTo, fingerprint256, raw), undefined before." },
   { name: "SSLStartMode", js: "sslStartMode", type: "enum", default: 0, values: ["sslAutomatic", "sslImplicit", "sslExplicit", "sslNone"], doc: "0 automatic: implicit TLS on port 465, elsewhere STARTTLS when offered (required when SSLEnabled); 1 implicit TLS from the first byte; 2 explicit: STARTTLS required, the session fails before MAIL FROM or AUTH if it is missing or refused; 3 no TLS." },
   { name: "Subject", type: "string", default: "", check: "singleLine", doc: "The Subject header; non-ASCII text is RFC 2047-encoded with config Charset (UTF-8 by default)." },
-  { name: "Timeout", type: "int", default: 60, min: 0, max: 2147483, unit: "seconds", doc: "Seconds to wait for each reply or for progress while sending data; 0 waits forever." },
+  { name: "Timeout", type: "int", default: 60, min: 0, max: 2147483, unit: "seconds", doc: "Seconds of inactivity allowed: waiting for a reply (restarted by every byte the server sends) or for the server to take more data; 0 waits forever. With config AbsoluteTimeout it bounds the whole method instead." },
   { name: "User", type: "string", default: "", check: "singleLine", doc: "User name for AUTH. When set, connect() (and a send() that connects) authenticates with AuthMechanism after TLS is up." },
 ] as const satisfies readonly ScalarSpec[];
 

@@ -105,7 +105,3 @@ export function base64Lines(data: Uint8Array, width = 76): string {
   for (let i = 0; i < b64.length; i += width) out += b64.slice(i, i + width) + "\r\n";
   return out;
 }
-
-export function toPem(label: string, der: Uint8Array): string {
-  return `-----BEGIN ${label}-----\n${base64Lines(der, 64).replace(/\r\n/g, "\n")}-----END ${label}-----\n`;
-}

@@ -37,6 +37,8 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
     port: url.port ? Number(url.port) : type === FirewallType.Tunnel ? 80 : 1080,
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
+    // curl's convention: socks5h:// and socks4a:// let the proxy resolve names, socks5:// resolves here.
+    remoteDns: scheme === "socks5h" || scheme === "socks4a",
   };
 }
 

@@ -33,7 +33,8 @@ export async function resolveMailHosts(domain: string, opts: ResolveOptions): Pr
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "ENODATA" && code !== "ENOTFOUND") throw dnsError(`MX lookup for ${domain} failed`, e);
-    if (code === "ENOTFOUND") throw new SmtpError(ErrorCode.HostNotFound, `the domain ${domain} does not exist (no DNS records)`, { cause: e });
+    // NXDOMAIN is an answer, not a failure: retrying will not create the domain.
+    if (code === "ENOTFOUND") throw new SmtpError(ErrorCode.HostNotFound, `the domain ${domain} does not exist (no DNS records)`, { replyCode: 550, enhancedStatus: "5.1.2", cause: e });
     records = [];
   }
   if (records.some((r) => r.exchange === "" || r.exchange === ".")) {

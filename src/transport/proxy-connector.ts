@@ -19,6 +19,8 @@ export interface ProxySettings {
   port: number;
   user: string;
   password: string;
+  /** Let the proxy resolve MailServer even without a leading "*" (socks5h:// in the environment). */
+  remoteDns?: boolean;
 }
 
 export interface ProxyTarget {
@@ -42,10 +44,18 @@ export async function connectThroughProxy(proxy: ProxySettings, target: ProxyTar
   const name = TYPE_NAMES[proxy.type] ?? `FirewallType ${proxy.type}`;
   if (!TYPE_NAMES[proxy.type]) throw new SmtpError(ErrorCode.Firewall, `FirewallType ${proxy.type} is not supported`);
   if (proxy.host.trim() === "") throw new SmtpError(ErrorCode.Firewall, `FirewallType is ${name} but FirewallHost is empty`);
-  const remoteResolve = target.host.startsWith("*");
-  const host = normalizeHost(remoteResolve ? target.host.slice(1) : target.host);
-  // SOCKS4 carries only IPv4 addresses: the name must be resolved here.
-  const destination = proxy.type === FirewallType.Socks4 && isIP(host) === 0 ? await resolveIPv4(host) : host;
+  const remoteResolve = target.host.startsWith("*") || proxy.remoteDns === true;
+  const host = normalizeHost(target.host.replace(/^\*/, ""));
+  if (proxy.type === FirewallType.Socks4 && isIP(host) === 6) {
+    throw new SmtpError(ErrorCode.Firewall, `SOCKS4 carries IPv4 addresses only and ${host} is IPv6: use FirewallType 3 (SOCKS5)`);
+  }
+  // SOCKS4 carries only IPv4 addresses, so the name is resolved here; SOCKS5
+  // resolves here too unless MailServer starts with "*" (IP*Works). SOCKS4A
+  // and HTTP CONNECT exist to let the proxy resolve it.
+  const destination = isIP(host) !== 0 ? host
+    : proxy.type === FirewallType.Socks4 ? await resolveLocally(host, 4)
+      : proxy.type === FirewallType.Socks5 && !remoteResolve ? await resolveLocally(host, opts.useIPv6 === 1 ? 6 : opts.useIPv6 === 0 ? 4 : 0)
+        : host;
 
   let socket: Socket;
   try {
@@ -54,27 +64,35 @@ export async function connectThroughProxy(proxy: ProxySettings, target: ProxyTar
     const err = e instanceof SmtpError ? e : undefined;
     throw new SmtpError(ErrorCode.Firewall, `cannot reach the ${name} at ${proxy.host}:${proxy.port}: ${err?.message ?? String(e)}`, { cause: e });
   }
-  opts.onProxyConnected(`${name} ${proxy.host}:${proxy.port}`);
   try {
-    if (proxy.type === FirewallType.Tunnel) return await httpConnect(socket, proxy, destination, target.port, opts);
-    return await socksConnect(socket, proxy, destination, target.port, opts.timeoutMs);
+    const tunnel = proxy.type === FirewallType.Tunnel
+      ? await httpConnect(socket, proxy, destination, target.port, opts)
+      : await socksConnect(socket, proxy, destination, target.port, opts);
+    opts.onProxyConnected(`${name} ${proxy.host}:${proxy.port}`);
+    return tunnel;
   } catch (e) {
     socket.destroy();
     throw e;
   }
 }
 
-async function resolveIPv4(host: string): Promise<string> {
+async function resolveLocally(host: string, family: 0 | 4 | 6): Promise<string> {
   try {
-    return (await lookup(host, { family: 4 })).address;
+    return (await lookup(host, { family })).address;
   } catch (e) {
-    throw new SmtpError(ErrorCode.HostNotFound, `SOCKS4 needs an IPv4 address and ${host} could not be resolved here (use FirewallType 10, SOCKS4A, to let the proxy resolve it)`, { cause: e });
+    throw new SmtpError(ErrorCode.HostNotFound, `${host} could not be resolved here (start MailServer with "*" to let a SOCKS5 proxy resolve it, or use SOCKS4A)`, { cause: e });
   }
 }
 
-async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, port: number, timeoutMs: number): Promise<Socket> {
+async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, port: number, opts: ProxyConnectOptions): Promise<Socket> {
   const version = proxy.type === FirewallType.Socks5 ? 5 : 4;
   const label = TYPE_NAMES[proxy.type] as string;
+  const timeoutMs = opts.timeoutMs;
+  // The socks package has no signal: destroying its socket ends the handshake.
+  const onAbort = (): void => {
+    socket.destroy();
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const { socket: tunnel } = await SocksClient.createConnection({
       command: "connect",
@@ -86,10 +104,13 @@ async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, 
     });
     return tunnel;
   } catch (e) {
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted");
     throw new SmtpError(ErrorCode.Firewall, `${label}: ${describeSocksError(e instanceof Error ? e.message : String(e))}`, {
       hint: /auth/i.test(String(e)) ? "check FirewallUser and FirewallPassword" : undefined,
       cause: e,
     });
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -134,6 +155,10 @@ function httpConnect(socket: Socket, proxy: ProxySettings, host: string, port: n
         if (received.length > MAX_HTTP_RESPONSE) done(new SmtpError(ErrorCode.Firewall, `HTTP proxy: the answer to CONNECT exceeded ${MAX_HTTP_RESPONSE} bytes without ending its headers`));
         return;
       }
+      if (end + 4 > MAX_HTTP_RESPONSE) {
+        done(new SmtpError(ErrorCode.Firewall, `HTTP proxy: the answer to CONNECT has more than ${MAX_HTTP_RESPONSE} bytes of headers`));
+        return;
+      }
       socket.pause();
       const head = received.subarray(0, end).toString("latin1");
       const status = /^HTTP\/1\.[01] (\d{3})(?: ([^\r\n]*))?/.exec(head);
@@ -149,7 +174,8 @@ function httpConnect(socket: Socket, proxy: ProxySettings, host: string, port: n
         return;
       }
       const text = `HTTP proxy answered ${code}${reason ? " " + reason : ""}`;
-      if (code === 407) {
+      // 407 is the standard refusal; some proxies (tinyproxy) answer wrong credentials with 401.
+      if (code === 407 || (code === 401 && proxy.user)) {
         const scheme = /^proxy-authenticate:\s*(\S+)/im.exec(head)?.[1] ?? "an unknown scheme";
         done(new SmtpError(ErrorCode.Firewall, proxy.user ? `${text}: the proxy refused FirewallUser / FirewallPassword` : `${text}: the proxy requires authentication (${scheme})`, {
           hint: proxy.user ? "check FirewallUser and FirewallPassword" : "set FirewallUser and FirewallPassword (Basic authentication)",
