@@ -8,7 +8,9 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
-import { composeMessage, rawMessage, type ComposedMessage } from "./component/compose.js";
+import { readFileSync } from "node:fs";
+import { composeMessage, mimeEntity, rawMessage, type ComposedMessage, type ComposeExtras, type PreparedEntity } from "./component/compose.js";
+import { loadSigner, serializeEntity, smimeEncrypt, smimeSign, type EncryptOptions, type SignOptions, type SmimeCredentials } from "./smime/index.js";
 import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
 import { authOptions, sessionOptions, type TlsHooks } from "./component/session-options.js";
 import { deliverDirect } from "./component/direct-delivery.js";
@@ -54,6 +56,10 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #stream: Readable | undefined;
   #serverCert: X509Certificate | undefined;
   #lastRecipients: readonly RecipientResult[] = [];
+  /** Buffer / stream sources of Attachments entries, keyed by the entry. */
+  #attachmentSources = new WeakMap<object, Buffer | Readable>();
+  /** The S/MIME entity made by sign() / encrypt(). */
+  #prepared: PreparedEntity | undefined;
 
   /**
    * Called when the server refuses an XOAUTH2 / OAUTHBEARER token: return a
@@ -181,7 +187,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     const store = storeOf(this);
     this.#lastRecipients = [];
     // Everything that can be refused locally is refused before connecting.
-    const composed = raw ?? composeMessage(store, this.#stream);
+    const composed = raw ?? (await composeMessage(store, this.#stream, this.#composeExtras()));
     this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
     if (store.string("MailServer").trim() === "" && store.bool("DirectDelivery") && !this.getConnected()) {
       if (!raw) this.#stream = undefined;
@@ -271,7 +277,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       throw fileError(`the queue directory ${dir} does not exist`, e);
     });
     if (!stat.isDirectory()) throw new SmtpError(ErrorCode.CannotOpenFile, `${dir} is not a directory`);
-    const composed = composeMessage(store, this.#stream);
+    const composed = await composeMessage(store, this.#stream, this.#composeExtras());
     this.#stream = undefined;
     const path = join(dir, `${newQueueId()}.queued`);
     await writeQueueFile(path, {
@@ -332,6 +338,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   resetHeaders(): void {
     storeOf(this).resetHeaders();
     this.#stream = undefined;
+    this.#prepared = undefined;
   }
 
   /** Returns every property and setting to its default and closes any connection. */
@@ -437,6 +444,125 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       }
     }
     return session;
+  }
+
+  /**
+   * Attaches a file (path), bytes or a stream (IP*Works SSMTP's Attachments,
+   * plus Buffer / stream sources). Content is read and encoded while the
+   * message is sent; a stream can be sent once.
+   */
+  addAttachment(source: string | Buffer | Readable, opts: { name?: string; contentType?: string; contentId?: string; inline?: boolean } = {}): void {
+    const store = storeOf(this);
+    const isStream = typeof source === "object" && source !== null && typeof (source as Partial<Readable>).pipe === "function";
+    if (typeof source !== "string" && !Buffer.isBuffer(source) && !isStream) {
+      throw new SmtpError(ErrorCode.InvalidValue, "addAttachment() takes a file path, a Buffer or a readable stream");
+    }
+    const index = store.count("Attachments");
+    store.setCount("Attachments", index + 1);
+    try {
+      if (typeof source === "string") store.setField("Attachments", index, "File", source);
+      else this.#attachmentSources.set(store.items("Attachments")[index] as object, source as Buffer | Readable);
+      if (opts.name !== undefined) store.setField("Attachments", index, "Name", opts.name);
+      if (opts.contentType !== undefined) store.setField("Attachments", index, "ContentType", opts.contentType);
+      if (opts.contentId !== undefined) store.setField("Attachments", index, "ContentId", opts.contentId);
+      if (opts.inline !== undefined) store.setField("Attachments", index, "Inline", opts.inline);
+    } catch (e) {
+      store.setCount("Attachments", index);
+      throw e;
+    }
+  }
+
+  /** Adds an S/MIME recipient certificate (PEM text or a path to a PEM file) for encrypt(). */
+  addRecipientCert(certificate: string): void {
+    const store = storeOf(this);
+    const index = store.count("RecipientCerts");
+    store.setCount("RecipientCerts", index + 1);
+    try {
+      store.setField("RecipientCerts", index, "Encoded", certificate);
+    } catch (e) {
+      store.setCount("RecipientCerts", index);
+      throw e;
+    }
+  }
+
+  /**
+   * IP*Works SSMTP Sign(): signs the current content (MessageText,
+   * MessageHTML, attachments) with the CertStore certificate. As in SSMTP
+   * the result replaces the content: MessageText holds the signed entity.
+   */
+  async sign(): Promise<void> {
+    const entity = await this.#currentEntity();
+    this.#setPrepared(await smimeSign(entity, this.#signer(), this.#signOptions()));
+  }
+
+  /** IP*Works SSMTP Encrypt(): encrypts the current content for the RecipientCerts. */
+  async encrypt(): Promise<void> {
+    const entity = await this.#currentEntity();
+    this.#setPrepared(await smimeEncrypt(entity, this.#recipientCerts(), { algorithm: String(storeOf(this).setting("EncryptingAlgorithm")) as EncryptOptions["algorithm"] }));
+  }
+
+  /** IP*Works SSMTP SignAndEncrypt(): signs, then encrypts the signed entity. */
+  async signAndEncrypt(): Promise<void> {
+    const entity = await this.#currentEntity();
+    const signed = await smimeSign(entity, this.#signer(), this.#signOptions());
+    this.#setPrepared(await smimeEncrypt(serializeEntity(signed.headers, signed.body), this.#recipientCerts(), { algorithm: String(storeOf(this).setting("EncryptingAlgorithm")) as EncryptOptions["algorithm"] }));
+  }
+
+  /** The content as one canonical MIME entity in memory (S/MIME signs and encrypts whole entities). */
+  async #currentEntity(): Promise<Buffer> {
+    const store = storeOf(this);
+    const prepared = this.#prepared && this.#prepared.text === store.string("MessageText") ? this.#prepared : undefined;
+    if (prepared) return serializeEntity(prepared.headers, prepared.body);
+    const entity = await mimeEntity(store, this.#composeExtras(), true);
+    if (!entity) throw new SmtpError(ErrorCode.InvalidValue, "there is no content to sign or encrypt");
+    const chunks: Buffer[] = [];
+    for await (const c of entity.body()) chunks.push(c as Buffer);
+    return serializeEntity(entity.headers, Buffer.concat(chunks));
+  }
+
+  #setPrepared(result: { headers: { field: string; value: string }[]; body: Buffer }): void {
+    const store = storeOf(this);
+    const text = result.body.toString("latin1");
+    this.#prepared = { headers: result.headers, body: result.body, text };
+    // As IP*Works SSMTP: the result is the message text; what it contains is inside it now.
+    store.set("MessageText", text);
+    store.set("MessageHTML", "");
+    store.set("AttachedFile", "");
+    store.setItems("Attachments", []);
+  }
+
+  #signer(): SmimeCredentials {
+    const store = storeOf(this);
+    if (store.string("CertStore").trim() === "") throw new SmtpError(ErrorCode.InvalidValue, "CertStore is empty: set the signer's certificate and key (PEM or PKCS#12)");
+    return loadSigner({ storeType: store.number("CertStoreType"), store: store.string("CertStore"), password: store.string("CertStorePassword") });
+  }
+
+  #signOptions(): SignOptions {
+    const store = storeOf(this);
+    return {
+      algorithm: String(store.setting("SigningAlgorithm")) as SignOptions["algorithm"],
+      detached: store.bool("DetachedSignature"),
+      includeCertificate: store.bool("IncludeCertificate"),
+      includeChain: store.bool("IncludeChain"),
+    };
+  }
+
+  #recipientCerts(): string[] {
+    const items = storeOf(this).items("RecipientCerts");
+    if (items.length === 0) throw new SmtpError(ErrorCode.InvalidValue, "no recipient certificate: addRecipientCert() first");
+    return items.map((item, i) => {
+      const value = String(item["Encoded"] ?? "").trim();
+      if (value.includes("-----BEGIN")) return value;
+      try {
+        return readFileSync(value, "utf8");
+      } catch (e) {
+        throw new SmtpError(ErrorCode.CannotOpenFile, `RecipientCertEncoded(${i}): cannot read ${value}`, { cause: e });
+      }
+    });
+  }
+
+  #composeExtras(): ComposeExtras {
+    return { attachmentSource: (item) => this.#attachmentSources.get(item), prepared: this.#prepared };
   }
 
   /** Runs `body` on a session; one opened just for it is closed afterwards. */

@@ -12,6 +12,7 @@ import type { Envelope, EnvelopeRecipient, RecipientType } from "../engine/trans
 import { parseAddressList, type Mailbox } from "../message/address-list.js";
 import { parseHeaderBlock, type Header } from "../message/header-block.js";
 import { buildHeaders, serializeHeaders } from "../message/header-builder.js";
+import { buildMimeEntity, type AttachmentSource, type MimeEntity } from "../mime/index.js";
 import type { PropertyStore } from "../schema/property-store.js";
 
 export interface ComposedMessage {
@@ -29,7 +30,25 @@ export interface ComposedMessage {
 
 const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
 
-export function composeMessage(store: PropertyStore, stream: Readable | undefined): ComposedMessage {
+/** What compose needs beyond the properties: the attachment sources and an S/MIME result. */
+export interface ComposeExtras {
+  /** The Buffer / stream behind an Attachments entry added with addAttachment(); undefined for file entries. */
+  attachmentSource(item: object): Buffer | Readable | undefined;
+  /** sign() / encrypt() output, used while MessageText still holds its body. */
+  prepared: PreparedEntity | undefined;
+}
+
+/** A finished MIME entity (S/MIME): its Content-* headers and body. */
+export interface PreparedEntity {
+  headers: Header[];
+  body: Buffer;
+  /** MessageText as sign() / encrypt() left it: the entity applies while it is unchanged. */
+  text: string;
+}
+
+const NO_EXTRAS: ComposeExtras = { attachmentSource: () => undefined, prepared: undefined };
+
+export async function composeMessage(store: PropertyStore, stream: Readable | undefined, extras: ComposeExtras = NO_EXTRAS): Promise<ComposedMessage> {
   const charset = String(store.setting("Charset"));
   const envelope = composeEnvelope(store);
   const prebuilt = store.string("Message");
@@ -50,11 +69,13 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
 
   // ReturnPath covers the envelope only: a built message always needs its From header (RFC 5322 §3.6).
   if (store.string("From").trim() === "") throw new SmtpError(ErrorCode.NoFrom, "From is empty: set the sender address before sending");
+  const prepared = extras.prepared && extras.prepared.text === store.string("MessageText") ? extras.prepared : undefined;
+  const mime = prepared ? { headers: prepared.headers, body: prepared.body as Buffer | Readable } : await mimeBody(store, stream, extras);
   const text = store.string("MessageText");
-  const body = stream ? undefined : encodeText(text, charset);
+  const body = mime ? undefined : stream ? undefined : encodeText(text, charset);
   const bodyIsNonAscii = body !== undefined && hasEightBit(body);
   const { to, cc } = headerRecipients(store);
-  const headers = buildHeaders({
+  let headers = buildHeaders({
     from: store.string("From"),
     sendTo: store.string("SendTo"),
     cc: store.string("Cc"),
@@ -74,11 +95,15 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
     messageIdDomain: messageIdDomain(store),
     bodyNeedsCharset: bodyIsNonAscii ? charset || "UTF-8" : undefined,
   });
+  if (mime) {
+    // The entity's own Content-* headers describe the body: they replace any in OtherHeaders.
+    headers = [...headers.filter((h) => !/^(mime-version|content-type|content-transfer-encoding)$/i.test(h.field)), { field: "MIME-Version", value: "1.0" }, ...mime.headers];
+  }
   const headersString = serializeHeaders(headers, store.int("MaxHeaderLength"));
   const head = Buffer.from(headersString, "utf8");
   const parts: MessagePart[] = [head];
-  if (stream) parts.push(stream);
-  else if (body && body.length > 0) parts.push(body);
+  const bodyPart = mime ? mime.body : stream ?? (body && body.length > 0 ? body : undefined);
+  if (bodyPart) parts.push(bodyPart);
   return {
     envelope,
     headers,
@@ -86,9 +111,46 @@ export function composeMessage(store: PropertyStore, stream: Readable | undefine
     headersString: headersString.replace(/\r\n\r\n$/, "\r\n"),
     parts,
     // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
-    eightBit: stream !== undefined || hasEightBit(head) || bodyIsNonAscii,
+    eightBit: (stream !== undefined && !mime) || hasEightBit(head) || bodyIsNonAscii || (Buffer.isBuffer(bodyPart) && hasEightBit(bodyPart)),
     utf8Addresses: envelopeIsUtf8(envelope),
   };
+}
+
+/** Largest MIME body collected into memory, so small messages keep the one-write / one-flight paths. */
+const IN_MEMORY_MIME = 1024 * 1024;
+
+/**
+ * The MIME body when the message has HTML or attachments (undefined for a
+ * plain text message). In-memory content comes back as a Buffer, files and
+ * streams as a stream read while sending.
+ */
+export async function mimeBody(store: PropertyStore, stream: Readable | undefined, extras: ComposeExtras): Promise<{ headers: Header[]; body: Buffer | Readable } | undefined> {
+  const entity = await mimeEntity(store, extras);
+  if (!entity) return undefined;
+  if (stream) throw new SmtpError(ErrorCode.InvalidValue, "setMessageStream() cannot be combined with MessageHTML or attachments: attach the stream with addAttachment() instead");
+  if (entity.size !== undefined && entity.size <= IN_MEMORY_MIME) {
+    const chunks: Buffer[] = [];
+    for await (const c of entity.body()) chunks.push(c as Buffer);
+    return { headers: entity.headers, body: Buffer.concat(chunks) };
+  }
+  return { headers: entity.headers, body: entity.body() };
+}
+
+/** The MIME entity for MessageText / MessageHTML / attachments, or undefined for plain text only. */
+export async function mimeEntity(store: PropertyStore, extras: ComposeExtras, force = false): Promise<MimeEntity | undefined> {
+  const attachments: AttachmentSource[] = [];
+  const attached = store.string("AttachedFile").trim();
+  if (attached) attachments.push({ source: attached });
+  store.items("Attachments").forEach((item, i) => {
+    const source = extras.attachmentSource(item) ?? (String(item["File"] ?? "").trim() || undefined);
+    if (!source) throw new SmtpError(ErrorCode.InvalidValue, `Attachment ${i} has no file: set AttachmentFile(${i}) or use addAttachment()`);
+    const str = (k: string): string | undefined => String(item[k] ?? "") || undefined;
+    attachments.push({ source, name: str("Name"), contentType: str("ContentType"), contentId: str("ContentId"), inline: item["Inline"] === true ? true : undefined });
+  });
+  const html = store.string("MessageHTML");
+  if (!force && !html && attachments.length === 0) return undefined;
+  const text = store.string("MessageText");
+  return buildMimeEntity({ text: text || undefined, html: html || undefined, attachments, charset: String(store.setting("Charset")) });
 }
 
 /**
