@@ -14,6 +14,7 @@ import { loadSigner, serializeEntity, smimeEncrypt, smimeSign, type EncryptOptio
 import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
 import { authOptions, sessionOptions, type TlsHooks } from "./component/session-options.js";
 import { deliverDirect } from "./component/direct-delivery.js";
+import { dkimOptions, signComposed } from "./component/dkim-signing.js";
 import { newQueueId } from "./queue/queue-claims.js";
 import { fileError, QUEUE_FORMAT_VERSION, writeQueueFile } from "./queue/queue-file.js";
 import { processQueueDirectory, type QueueResult } from "./queue/queue-processor.js";
@@ -187,7 +188,22 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     const store = storeOf(this);
     this.#lastRecipients = [];
     // Everything that can be refused locally is refused before connecting.
-    const composed = raw ?? (await composeMessage(store, this.#stream, this.#composeExtras()));
+    const composed = await this.#dkim(raw ?? (await composeMessage(store, this.#stream, this.#composeExtras())));
+    try {
+      return await this.#deliver(verb, signal, composed, raw !== undefined);
+    } finally {
+      await composed.cleanup?.();
+    }
+  }
+
+  /** Adds the DKIM signature when the DKIM settings are set. */
+  async #dkim(composed: ComposedMessage): Promise<ComposedMessage> {
+    const options = dkimOptions(storeOf(this));
+    return options ? signComposed(composed, options, storeOf(this).int("MaxHeaderLength")) : composed;
+  }
+
+  async #deliver(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean): Promise<SendResult> {
+    const store = storeOf(this);
     this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
     if (store.string("MailServer").trim() === "" && store.bool("DirectDelivery") && !this.getConnected()) {
       if (!raw) this.#stream = undefined;
@@ -277,7 +293,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       throw fileError(`the queue directory ${dir} does not exist`, e);
     });
     if (!stat.isDirectory()) throw new SmtpError(ErrorCode.CannotOpenFile, `${dir} is not a directory`);
-    const composed = await composeMessage(store, this.#stream, this.#composeExtras());
+    const composed = await this.#dkim(await composeMessage(store, this.#stream, this.#composeExtras()));
     this.#stream = undefined;
     const path = join(dir, `${newQueueId()}.queued`);
     await writeQueueFile(path, {
@@ -289,7 +305,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       nextAttempt: undefined,
       delivered: [],
       failed: [],
-    }, composed.parts);
+    }, composed.parts).finally(() => composed.cleanup?.());
     return path;
   }
 

@@ -26,6 +26,8 @@ export interface ComposedMessage {
   utf8Addresses: boolean;
   /** In-memory content with NUL bytes: only BDAT with BODY=BINARYMIME can carry it unchanged. */
   binary?: boolean;
+  /** Removes temporary files (a DKIM spool) once the message is sent or queued. */
+  cleanup?: () => Promise<void>;
 }
 
 const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
