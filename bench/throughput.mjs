@@ -1,207 +1,247 @@
 #!/usr/bin/env node
-// Throughput, latency and memory of smtpkit next to Nodemailer, in the same run.
+// Throughput, latency, memory and round trips of smtpkit next to Nodemailer,
+// in the same run, over loopback.
 //
-//   npm run build && node bench/throughput.mjs [--messages 2000] [--runs 3] [--big-mib 50]
+//   npm run bench                      (builds dist/, then runs this)
+//   node bench/throughput.mjs [--runs 3] [--messages 2000] [--big-mib 50]
+//                             [--latency-messages 200] [--flight-messages 200]
+//                             [--only a,b,c,d,e,f]
 //
-// The sink is Postfix's smtp-sink when installed (apt-get install postfix),
-// otherwise smtp-server in a child process. Each scenario runs in its own
-// child process so peak RSS belongs to that client alone. Loopback only.
-import { spawn } from "node:child_process";
-import { connect, createServer } from "node:net";
-import { existsSync } from "node:fs";
+// Scenarios (each for smtpkit and for Nodemailer, runs interleaved, medians):
+//   a  --messages x 2 KB, 1 recipient, one connection, to Postfix's smtp-sink
+//   b  the same with 5 recipients
+//   c  one message per new connection: latency of a send
+//   d  one --big-mib MiB streamed body: time and peak RSS (smtp-sink: DATA;
+//      and the counting sink with CHUNKING: BDAT for smtpkit)
+//   e  msg/s against bench/counting-sink.mjs offering PIPELINING + CHUNKING
+//   f  round trips ("flights") per message, per protocol mode, counted by
+//      bench/counting-sink.mjs
+//
+// smtpkit is used the way the component is used: one explicit connect(), then
+// one awaited send() at a time. Nodemailer gets its best case: pool: true,
+// maxConnections 1, maxMessages Infinity, every sendMail() queued at once.
+// Every client run is a fresh child process (bench/client-run.mjs), so peak
+// RSS is that client's alone. Sinks are child processes on 127.0.0.1 with
+// ports chosen at run time; all of them are stopped at the end.
 import { fileURLToPath } from "node:url";
-import { Readable } from "node:stream";
+import { machine, median, runClient, snapshotSmtpkit, startCountingSink, startSmtpSink } from "./lib.mjs";
 
-const self = fileURLToPath(import.meta.url);
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
-
-if (args.child) await child(JSON.parse(args.child));
-else await main();
-
-async function main() {
-  const messages = Number(args.messages ?? 2000);
-  const runs = Number(args.runs ?? 3);
-  const bigMiB = Number(args["big-mib"] ?? 50);
-  const sink = await startSink();
-  console.log(`sink: ${sink.kind} on 127.0.0.1:${sink.port}; node ${process.version}; ${runs} runs each, median shown\n`);
-  const scenarios = [
-    { name: "1 conn, 1 rcpt, 2 KB", kind: "stream", messages, rcpts: 1 },
-    { name: "1 conn, 5 rcpt, 2 KB", kind: "stream", messages, rcpts: 5 },
-    { name: "new conn per message (latency)", kind: "latency", messages: 200, rcpts: 1 },
-    { name: `1 x ${bigMiB} MiB streamed body`, kind: "big", mib: bigMiB, rcpts: 1 },
-  ];
-  try {
-    for (const sc of scenarios) {
-      console.log(`== ${sc.name}`);
-      for (const client of ["smtpkit", "nodemailer"]) {
-        const results = [];
-        for (let r = 0; r < runs; r++) results.push(await runChild({ ...sc, client, port: sink.port }));
-        console.log(`  ${client.padEnd(10)} ${format(sc, median(results, sc))}   (runs: ${results.map((x) => format(sc, x, true)).join(", ")})`);
-      }
-    }
-  } finally {
-    sink.stop();
-  }
-}
-
-function format(sc, r, short = false) {
-  if (sc.kind === "stream") return `${Math.round(r.rate)} msg/s${short ? "" : `, peak RSS ${r.rssMiB.toFixed(1)} MiB`}`;
-  if (sc.kind === "latency") return `${r.medianMs.toFixed(2)} ms median${short ? "" : `, p90 ${r.p90Ms.toFixed(2)} ms`}`;
-  return `${r.seconds.toFixed(2)} s${short ? "" : `, peak RSS ${r.rssMiB.toFixed(1)} MiB`}`;
-}
-
-function median(results, sc) {
-  const key = sc.kind === "stream" ? "rate" : sc.kind === "latency" ? "medianMs" : "seconds";
-  const sorted = [...results].sort((a, b) => a[key] - b[key]);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function runChild(sc) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--expose-gc", self, "--child", JSON.stringify(sc)], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child ${sc.client} failed (${code})`))));
-  });
-}
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startSink() {
-  const port = await freePort();
-  const smtpSink = ["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"].find((p) => existsSync(p));
-  let proc;
-  let kind;
-  if (smtpSink) {
-    const asRoot = process.getuid?.() === 0;
-    proc = spawn(smtpSink, [...(asRoot ? ["-u", "nobody"] : []), `127.0.0.1:${port}`, "1000"], { stdio: "ignore" });
-    kind = "smtp-sink";
-  } else {
-    const code = `const {SMTPServer}=require("smtp-server");new SMTPServer({authOptional:true,disabledCommands:["STARTTLS"],logger:false,size:0,onData(s,_x,cb){s.on("data",()=>{});s.on("end",()=>cb())}}).listen(${port},"127.0.0.1")`;
-    proc = spawn(process.execPath, ["-e", code], { stdio: "ignore" });
-    kind = "smtp-server (child process)";
-  }
-  for (let i = 0; i < 100; i++) {
-    if (await canConnect(port)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { port, kind, stop: () => proc.kill() };
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const c = connect(port, "127.0.0.1");
-    c.on("connect", () => (c.destroy(), resolve(true)));
-    c.on("error", () => resolve(false));
-  });
-}
-
-// ---------------------------------------------------------------- child side
-
-function trackRss() {
-  let peak = process.memoryUsage().rss;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  return () => (clearInterval(t), Math.max(peak, process.memoryUsage().rss) / 1048576);
-}
-
-function body2k() {
-  const line = "The quick brown fox jumps over the lazy dog. 0123456789 abcdefghij\r\n";
-  return line.repeat(Math.ceil(2048 / line.length)).slice(0, 2048);
-}
-
-function bigStream(mib) {
-  const line = Buffer.from("x".repeat(76) + "\r\n");
-  const chunk = Buffer.concat(Array.from({ length: 820 }, () => line)); // ~64 KB
-  let left = mib * 1048576;
-  return new Readable({
-    read() {
-      if (left <= 0) return this.push(null);
-      const n = Math.min(left, chunk.length);
-      left -= n;
-      this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
-    },
-  });
-}
-
-async function child(sc) {
-  const rcpts = Array.from({ length: sc.rcpts }, (_, i) => `rcpt${i}@example.test`);
-  const stopRss = trackRss();
-  let result;
-  if (sc.client === "smtpkit") result = await smtpkitRun(sc, rcpts);
-  else result = await nodemailerRun(sc, rcpts);
-  result.rssMiB = stopRss();
-  process.stdout.write(JSON.stringify(result));
+const CLIENTS = ["smtpkit", "nodemailer"];
+const opts = parseArgs(process.argv.slice(2));
+if (opts.help) {
+  console.log(
+    "usage: node bench/throughput.mjs [--runs 3] [--messages 2000] [--big-mib 50] [--latency-messages 200] [--flight-messages 200] [--only a,b,c,d,e,f]",
+  );
   process.exit(0);
 }
+const runs = int(opts.runs, 3);
+const messages = int(opts.messages, 2000);
+const bigMiB = int(opts["big-mib"], 50);
+const latencyMessages = int(opts["latency-messages"], 200);
+const flightMessages = int(opts["flight-messages"], 200);
+const only = opts.only ? new Set(String(opts.only).split(",")) : undefined;
+const want = (id) => !only || only.has(id);
+const warmup = Math.min(100, Math.ceil(messages / 20));
 
-async function smtpkitRun(sc, rcpts) {
-  const { Smtp } = await import("smtpkit");
-  const smtp = new Smtp({ mailServer: "127.0.0.1", mailPort: sc.port, from: "bench@example.test", sendTo: rcpts.join(", "), subject: "bench" });
-  if (sc.kind === "stream") {
-    smtp.messageText = body2k();
-    await smtp.connect();
-    const t0 = performance.now();
-    for (let i = 0; i < sc.messages; i++) await smtp.send();
-    const ms = performance.now() - t0;
-    await smtp.disconnect();
-    return { rate: (sc.messages * 1000) / ms };
+const smtpkit = await snapshotSmtpkit(fileURLToPath(new URL("..", import.meta.url)));
+const m = machine();
+console.log(`machine: ${m.cores} cores (${m.model}), ${m.memGiB.toFixed(1)} GiB RAM, node ${m.node}, load average ${m.load}`);
+console.log(`note: figures vary ±15-20 % run to run on a ${m.cores}-core VM like this one; compare the two clients within one run.`);
+console.log(`${runs} run(s) per client and scenario, interleaved, median shown; ${warmup} warm-up messages before timed streams.\n`);
+
+const sinks = [];
+const rows = [];
+const flights = [];
+try {
+  const smtpSink = await startSmtpSink();
+  sinks.push(smtpSink);
+  const countingC = await startCountingSink({ chunking: true });
+  sinks.push(countingC);
+  const countingP = await startCountingSink({ chunking: false });
+  sinks.push(countingP);
+  console.log(`sinks: ${smtpSink.kind} :${smtpSink.port}; ${countingC.kind} :${countingC.port}; ${countingP.kind} :${countingP.port}\n`);
+
+  if (want("a")) {
+    const r = await compare(`(a) ${messages} x 2 KB, 1 rcpt, 1 connection`, smtpSink, { kind: "stream", messages, warmup, rcpts: 1 });
+    rows.push(row("(a) 1 conn, 1 rcpt, 2 KB, smtp-sink", "msg/s", r, "rate", "higher"));
+    rows.push(row("(a) client CPU per message", "µs", r, "cpuUsPerMsg", "lower", 0));
   }
-  if (sc.kind === "latency") {
-    smtp.messageText = body2k();
-    const times = [];
-    for (let i = 0; i < sc.messages; i++) {
-      const t0 = performance.now();
-      await smtp.send();
-      times.push(performance.now() - t0);
+  if (want("b")) {
+    const r = await compare(`(b) ${messages} x 2 KB, 5 rcpt, 1 connection`, smtpSink, { kind: "stream", messages, warmup, rcpts: 5 });
+    rows.push(row("(b) 1 conn, 5 rcpt, 2 KB, smtp-sink", "msg/s", r, "rate", "higher"));
+    rows.push(row("(b) client CPU per message", "µs", r, "cpuUsPerMsg", "lower", 0));
+  }
+  if (want("c")) {
+    const r = await compare(`(c) new connection per message, ${latencyMessages} sends`, smtpSink, { kind: "latency", messages: latencyMessages, warmup: 10, rcpts: 1 });
+    rows.push(row("(c) new conn per message, median", "ms", r, "medianMs", "lower"));
+    rows.push(row("(c) new conn per message, p90", "ms", r, "p90Ms", "lower"));
+  }
+  if (want("d")) {
+    const r = await compare(`(d) 1 x ${bigMiB} MiB streamed body, smtp-sink (DATA)`, smtpSink, { kind: "big", mib: bigMiB, rcpts: 1 });
+    rows.push(row(`(d) ${bigMiB} MiB stream, smtp-sink (DATA)`, "s", r, "seconds", "lower"));
+    rows.push(row(`(d) ${bigMiB} MiB stream, peak RSS`, "MiB", r, "peakRssMiB", "lower"));
+    rows.push(row(`(d) ${bigMiB} MiB stream, RSS before send`, "MiB", r, "baseMiB", "lower"));
+    const c = await compare(`(d) 1 x ${bigMiB} MiB streamed body, counting sink with CHUNKING (smtpkit: BDAT)`, countingC, { kind: "big", mib: bigMiB, rcpts: 1 });
+    rows.push(row(`(d) ${bigMiB} MiB stream, CHUNKING sink (BDAT)`, "s", c, "seconds", "lower"));
+    rows.push(row(`(d) ${bigMiB} MiB stream, CHUNKING sink, peak RSS`, "MiB", c, "peakRssMiB", "lower"));
+    const qp = await measure(countingP, { client: "nodemailer", kind: "big", mib: bigMiB, rcpts: 1, nmBody: "text" }).catch((e) => ({ error: e.message }));
+    console.log(`  nodemailer with text: <stream> (quoted-printable encoded), one run: ${qp.error ?? `${qp.seconds.toFixed(2)} s, peak RSS ${qp.peakRssMiB.toFixed(1)} MiB`}\n`);
+  }
+  if (want("e")) {
+    const r = await compare(`(e) ${messages} x 2 KB, 1 rcpt, counting sink with PIPELINING + CHUNKING`, countingC, { kind: "stream", messages, warmup, rcpts: 1 });
+    rows.push(row("(e) 1 conn, 1 rcpt, counting sink +CHUNKING", "msg/s", r, "rate", "higher"));
+    rows.push(row("(e) client CPU per message", "µs", r, "cpuUsPerMsg", "lower", 0));
+    rows.push(row("(e) flights per message (steady state)", "", r, "flightsPerMessage", "lower", 2));
+  }
+  if (want("f")) {
+    console.log(`== (f) flights per message, ${flightMessages} messages on one connection, counting sink`);
+    const modes = [
+      { mode: "smtpkit, PIPELINING + CHUNKING (defaults)", client: "smtpkit", sink: countingC, settings: {} },
+      { mode: "smtpkit, PIPELINING + CHUNKING, StopOnToErrors=false", client: "smtpkit", sink: countingC, settings: { StopOnToErrors: false } },
+      { mode: "smtpkit, PIPELINING + DATA (UseChunking=false)", client: "smtpkit", sink: countingC, settings: { UseChunking: false } },
+      { mode: "smtpkit, defaults, server without CHUNKING", client: "smtpkit", sink: countingP, settings: {} },
+      { mode: "smtpkit, no pipelining, DATA (UsePipelining=false, UseChunking=false)", client: "smtpkit", sink: countingC, settings: { UsePipelining: false, UseChunking: false } },
+      { mode: "smtpkit, no pipelining, DATA, SendRSET=false", client: "smtpkit", sink: countingC, settings: { UsePipelining: false, UseChunking: false, SendRSET: false } },
+      { mode: "smtpkit, no pipelining, BDAT (UsePipelining=false)", client: "smtpkit", sink: countingC, settings: { UsePipelining: false } },
+      { mode: "Nodemailer, pooled, server with CHUNKING", client: "nodemailer", sink: countingC },
+      { mode: "Nodemailer, pooled, server without CHUNKING", client: "nodemailer", sink: countingP },
+    ];
+    for (const md of modes) {
+      const cells = [];
+      for (const n of [1, 5]) {
+        try {
+          const r = await measure(md.sink, { client: md.client, kind: "stream", messages: flightMessages, warmup: 0, rcpts: n, settings: md.settings });
+          cells.push({ n, steady: r.flightsPerMessage, first: r.firstFlights, messages: r.sink.messages });
+        } catch (e) {
+          cells.push({ n, error: e.message });
+        }
+      }
+      flights.push({ mode: md.mode, sink: md.sink.kind, cells });
+      console.log(`  ${md.mode}: ${cells.map((c) => `${c.n} rcpt ${flightCell(c)}`).join(", ")}`);
     }
-    return latency(times);
+    console.log("");
   }
-  smtp.setMessageStream(bigStream(sc.mib));
-  const t0 = performance.now();
-  await smtp.send();
-  return { seconds: (performance.now() - t0) / 1000 };
+} finally {
+  await Promise.all(sinks.map((s) => s.stop()));
 }
 
-async function nodemailerRun(sc, rcpts) {
-  const nodemailer = (await import("nodemailer")).default;
-  const mail = { from: "bench@example.test", to: rcpts.join(", "), subject: "bench" };
-  if (sc.kind === "stream") {
-    const t = nodemailer.createTransport({ host: "127.0.0.1", port: sc.port, pool: true, maxConnections: 1, maxMessages: Infinity, ignoreTLS: true });
-    const text = body2k();
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: sc.messages }, () => t.sendMail({ ...mail, text })));
-    const ms = performance.now() - t0;
-    t.close();
-    return { rate: (sc.messages * 1000) / ms };
+printTable();
+if (flights.length) printFlights();
+
+// ---------------------------------------------------------------- running
+
+/** One client run against `sink`; with the counting sink, its counters for that run. */
+async function measure(sink, scenario) {
+  if (sink.stats) await sink.stats(); // start from zero
+  const r = await runClient({ ...scenario, port: sink.port, smtpkitUrl: smtpkit.url });
+  if (sink.stats) {
+    const s = await sink.stats();
+    r.sink = s;
+    r.flightsPerMessage = s.laterMessages ? s.laterMessageFlights / s.laterMessages : s.firstMessageFlights / s.firstMessages;
+    r.firstFlights = s.firstMessages ? s.firstMessageFlights / s.firstMessages : NaN;
   }
-  if (sc.kind === "latency") {
-    const t = nodemailer.createTransport({ host: "127.0.0.1", port: sc.port, ignoreTLS: true });
-    const text = body2k();
-    const times = [];
-    for (let i = 0; i < sc.messages; i++) {
-      const t0 = performance.now();
-      await t.sendMail({ ...mail, text });
-      times.push(performance.now() - t0);
+  return r;
+}
+
+/** `runs` runs per client, interleaved so background load hits both alike. */
+async function compare(title, sink, scenario) {
+  console.log(`== ${title}`);
+  const res = { smtpkit: [], nodemailer: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const client of CLIENTS) {
+      try {
+        res[client].push(await measure(sink, { ...scenario, client }));
+      } catch (e) {
+        console.log(`  ${client} run ${i + 1} failed: ${e.message}`);
+      }
     }
-    return latency(times);
   }
-  const t = nodemailer.createTransport({ host: "127.0.0.1", port: sc.port, ignoreTLS: true });
-  const t0 = performance.now();
-  await t.sendMail({ ...mail, text: bigStream(sc.mib) });
-  return { seconds: (performance.now() - t0) / 1000 };
+  for (const client of CLIENTS) console.log(`  ${client.padEnd(10)} ${res[client].map(describe).join(" | ") || "no result"}`);
+  console.log("");
+  return res;
 }
 
-function latency(times) {
-  const s = [...times].sort((a, b) => a - b);
-  return { medianMs: s[Math.floor(s.length / 2)], p90Ms: s[Math.floor(s.length * 0.9)] };
+function describe(r) {
+  const parts = [];
+  if (r.rate !== undefined) parts.push(`${Math.round(r.rate)} msg/s`);
+  if (r.cpuUsPerMsg !== undefined) parts.push(`${Math.round(r.cpuUsPerMsg)} µs CPU/msg`);
+  if (r.medianMs !== undefined) parts.push(`median ${r.medianMs.toFixed(2)} ms, p90 ${r.p90Ms.toFixed(2)} ms`);
+  if (r.seconds !== undefined) parts.push(`${r.seconds.toFixed(2)} s`);
+  if (r.rate !== undefined && r.flightsPerMessage !== undefined) parts.push(`${fmt(r.flightsPerMessage, 2, true)} flights/msg`);
+  if (r.baseMiB !== undefined) parts.push(`RSS ${r.baseMiB.toFixed(0)}->${r.peakRssMiB.toFixed(0)} MiB`);
+  return parts.join(", ");
 }
 
+// ---------------------------------------------------------------- output
+
+function row(label, unit, res, key, better, digits) {
+  const s = median(res.smtpkit.map((r) => r[key]));
+  const n = median(res.nodemailer.map((r) => r[key]));
+  const ratio = better === "higher" ? s / n : n / s;
+  return { label, unit, s, n, ratio, strip: digits !== undefined, digits: digits ?? (unit === "msg/s" ? 0 : unit === "MiB" ? 1 : 2) };
+}
+
+/** Fixed decimals; `strip` drops trailing zeros (counts: "2", "2.5"). */
+function fmt(v, digits, strip = false) {
+  if (!Number.isFinite(v)) return "n/a";
+  const s = v.toFixed(digits);
+  return strip ? String(Number(s)) : s;
+}
+
+function printTable() {
+  if (!rows.length) return;
+  const head = ["scenario", "unit", "smtpkit", "Nodemailer", "ratio"];
+  const body = rows.map((r) => [r.label, r.unit, fmt(r.s, r.digits, r.strip), fmt(r.n, r.digits, r.strip), Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : "n/a"]);
+  console.log(`Results (median of ${runs}; ratio > 1 means smtpkit is ahead: faster, fewer round trips or less memory)`);
+  console.log(`machine: ${m.cores} cores, node ${m.node}; figures vary ±15-20 % run to run on this ${m.cores}-core VM\n`);
+  table(head, body, [false, false, true, true, true]);
+  console.log("");
+}
+
+function flightCell(c) {
+  if (c.error) return `failed (${c.error})`;
+  const steady = fmt(c.steady, 2, true);
+  const first = fmt(c.first, 2, true);
+  return first === steady ? steady : `${steady} (first message: ${first})`;
+}
+
+function printFlights() {
+  console.log(`Flights (client write bursts after all awaited replies) per message, steady state, ${flightMessages} messages on one connection`);
+  console.log("smtpkit sends one message at a time (await send()); Nodemailer has every sendMail() queued at once\n");
+  const head = ["mode", "1 rcpt", "5 rcpt"];
+  table(head, flights.map((f) => [f.mode, ...f.cells.map(flightCell)]), [false, true, true]);
+  console.log("");
+}
+
+function table(head, body, right) {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (right[i] ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ");
+  console.log(line(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of body) console.log(line(r));
+}
+
+// ---------------------------------------------------------------- arguments
+
+function parseArgs(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) continue;
+    const eq = a.indexOf("=");
+    if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
+    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) out[a.slice(2)] = argv[++i];
+    else out[a.slice(2)] = true;
+  }
+  return out;
+}
+
+function int(v, dflt) {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`not a positive integer: ${v}`);
+    process.exit(2);
+  }
+  return n;
+}

@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { composeMessage, mimeEntity, rawMessage, type ComposedMessage, type ComposeExtras, type PreparedEntity } from "./component/compose.js";
+import { composeMessage, mimeEntity, rawMessage, type ComposedMessage, type ComposeExtras, type PreparedEntity, type RawRecipient } from "./component/compose.js";
 import { loadSigner, serializeEntity, smimeEncrypt, smimeSign, type EncryptOptions, type SignOptions, type SmimeCredentials } from "./smime/index.js";
 import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
 import { authOptions, sessionOptions, type TlsHooks } from "./component/session-options.js";
@@ -239,7 +239,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * Buffer or stream) to the given recipients in one call, without touching
    * the message properties. Connection, TLS and AUTH come from the properties.
    */
-  sendMessage(from: string, recipients: string | readonly string[], message: string | Buffer | Readable, opts: CallOptions = {}): Promise<SendResult> {
+  sendMessage(from: string, recipients: string | readonly RawRecipient[], message: string | Buffer | Readable, opts: CallOptions = {}): Promise<SendResult> {
     return this.#run(opts, (signal) => this.#send("MAIL", signal, rawMessage(from, recipients, message)));
   }
 
@@ -337,7 +337,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
           retryDelayMs: store.int("QueueRetryDelay") * 1000,
           claimTimeoutMs: store.int("QueueClaimTimeout") * 1000,
           concurrency: store.int("QueueConnections") * 2,
-        }, (e) => this.emit("QueueProgress", e));
+        }, (e) => this.emit("QueueProgress", e), signal);
       } finally {
         signal.removeEventListener("abort", onAbort);
         await pool.close();

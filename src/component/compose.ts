@@ -10,7 +10,7 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import type { MessagePart } from "../engine/data-transfer.js";
 import type { Envelope, EnvelopeRecipient, RecipientType } from "../engine/transaction.js";
 import { parseAddressList, type Mailbox } from "../message/address-list.js";
-import { parseHeaderBlock, type Header } from "../message/header-block.js";
+import { assertNoLineBreak, parseHeaderBlock, type Header } from "../message/header-block.js";
 import { buildHeaders, serializeHeaders } from "../message/header-builder.js";
 import { buildMimeEntity, type AttachmentSource, type MimeEntity } from "../mime/index.js";
 import type { PropertyStore } from "../schema/property-store.js";
@@ -159,16 +159,22 @@ export async function mimeEntity(store: PropertyStore, extras: ComposeExtras, fo
  * sendMessage(): a complete message with its own envelope, independent of
  * the message properties.
  */
-export function rawMessage(from: string, recipients: string | readonly string[], message: string | Buffer | Readable): ComposedMessage {
+/** A recipient of sendMessage(): an address (list), or an address with raw RCPT parameters (DSN). */
+export type RawRecipient = string | { address: string; options?: string };
+
+export function rawMessage(from: string, recipients: string | readonly RawRecipient[], message: string | Buffer | Readable): ComposedMessage {
   const sender = from.trim() === "<>" ? "" : singleAddress("sendMessage() from", from);
-  const list = typeof recipients === "string" ? parseAddressList(recipients) : recipients.flatMap((r) => parseAddressList(r));
+  const list = (typeof recipients === "string" ? [recipients] : recipients).flatMap((r) =>
+    typeof r === "string" ? parseAddressList(r).map((m) => ({ address: m.address, options: "" })) : [{ address: r.address, options: r.options ?? "" }],
+  );
   const seen = new Set<string>();
   const envelopeRecipients: EnvelopeRecipient[] = [];
   for (const m of list) {
     checkEnvelopeAddress("sendMessage() recipients", m.address);
+    assertNoLineBreak("sendMessage() recipient options", m.options);
     if (seen.has(m.address.toLowerCase())) continue;
     seen.add(m.address.toLowerCase());
-    envelopeRecipients.push({ address: m.address, type: 0, options: "" });
+    envelopeRecipients.push({ address: m.address, type: 0, options: m.options });
   }
   if (envelopeRecipients.length === 0) throw new SmtpError(ErrorCode.NoRecipient, "sendMessage() needs at least one recipient");
   const envelope: Envelope = { sender, mailParameters: [], recipients: envelopeRecipients };

@@ -264,7 +264,10 @@ export async function runTransaction(
   // A connection that broke while these replies were read (out-of-step replies) cannot vouch for them.
   const broken = session.connection.failedWith;
   if (broken) throw broken;
-  if (final.code !== 250) throw replyError(final, "the server did not accept the message", "end of data");
+  if (final.code !== 250) {
+    const err = replyError(final, "the server did not accept the message", "end of data");
+    throw new SmtpError(err.code, err.message, { replyCode: err.replyCode, enhancedStatus: err.enhancedStatus, lastReply: err.lastReply, command: err.command, recipientResults: results });
+  }
   return {
     accepted: accepted.map((r) => r.address),
     rejected: results.filter((r) => !r.accepted),

@@ -6,6 +6,7 @@
  */
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
+import type { RawRecipient } from "../component/compose.js";
 import type { SendResult } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { SmtpEvents } from "../events.js";
@@ -52,7 +53,7 @@ export interface PoolEvents extends TaggedEvents {
 /** sendMessage(): a complete message with its own envelope. */
 interface RawMessage {
   from: string;
-  recipients: readonly string[];
+  recipients: readonly RawRecipient[];
   body: string | Buffer | Readable;
 }
 
@@ -141,7 +142,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   }
 
   /** Queues a complete message with its own envelope (Smtp.sendMessage() on the next free connection). */
-  sendMessage(from: string, recipients: string | readonly string[], body: string | Buffer | Readable): Promise<SendResult> {
+  sendMessage(from: string, recipients: string | readonly RawRecipient[], body: string | Buffer | Readable): Promise<SendResult> {
     if (this.closing) return Promise.reject(new SmtpError(ErrorCode.Interrupted, "the pool is closing; no new messages are taken"));
     const list = typeof recipients === "string" ? [recipients] : recipients;
     return new Promise<SendResult>((resolve, reject) => {

@@ -47,25 +47,35 @@ export interface QueueResult {
   partial: string[];
 }
 
-export async function processQueueDirectory(dir: string, pool: SmtpPool, settings: QueueSettings, progress: (e: QueueProgressEvent) => void): Promise<QueueResult> {
+export async function processQueueDirectory(dir: string, pool: SmtpPool, settings: QueueSettings, progress: (e: QueueProgressEvent) => void, signal?: AbortSignal): Promise<QueueResult> {
   await assertDirectory(dir);
   await reclaimStale(dir, settings.claimTimeoutMs);
   const names = await listQueued(dir);
   const result: QueueResult = { sent: [], deferred: [], failed: [], partial: [] };
   const owner = ownerId();
   let index = 0;
+  let fatal: unknown;
   const next = async (): Promise<void> => {
     for (;;) {
+      // After an abort or a configuration error nothing more is claimed.
+      if (fatal !== undefined || signal?.aborted) return;
       const i = index++;
       const name = names[i];
       if (name === undefined) return;
-      const outcome = await processFile(dir, name, owner, pool, settings);
-      if (!outcome) continue; // another worker has it
-      result[outcome.status].push(name);
-      progress({ file: name, index: i + 1, total: names.length, status: outcome.status, detail: outcome.detail });
+      try {
+        const outcome = await processFile(dir, name, owner, pool, settings, signal);
+        if (!outcome) continue; // another worker has it
+        result[outcome.status].push(name);
+        progress({ file: name, index: i + 1, total: names.length, status: outcome.status, detail: outcome.detail });
+      } catch (e) {
+        fatal ??= e;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.concurrency, names.length)) }, () => next()));
+  // Every loop ends before the result (or the error) is reported: no work continues unseen.
+  await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(settings.concurrency, names.length)) }, () => next()));
+  if (signal?.aborted) throw signal.reason;
+  if (fatal !== undefined) throw fatal;
   return result;
 }
 
@@ -76,7 +86,17 @@ async function assertDirectory(dir: string): Promise<void> {
   if (!stat.isDirectory()) throw new SmtpError(ErrorCode.CannotOpenFile, `${dir} is not a directory`);
 }
 
-async function processFile(dir: string, name: string, owner: string, pool: SmtpPool, settings: QueueSettings): Promise<{ status: QueueFileStatus; detail: string } | undefined> {
+/**
+ * Failures of our own set-up (no MailServer, TLS, AUTH, proxy, bad settings):
+ * no message is at fault, so every file stays as it was and the run stops.
+ */
+function isSetupError(err: SmtpError): boolean {
+  const c = err.code;
+  return c === ErrorCode.NoMailServer || c === ErrorCode.Firewall || c === ErrorCode.InvalidValue || c === ErrorCode.UnknownSetting
+    || (c >= 270 && c <= 299) || (c >= 620 && c <= 629);
+}
+
+async function processFile(dir: string, name: string, owner: string, pool: SmtpPool, settings: QueueSettings, signal: AbortSignal | undefined): Promise<{ status: QueueFileStatus; detail: string } | undefined> {
   const id = name.replace(/\.queued$/, "");
   // Not due yet: look without claiming.
   const peek = await readEnvelope(join(dir, name)).catch(() => undefined);
@@ -85,7 +105,22 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
   }
   const claimed = await claim(dir, name, owner);
   if (!claimed) return undefined;
-  const { envelope, messageOffset } = await readEnvelope(claimed.path);
+  let read: Awaited<ReturnType<typeof readEnvelope>>;
+  try {
+    read = await readEnvelope(claimed.path);
+  } catch (e) {
+    // A file nobody can read cannot be sent: set it aside with the reason.
+    const err = e instanceof SmtpError ? e : fileError(`cannot read ${claimed.path}`, e);
+    await writeErrors(join(dir, `${id}.errors`), [], err).catch(() => undefined);
+    await moveClaim(claimed.path, join(dir, `${id}.failed`));
+    return { status: "failed", detail: err.message };
+  }
+  const { envelope, messageOffset } = read;
+  // Re-checked on the claimed copy: another worker may have rescheduled it meanwhile.
+  if (envelope.nextAttempt && envelope.nextAttempt.getTime() > Date.now()) {
+    await moveClaim(claimed.path, join(dir, name));
+    return { status: "deferred", detail: `next attempt at ${envelope.nextAttempt.toISOString()}` };
+  }
   const done = new Set(envelope.delivered.map((a) => a.toLowerCase()));
   const failed = new Map(envelope.failed.map((f) => [f.address.toLowerCase(), f]));
   const remaining = envelope.recipients.filter((r) => !done.has(r.address.toLowerCase()) && !failed.has(r.address.toLowerCase()));
@@ -97,15 +132,21 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
     try {
       const sent = await pool.sendMessage(
         envelope.sender === "" ? "<>" : envelope.sender,
-        remaining.map((r) => r.address),
+        remaining.map((r) => ({ address: r.address, options: r.options })),
         messageStream(claimed.path, messageOffset),
       );
       classify(sent.recipients, done, newlyFailed);
       detail = sent.reply;
     } catch (e) {
       const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
+      if (signal?.aborted || err.code === ErrorCode.Interrupted || isSetupError(err)) {
+        // Not this message's fault: back as it was, no attempt counted.
+        await moveClaim(claimed.path, join(dir, name));
+        throw signal?.aborted ? signal.reason : err;
+      }
       detail = err.message;
-      if (err.recipientResults) classify(err.recipientResults, done, newlyFailed);
+      // The message was not taken, so "accepted" recipients still wait; refused ones are final.
+      if (err.recipientResults) classify(err.recipientResults.map((r) => ({ ...r, accepted: false, transient: r.accepted || r.transient })), done, newlyFailed);
       else if (err.deliveryUnknown || !err.isTransient()) {
         // Permanent, or possibly delivered already: an operator decides, never a blind resend.
         for (const r of remaining) newlyFailed.push({ address: r.address, reply: err.lastReply ?? err.message });
@@ -119,29 +160,32 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
   const base: QueueEnvelope = { ...envelope, attempts, delivered: [...done].map((a) => original(envelope, a)), failed: [...failed.values()] };
 
   const retry = pending.length > 0 && attempts < settings.maxAttempts;
-  if (!retry) for (const r of pending) failed.set(r.address.toLowerCase(), { address: r.address, reply: `gave up after ${attempts} attempts: ${overall?.message ?? detail}` });
-  const allFailed = [...failed.values()];
-  const delay = settings.retryDelayMs * 2 ** (attempts - 1);
-  // The claimed file gets the new state first: whatever happens next, a
-  // reclaimed copy will not go again to a recipient that already took it.
-  await writeQueueFile(claimed.path, { ...base, failed: allFailed, nextAttempt: retry ? new Date(Date.now() + delay) : undefined }, [messageStream(claimed.path, messageOffset)]);
-
   if (retry) {
+    // The claimed file gets the new state before it goes back: a reclaimed
+    // copy will not go again to a recipient that already took it.
+    const delay = settings.retryDelayMs * 2 ** (attempts - 1);
+    await writeQueueFile(claimed.path, { ...base, nextAttempt: new Date(Date.now() + delay) }, [messageStream(claimed.path, messageOffset)]);
     await moveClaim(claimed.path, join(dir, name));
     return { status: "deferred", detail: `attempt ${attempts} of ${settings.maxAttempts}: ${detail}` };
   }
-  if (allFailed.length) await writeErrors(join(dir, `${id}.errors`), allFailed, overall);
+  for (const r of pending) failed.set(r.address.toLowerCase(), { address: r.address, reply: `gave up after ${attempts} attempts: ${overall?.message ?? detail}` });
+  const allFailed = [...failed.values()];
+  // From here on nothing is sent again, so a full disk may not turn into a
+  // duplicate: records are best effort, the claim is always finished.
+  if (allFailed.length) await writeErrors(join(dir, `${id}.errors`), allFailed, overall).catch(() => undefined);
   if (done.size === 0) {
+    await writeQueueFile(claimed.path, { ...base, failed: allFailed, nextAttempt: undefined }, [messageStream(claimed.path, messageOffset)]).catch(() => undefined);
     await moveClaim(claimed.path, join(dir, `${id}.failed`));
     return { status: "failed", detail };
   }
   if (allFailed.length) {
     // Delivered to some: a .failed record with just the refused recipients.
-    const { messageOffset: offset } = await readEnvelope(claimed.path);
-    await writeQueueFile(join(dir, `${id}.failed`), { ...base, nextAttempt: undefined, failed: allFailed, delivered: [], recipients: envelope.recipients.filter((r) => failed.has(r.address.toLowerCase())) }, [messageStream(claimed.path, offset)]);
+    await writeQueueFile(join(dir, `${id}.failed`), { ...base, nextAttempt: undefined, failed: allFailed, delivered: [], recipients: envelope.recipients.filter((r) => failed.has(r.address.toLowerCase())) }, [messageStream(claimed.path, messageOffset)]).catch(() => undefined);
   }
-  if (settings.keepQueue) await moveClaim(claimed.path, join(dir, `${id}.sent`));
-  else await removeClaim(claimed.path);
+  if (settings.keepQueue) {
+    await writeQueueFile(claimed.path, { ...base, failed: allFailed, nextAttempt: undefined }, [messageStream(claimed.path, messageOffset)]).catch(() => undefined);
+    await moveClaim(claimed.path, join(dir, `${id}.sent`));
+  } else await removeClaim(claimed.path);
   return { status: allFailed.length ? "partial" : "sent", detail };
 }
 
