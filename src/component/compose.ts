@@ -3,6 +3,7 @@
  * (sender, recipients) and the message parts (header block, body). Nothing
  * here touches the network.
  */
+import { isAscii } from "node:buffer";
 import { hostname } from "node:os";
 import type { Readable } from "node:stream";
 import iconv from "iconv-lite";
@@ -283,8 +284,7 @@ function encodeText(text: string, charset: string): Buffer {
 }
 
 function hasEightBit(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i++) if ((buf[i] as number) > 0x7f) return true;
-  return false;
+  return !isAscii(buf);
 }
 
 function envelopeIsUtf8(env: Envelope): boolean {

@@ -148,9 +148,9 @@ function checkAddress(address: string, item: string): string {
       i = close > 0 ? close : i;
     } else if (c === " " || c === "\t") {
       throw bad("spaces are not allowed in an unquoted address (put a name before <address>)");
-    } else if (/[\r\n]/.test(c)) {
+    } else if (c === "\r" || c === "\n") {
       throw new SmtpError(ErrorCode.LineBreakInjection, "An address must not contain CR or LF");
-    } else if (/[,;<>()]/.test(c)) {
+    } else if (c === "," || c === ";" || c === "<" || c === ">" || c === "(" || c === ")") {
       throw bad(`unexpected '${c}'`);
     } else if (c === "@") {
       at = i;
@@ -199,7 +199,21 @@ function toMailbox(item: ItemToken[], input: string): Mailbox {
  * Parses an RFC 5322 address list, leniently: ';' also separates items outside
  * a group, comments are dropped, encoded-words in names are decoded.
  */
+/** Recently parsed lists: one send parses From and SendTo several times, a bulk run the same strings thousands of times. */
+const parsedCache = new Map<string, readonly Mailbox[]>();
+const CACHE_SIZE = 64;
+
 export function parseAddressList(input: string): Mailbox[] {
+  const cached = parsedCache.get(input);
+  // Copies: callers may change what they get.
+  if (cached) return cached.map((m) => ({ ...m }));
+  const parsed = parseUncached(input);
+  if (parsedCache.size >= CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value as string);
+  parsedCache.set(input, parsed.map((m) => ({ ...m })));
+  return parsed;
+}
+
+function parseUncached(input: string): Mailbox[] {
   if (/[\r\n]/.test(input)) {
     throw new SmtpError(ErrorCode.LineBreakInjection, "An address list must not contain CR or LF");
   }
