@@ -198,6 +198,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
 
   /** Adds the DKIM signature when the DKIM settings are set. */
   async #dkim(composed: ComposedMessage): Promise<ComposedMessage> {
+    // A streamed complete message (sendMessage(stream), processQueue) is sent as it is: queue() signed it already.
+    if (composed.prebuilt && !composed.parts.every((p) => Buffer.isBuffer(p))) return composed;
     const options = dkimOptions(storeOf(this));
     return options ? signComposed(composed, options, storeOf(this).int("MaxHeaderLength")) : composed;
   }
@@ -321,6 +323,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       copyConfiguration(this, template);
       // Partial delivery is normal for a queue: each recipient's outcome is recorded.
       for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) template.config(`${s}=false`);
+      // Queue files were DKIM-signed when queued: sent as they are.
+      for (const s of ["DKIMDomain", "DKIMSelector", "DKIMPrivateKey"]) template.config(`${s}=`);
       const rate = store.int("QueueRateLimit");
       const pool = new SmtpPool(template, {
         maxConnections: store.int("QueueConnections"),
@@ -365,6 +369,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       if (session) await session.quit();
       storeOf(this).resetAll();
       this.#stream = undefined;
+      this.#prepared = undefined;
     });
   }
 

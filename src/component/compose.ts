@@ -29,6 +29,8 @@ export interface ComposedMessage {
   binary?: boolean;
   /** Removes temporary files (a DKIM spool) once the message is sent or queued. */
   cleanup?: () => Promise<void>;
+  /** The message came complete (Message property, sendMessage()): one buffer holds headers and body. */
+  prebuilt?: boolean;
 }
 
 const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
@@ -67,12 +69,16 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
       eightBit: hasEightBit(bytes),
       utf8Addresses: envelopeIsUtf8(envelope),
       binary: bytes.includes(0),
+      prebuilt: true,
     };
   }
 
   // ReturnPath covers the envelope only: a built message always needs its From header (RFC 5322 §3.6).
   if (store.string("From").trim() === "") throw new SmtpError(ErrorCode.NoFrom, "From is empty: set the sender address before sending");
   const prepared = extras.prepared && extras.prepared.text === store.string("MessageText") ? extras.prepared : undefined;
+  if (prepared && (store.string("MessageHTML") || store.string("AttachedFile") || store.count("Attachments") > 0)) {
+    throw new SmtpError(ErrorCode.InvalidValue, "content was added after sign() / encrypt(): it would not be part of the signed or encrypted message; call sign() / encrypt() again after setting all content");
+  }
   const mime = prepared ? { headers: prepared.headers, body: prepared.body as Buffer | Readable } : await mimeBody(store, stream, extras);
   const text = store.string("MessageText");
   const body = mime ? undefined : stream ? undefined : encodeText(text, charset);
@@ -182,13 +188,13 @@ export function rawMessage(from: string, recipients: string | readonly RawRecipi
   if (typeof message === "string" || Buffer.isBuffer(message)) {
     const bytes = typeof message === "string" ? Buffer.from(message, "utf8") : message;
     const text = bytes.subarray(0, 65536).toString("utf8");
-    return { envelope, headers: parseHeaderBlock(text), headersString: headerText(text), parts: [bytes], eightBit: hasEightBit(bytes), utf8Addresses: envelopeIsUtf8(envelope), binary: bytes.includes(0) };
+    return { envelope, headers: parseHeaderBlock(text), headersString: headerText(text), parts: [bytes], eightBit: hasEightBit(bytes), utf8Addresses: envelopeIsUtf8(envelope), binary: bytes.includes(0), prebuilt: true };
   }
   if (!message || typeof (message as Partial<Readable>).pipe !== "function") {
     throw new SmtpError(ErrorCode.InvalidValue, "sendMessage() takes the message as a string, a Buffer or a readable stream");
   }
   // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
-  return { envelope, headers: [], headersString: "", parts: [message], eightBit: true, utf8Addresses: envelopeIsUtf8(envelope) };
+  return { envelope, headers: [], headersString: "", parts: [message], eightBit: true, utf8Addresses: envelopeIsUtf8(envelope), prebuilt: true };
 }
 
 /** The envelope only: sender and recipients, checked and de-duplicated. */

@@ -58,7 +58,10 @@ export async function signComposed(composed: ComposedMessage, options: DkimOptio
   let headers = composed.headers;
   let headerBytes = head;
   let body = bodyParts;
-  if (bodyParts.length === 0) {
+  if (composed.prebuilt) {
+    if (bodyParts.length > 0 || !Buffer.isBuffer(head)) {
+      throw new SmtpError(ErrorCode.InvalidValue, "DKIM: a streamed prebuilt message cannot be signed here; sign it before handing it over, or give it as a string or Buffer");
+    }
     const end = head.indexOf("\r\n\r\n");
     const lf = head.indexOf("\n\n");
     const cut = end >= 0 ? end + 4 : lf >= 0 ? lf + 2 : head.length;
@@ -92,7 +95,7 @@ export async function signComposed(composed: ComposedMessage, options: DkimOptio
   const signatureLine = headerCanon === "simple"
     ? `${signature.field}: ${signature.value}\r\n`
     : serializeHeaders([signature], maxHeaderLength).replace(/\r\n\r\n$/, "\r\n");
-  const rest = bodyParts.length === 0 || headerCanon === "relaxed" ? headerBytes : rebuildUnfolded(headers);
+  const rest = composed.prebuilt || headerCanon === "relaxed" ? headerBytes : rebuildUnfolded(headers);
   const file = spool;
   return {
     ...composed,

@@ -63,6 +63,10 @@ function bufferSource(bytes: Buffer): PreparedSource {
 }
 
 function streamSource(stream: Readable): PreparedSource {
+  // A stream already read (by an earlier send) would silently become an empty attachment.
+  if (stream.readableDidRead || stream.readableEnded || stream.destroyed) {
+    throw new SmtpError(ErrorCode.InvalidValue, "an attachment stream can be sent once and this one was already read; add it again with a fresh stream");
+  }
   return {
     open: () => stream,
     byteLength: undefined,

@@ -1,0 +1,173 @@
+/**
+ * smtpkit capabilities HOST: connects (with TLS as --tls says, without
+ * logging in) and shows what the server offers: the EHLO extensions,
+ * STARTTLS, the negotiated TLS version and cipher, the certificate, the AUTH
+ * mechanisms and the SIZE limit.
+ */
+import type { X509Certificate } from "node:crypto";
+import type { Command } from "commander";
+import { Smtp, type ServerCapabilities } from "../../index.js";
+import { commandIo, type CliContext } from "../context.js";
+import { humanBytes, table, toJson } from "../format.js";
+import { interruptible } from "../interrupt.js";
+import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
+import { applyConnection } from "../options/connection.js";
+import { loadProfile } from "../options/load-profile.js";
+import { writeLine, type Paint } from "../output.js";
+import { attachTrace } from "../trace.js";
+
+type CapabilitiesFlags = ConnectionFlags & OutputFlags;
+
+interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  validFrom: string;
+  validTo: string;
+  daysLeft: number;
+  subjectAltName: string | undefined;
+  fingerprint256: string;
+  serialNumber: string;
+}
+
+interface CapabilitiesReport {
+  server: string;
+  port: number;
+  greeting: string | undefined;
+  esmtp: boolean;
+  extensions: { keyword: string; params: string[] }[];
+  startTls: "offered" | "not offered" | "implicit TLS";
+  tls: { version: string; cipher: string } | undefined;
+  certificates: CertificateInfo[];
+  auth: string[];
+  sizeLimit: number | undefined;
+}
+
+export function registerCapabilities(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("capabilities")
+    .alias("caps")
+    .description("show what a server offers: EHLO extensions, STARTTLS, TLS and certificate, AUTH, SIZE")
+    .argument("<host>", "the server's host name or address");
+  addConnectionOptions(cmd, { server: false, login: false });
+  addOutputOptions(cmd, { trace: true, json: true });
+  cmd.addHelpText("after", "\nExamples:\n  $ smtpkit capabilities smtp.example.com --port 587\n  $ smtpkit capabilities mail.internal --ca internal-ca.pem --json");
+  cmd.action(async (host: string, flags: CapabilitiesFlags) => {
+    ctx.exitCode = await capabilities(host, flags, ctx);
+  });
+}
+
+async function capabilities(host: string, flags: CapabilitiesFlags, ctx: CliContext): Promise<number> {
+  const io = commandIo(ctx, flags);
+  const profile = loadProfile(profileFromFlags(flags), flags.configFile, io);
+  const smtp = new Smtp();
+  applyConnection(smtp, profile, ctx.env, { host, login: false, needsServer: true });
+  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
+
+  // The greeting and the EHLO reply before STARTTLS are only seen in the trace.
+  let greeting: string | undefined;
+  let startTlsOffered = false;
+  smtp.on("PITrail", (e) => {
+    if (e.direction !== 1) return;
+    greeting ??= e.message;
+    if (/^250[- ]STARTTLS\s*$/im.test(e.message)) startTlsOffered = true;
+  });
+
+  const report = await interruptible(smtp, async (): Promise<CapabilitiesReport> => {
+    await smtp.connect();
+    try {
+      const caps = smtp.getServerCapabilities();
+      const version = smtp.config("SSLNegotiatedVersion");
+      return {
+        server: smtp.getMailServer(),
+        port: smtp.getMailPort(),
+        greeting,
+        esmtp: caps?.esmtp ?? false,
+        extensions: extensionList(caps),
+        startTls: version !== "" && !startTlsOffered ? "implicit TLS" : startTlsOffered || caps?.has("STARTTLS") ? "offered" : "not offered",
+        tls: version === "" ? undefined : { version, cipher: smtp.config("SSLNegotiatedCipher") },
+        certificates: chain(smtp.getSSLServerCert()).map(certificateInfo),
+        auth: [...(caps?.authMechanisms ?? [])],
+        sizeLimit: caps?.sizeLimit,
+      };
+    } finally {
+      await smtp.disconnect();
+    }
+  });
+
+  if (flags.json) writeLine(ctx.stdout, toJson(report));
+  else for (const line of render(report, io.paintOut)) writeLine(ctx.stdout, line);
+  return 0;
+}
+
+function extensionList(caps: ServerCapabilities | undefined): { keyword: string; params: string[] }[] {
+  return [...(caps?.extensions ?? new Map<string, readonly string[]>())].map(([keyword, params]) => ({ keyword, params: [...params] }));
+}
+
+/** The certificate and its issuers, as far as they are known. */
+function chain(cert: X509Certificate | undefined): X509Certificate[] {
+  const list: X509Certificate[] = [];
+  const seen = new Set<string>();
+  for (let c = cert; c && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256);
+    list.push(c);
+  }
+  return list;
+}
+
+function certificateInfo(c: X509Certificate): CertificateInfo {
+  return {
+    subject: dn(c.subject),
+    issuer: dn(c.issuer),
+    validFrom: new Date(c.validFrom).toISOString(),
+    validTo: new Date(c.validTo).toISOString(),
+    daysLeft: Math.floor((new Date(c.validTo).getTime() - Date.now()) / 86_400_000),
+    subjectAltName: c.subjectAltName,
+    fingerprint256: c.fingerprint256,
+    serialNumber: c.serialNumber,
+  };
+}
+
+/** "C=DE\nCN=mail" -> "C=DE, CN=mail". */
+function dn(text: string): string {
+  return text.split(/\n/).filter((l) => l !== "").join(", ");
+}
+
+function render(r: CapabilitiesReport, paint: Paint): string[] {
+  const lines: string[] = [];
+  const heading = (title: string): void => {
+    lines.push("", paint("bold", title));
+  };
+  lines.push(`${paint("bold", "Server")}      ${r.server}:${r.port}`);
+  if (r.greeting) lines.push(`Greeting    ${r.greeting.replace(/\r?\n/g, " / ")}`);
+  lines.push(`ESMTP       ${r.esmtp ? "yes" : "no (HELO only)"}`);
+
+  heading("EHLO extensions");
+  if (r.extensions.length === 0) lines.push("  (none)");
+  for (const e of r.extensions) lines.push(`  ${[e.keyword, ...e.params].join(" ")}`);
+
+  heading("TLS");
+  const startTls = r.startTls === "offered" ? (r.tls ? paint("green", "offered, in use") : paint("yellow", "offered, not used")) : r.startTls === "implicit TLS" ? "not applicable (implicit TLS)" : paint("yellow", "not offered");
+  const tlsRows: string[][] = [["STARTTLS", startTls]];
+  tlsRows.push(r.tls ? ["version", r.tls.version] : ["version", paint("yellow", "no TLS: the session is in clear text")]);
+  if (r.tls) tlsRows.push(["cipher", r.tls.cipher]);
+  for (const line of table(tlsRows)) lines.push(`  ${line}`);
+
+  r.certificates.forEach((c, i) => {
+    heading(i === 0 ? "Server certificate" : `Issuer certificate ${i}`);
+    const validity = c.daysLeft < 0 ? paint("red", `expired ${-c.daysLeft} days ago`) : c.daysLeft < 30 ? paint("yellow", `${c.daysLeft} days left`) : `${c.daysLeft} days left`;
+    const rows = [
+      ["subject", c.subject],
+      ["issuer", c.issuer],
+      ["valid", `${c.validFrom} .. ${c.validTo} (${validity})`],
+      ["names", c.subjectAltName ?? "(no subjectAltName)"],
+      ["sha256", c.fingerprint256],
+    ];
+    for (const line of table(rows)) lines.push(`  ${line}`);
+  });
+
+  heading("AUTH");
+  lines.push(`  ${r.auth.length > 0 ? r.auth.join(" ") : "(not offered)"}`);
+  heading("SIZE");
+  lines.push(`  ${r.sizeLimit === undefined ? "(not announced)" : r.sizeLimit === 0 ? "no fixed limit (SIZE 0)" : `${r.sizeLimit} bytes (${humanBytes(r.sizeLimit)})`}`);
+  return lines;
+}

@@ -1,0 +1,91 @@
+/**
+ * smtpkit send: one message, built from the options, through the server.
+ */
+import type { Command } from "commander";
+import { Smtp, type RecipientResult, type SendResult } from "../../index.js";
+import { commandIo, type CliContext } from "../context.js";
+import { ExitCode } from "../exit-codes.js";
+import { table, toJson } from "../format.js";
+import { interruptible } from "../interrupt.js";
+import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
+import { applyConnection } from "../options/connection.js";
+import { addDsnOptions, applyDsn, type DsnFlags } from "../options/dsn.js";
+import { loadProfile } from "../options/load-profile.js";
+import { addMessageOptions, applyMessage, type MessageFlags } from "../options/message.js";
+import { writeLine, type OutStream, type Paint } from "../output.js";
+import { ProgressBar } from "../progress.js";
+import { attachTrace } from "../trace.js";
+import { attachTransferProgress } from "../transfer-progress.js";
+
+type SendFlags = ConnectionFlags & MessageFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean };
+
+const EXAMPLES = `
+Examples:
+  $ smtpkit send --server smtp.example.com --port 587 --tls starttls \\
+      --user ann --password-env SMTP_PASSWORD \\
+      --from ann@example.com --to bob@example.com --subject Hello --body "Hi Bob"
+  $ git log -1 | smtpkit send --from ci@example.com --to dev@example.com --subject "Last commit" --body-file -
+  $ smtpkit send --from ann@example.com --to bob@example.com --attach report.pdf --body-file note.txt --json`;
+
+export function registerSend(program: Command, ctx: CliContext): void {
+  const cmd = program.command("send").description("send one message");
+  addConnectionOptions(cmd, { server: true, login: true });
+  addMessageOptions(cmd);
+  addDsnOptions(cmd);
+  cmd
+    .option("--allow-partial", "send to the recipients the server accepts even when it refuses others (exit code 7)")
+    .option("--progress", "show the progress bar even when stderr is not a terminal")
+    .option("--no-progress", "never show the progress bar");
+  addOutputOptions(cmd, { trace: true, json: true });
+  cmd.addHelpText("after", EXAMPLES);
+  cmd.action(async (flags: SendFlags) => {
+    ctx.exitCode = await send(flags, ctx);
+  });
+}
+
+async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
+  const io = commandIo(ctx, flags);
+  const profile = loadProfile(profileFromFlags(flags, { from: flags.from }), flags.configFile, io);
+  const smtp = new Smtp();
+  applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true });
+  if (flags.allowPartial) for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) smtp.config(`${s}=false`);
+  applyDsn(smtp, flags);
+  const message = await applyMessage(smtp, flags, profile, { stdin: ctx.stdin });
+
+  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
+  const showProgress = flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true);
+  const bar = showProgress ? new ProgressBar(ctx.stderr, io.paintErr, ctx.stderr.isTTY === true) : undefined;
+  if (bar) attachTransferProgress(smtp, bar, { estimatedBytes: message.estimatedBytes });
+
+  let result: SendResult;
+  try {
+    result = await interruptible(smtp, () => smtp.send());
+  } finally {
+    bar?.finish();
+  }
+
+  if (flags.json) writeLine(ctx.stdout, toJson(result));
+  else printResult(result, ctx.stdout, io.paintOut);
+  if (result.rejected.length > 0) {
+    writeLine(ctx.stderr, io.paintErr("yellow", `warning: partial delivery: ${result.rejected.length} of ${result.recipients.length} recipients refused`));
+    return ExitCode.Partial;
+  }
+  return ExitCode.Ok;
+}
+
+const TYPE = ["To", "Cc", "Bcc"] as const;
+
+function printResult(result: SendResult, out: OutStream, paint: Paint): void {
+  writeLine(out, `${paint("green", "sent")}: ${oneLine(result.reply)} (${result.messageBytes} bytes)`);
+  const rows = result.recipients.map((r: RecipientResult) => [
+    r.accepted ? paint("green", "accepted") : paint("red", "refused "),
+    TYPE[r.type],
+    r.address,
+    r.accepted ? "" : oneLine(r.reply),
+  ]);
+  for (const line of table(rows)) writeLine(out, `  ${line}`);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\r?\n/g, " / ");
+}

@@ -1,0 +1,84 @@
+/**
+ * Turns a profile into the Smtp connection properties: MailServer,
+ * MailPort, SSLStartMode, User / Password / AuthMechanism, Timeout, the CA
+ * file and the config() settings.
+ */
+import { accessSync, constants } from "node:fs";
+import { isSmtpError, type Smtp } from "../../index.js";
+import { CliError, fileError, usageError } from "../cli-error.js";
+import { messageWithoutHint } from "../error-text.js";
+import { exitCodeForSmtpError } from "../exit-codes.js";
+import { resolvePassword } from "./password.js";
+import type { Profile } from "./profile.js";
+import type { Sourced } from "./sourced.js";
+import { parseAuthMechanism, parsePort, parseSetting, parseTimeout, parseTlsMode } from "./values.js";
+
+export interface ApplyOptions {
+  /** The host from an argument (capabilities HOST) instead of --server. */
+  host?: string;
+  /** Set User / Password / AuthMechanism (false: connect without logging in). */
+  login: boolean;
+  /** The command needs a server (queue does not). */
+  needsServer: boolean;
+}
+
+export function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.ProcessEnv, opts: ApplyOptions): void {
+  const v = profile.values;
+  const server = opts.host ?? v.server?.value;
+  if (opts.needsServer) {
+    if (server === undefined || server.trim() === "") {
+      throw usageError("no server given", "use --server HOST, SMTPKIT_SERVER, or server=HOST in ~/.smtpkitrc");
+    }
+    guarded({ value: server, source: opts.host !== undefined ? "HOST" : v.server?.source ?? "--server", fromCommandLine: true }, () => smtp.setMailServer(server.trim()));
+  }
+  if (v.port) {
+    const port = parsePort(v.port);
+    guarded(v.port, () => smtp.setMailPort(port));
+  }
+  if (v.tls) {
+    const mode = parseTlsMode(v.tls);
+    guarded(v.tls, () => smtp.setSSLStartMode(mode));
+  }
+  if (v.timeout) {
+    const seconds = parseTimeout(v.timeout);
+    guarded(v.timeout, () => smtp.setTimeout(seconds));
+  }
+  if (v.ca) {
+    const ca = v.ca;
+    try {
+      accessSync(ca.value, constants.R_OK);
+    } catch (e) {
+      throw fileError(ca.value, e);
+    }
+    guarded(ca, () => smtp.config(`SSLCACerts=${ca.value}`));
+  }
+  if (opts.login && v.user) {
+    const user = v.user;
+    guarded(user, () => smtp.setUser(user.value));
+    const password = resolvePassword(profile, env);
+    if (password !== undefined) smtp.setPassword(password);
+    if (v.auth) {
+      const mechanism = parseAuthMechanism(v.auth);
+      guarded(v.auth, () => smtp.setAuthMechanism(mechanism));
+    }
+  }
+  applySettings(smtp, profile.settings);
+}
+
+/** config("Name=Value") for each setting, in order. */
+export function applySettings(smtp: Smtp, settings: readonly Sourced[]): void {
+  for (const s of settings) {
+    const setting = parseSetting(s);
+    guarded(s, () => smtp.config(setting));
+  }
+}
+
+/** Runs a setter; a value the component refuses becomes an error that names where the value came from. */
+export function guarded(v: Sourced, set: () => unknown): void {
+  try {
+    set();
+  } catch (e) {
+    if (!isSmtpError(e)) throw e;
+    throw new CliError(exitCodeForSmtpError(e), String(e.code), `${v.source}: ${messageWithoutHint(e)}`, { cause: e });
+  }
+}

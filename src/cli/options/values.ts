@@ -1,0 +1,75 @@
+/**
+ * Parsing of option values shared by the commands: port, TLS mode, AUTH
+ * mechanism, timeout, "Name=Value" settings, "Name: value" headers.
+ */
+import { PROPERTIES } from "../../index.js";
+import { badValue, type Sourced } from "./sourced.js";
+
+/** --tls names and the SSLStartMode each one stands for. */
+export const TLS_MODES = { auto: 0, implicit: 1, starttls: 2, none: 3 } as const;
+export type TlsModeName = keyof typeof TLS_MODES;
+
+/** --auth names (SASL names, lower case) and the AuthMechanism value each one stands for. */
+export const AUTH_MECHANISMS = {
+  default: 0,
+  "cram-md5": 1,
+  ntlm: 2,
+  plain: 4,
+  "digest-md5": 5,
+  xoauth2: 7,
+  oauthbearer: 8,
+  "scram-sha-1": 9,
+  "scram-sha-256": 10,
+  auto: 11,
+} as const;
+
+export function parsePort(v: Sourced): number {
+  const n = Number(v.value.trim());
+  if (!/^\d+$/.test(v.value.trim()) || n < 1 || n > 65535) throw badValue(v, `"${v.value}" is not a port number (1-65535)`);
+  return n;
+}
+
+export function parseTimeout(v: Sourced): number {
+  const n = Number(v.value.trim());
+  if (!/^\d+$/.test(v.value.trim()) || n > 2147483) throw badValue(v, `"${v.value}" is not a number of seconds`);
+  return n;
+}
+
+/** auto | implicit | starttls | none, or the SSLStartMode number 0-3. */
+export function parseTlsMode(v: Sourced): number {
+  const text = v.value.trim().toLowerCase();
+  if (/^[0-3]$/.test(text)) return Number(text);
+  const mode = (TLS_MODES as Record<string, number>)[text];
+  if (mode === undefined) throw badValue(v, `unknown TLS mode "${v.value}"`, "use auto, implicit, starttls or none");
+  return mode;
+}
+
+const AUTH_ENUM = PROPERTIES.find((p) => p.name === "AuthMechanism");
+const AUTH_VALUE_NAMES: readonly string[] = AUTH_ENUM && "values" in AUTH_ENUM ? AUTH_ENUM.values : [];
+
+/** A SASL name (plain, cram-md5, scram-sha-256, auto, ...), an IP*Works name (amSASLPlain) or the AuthMechanism number. */
+export function parseAuthMechanism(v: Sourced): number {
+  const text = v.value.trim();
+  if (/^\d+$/.test(text) && Number(text) < AUTH_VALUE_NAMES.length) return Number(text);
+  const sasl = (AUTH_MECHANISMS as Record<string, number>)[text.toLowerCase()];
+  if (sasl !== undefined) return sasl;
+  const ipworks = AUTH_VALUE_NAMES.findIndex((name) => name.toLowerCase() === text.toLowerCase());
+  if (ipworks >= 0) return ipworks;
+  throw badValue(v, `unknown AUTH mechanism "${v.value}"`, `use one of ${Object.keys(AUTH_MECHANISMS).join(", ")}, or a number 0-${AUTH_VALUE_NAMES.length - 1}`);
+}
+
+/** "Name=Value" as config() takes it; only the shape is checked here, the component checks the rest. */
+export function parseSetting(v: Sourced): string {
+  const eq = v.value.indexOf("=");
+  if (eq <= 0 || !/^[A-Za-z][A-Za-z0-9]*$/.test(v.value.slice(0, eq).trim())) {
+    throw badValue(v, `"${v.value}" is not of the form Name=Value`, "for example --config StopOnToErrors=false");
+  }
+  return `${v.value.slice(0, eq).trim()}=${v.value.slice(eq + 1)}`;
+}
+
+/** "Name: value" for OtherHeaders. */
+export function parseHeader(v: Sourced): string {
+  const m = /^([!-9;-~]+):[ \t]*(.*)$/s.exec(v.value);
+  if (!m || /[\r\n]/.test(v.value)) throw badValue(v, `"${v.value}" is not a header line of the form "Name: value"`);
+  return `${m[1]}: ${m[2]}`;
+}
