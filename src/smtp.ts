@@ -10,7 +10,7 @@ import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { composeMessage, mimeEntity, rawMessage, type ComposedMessage, type ComposeExtras, type PreparedEntity, type RawRecipient } from "./component/compose.js";
-import { loadSigner, serializeEntity, smimeEncrypt, smimeSign, type EncryptOptions, type SignOptions, type SmimeCredentials } from "./smime/index.js";
+import type { EncryptOptions, SignOptions, SmimeCredentials } from "./smime/index.js";
 import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
 import { authOptions, sessionOptions, type TlsHooks } from "./component/session-options.js";
 import { deliverDirect } from "./component/direct-delivery.js";
@@ -512,25 +512,29 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * the result replaces the content: MessageText holds the signed entity.
    */
   async sign(): Promise<void> {
+    const { smimeSign } = await smime();
     const entity = await this.#currentEntity();
-    this.#setPrepared(await smimeSign(entity, this.#signer(), this.#signOptions()));
+    this.#setPrepared(await smimeSign(entity, await this.#signer(), this.#signOptions()));
   }
 
   /** IP*Works SSMTP Encrypt(): encrypts the current content for the RecipientCerts. */
   async encrypt(): Promise<void> {
+    const { smimeEncrypt } = await smime();
     const entity = await this.#currentEntity();
     this.#setPrepared(await smimeEncrypt(entity, this.#recipientCerts(), { algorithm: String(storeOf(this).setting("EncryptingAlgorithm")) as EncryptOptions["algorithm"] }));
   }
 
   /** IP*Works SSMTP SignAndEncrypt(): signs, then encrypts the signed entity. */
   async signAndEncrypt(): Promise<void> {
+    const { smimeSign, smimeEncrypt, serializeEntity } = await smime();
     const entity = await this.#currentEntity();
-    const signed = await smimeSign(entity, this.#signer(), this.#signOptions());
+    const signed = await smimeSign(entity, await this.#signer(), this.#signOptions());
     this.#setPrepared(await smimeEncrypt(serializeEntity(signed.headers, signed.body), this.#recipientCerts(), { algorithm: String(storeOf(this).setting("EncryptingAlgorithm")) as EncryptOptions["algorithm"] }));
   }
 
   /** The content as one canonical MIME entity in memory (S/MIME signs and encrypts whole entities). */
   async #currentEntity(): Promise<Buffer> {
+    const { serializeEntity } = await smime();
     const store = storeOf(this);
     const prepared = this.#prepared && this.#prepared.text === store.string("MessageText") ? this.#prepared : undefined;
     if (prepared) return serializeEntity(prepared.headers, prepared.body);
@@ -552,7 +556,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     store.setItems("Attachments", []);
   }
 
-  #signer(): SmimeCredentials {
+  async #signer(): Promise<SmimeCredentials> {
+    const { loadSigner } = await smime();
     const store = storeOf(this);
     if (store.string("CertStore").trim() === "") throw new SmtpError(ErrorCode.InvalidValue, "CertStore is empty: set the signer's certificate and key (PEM or PKCS#12)");
     return loadSigner({ storeType: store.number("CertStoreType"), store: store.string("CertStore"), password: store.string("CertStorePassword") });
@@ -663,6 +668,11 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
 }
 
 installAccessors(Smtp.prototype, storeOf);
+
+/** S/MIME (PKI.js) is loaded on first use: most programs never sign, and it is the heaviest import. */
+function smime(): Promise<typeof import("./smime/index.js")> {
+  return import("./smime/index.js");
+}
 
 /** Internal (pool): gives `target` every property and setting of `template`. */
 export function copyConfiguration(template: Smtp, target: Smtp): void {

@@ -11,7 +11,6 @@
  */
 
 import { createHmac, randomBytes } from "node:crypto";
-import { md4 } from "hash-wasm";
 import { authError, type SaslCredentials, type SaslExchange, type SaslMechanism, type StartOptions } from "./mechanism.js";
 
 const NAME = "NTLM";
@@ -78,7 +77,7 @@ function windowsUpper(s: string): string {
 
 /** NTOWFv2 (MS-NLMP 3.3.2): HMAC_MD5(MD4(UTF-16LE(password)), UTF-16LE(UPPER(user) + domain)). */
 export async function ntowfv2(password: string, user: string, domain: string): Promise<Buffer> {
-  const ntHash = Buffer.from(await md4(utf16(password)), "hex");
+  const ntHash = Buffer.from(await (await import("hash-wasm")).md4(utf16(password)), "hex");
   return hmacMd5(ntHash, utf16(windowsUpper(user) + domain));
 }
 

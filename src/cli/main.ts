@@ -26,7 +26,10 @@ export async function run(args: readonly string[], options: RunOptions = {}): Pr
     env: options.env ?? process.env,
     stdout: options.stdout ?? process.stdout,
     stderr: options.stderr ?? process.stderr,
-    stdin: options.stdin ?? process.stdin,
+    // Only touched when a command reads it (--body-file -).
+    get stdin(): InStream {
+      return options.stdin ?? process.stdin;
+    },
     exitCode: ExitCode.Ok,
   };
   exitQuietlyOnBrokenPipe(ctx.stdout);

@@ -5,6 +5,7 @@
  */
 import { isSmtpError, type SmtpError } from "../index.js";
 import { CliError } from "./cli-error.js";
+import { cliHint } from "./cli-hints.js";
 import { messageWithoutHint } from "./error-text.js";
 import { ExitCode, exitCodeForSmtpError } from "./exit-codes.js";
 import { writeLine, type OutStream, type Paint } from "./output.js";
@@ -39,6 +40,8 @@ function writeDetails(e: SmtpError, out: OutStream, paint: Paint): void {
   }
   if (e.deliveryUnknown) writeLine(out, "  note: the whole message was sent but the server's answer was lost: it may have been delivered");
   if (e.hint) writeLine(out, `  hint: ${e.hint}`);
+  const cli = cliHint(e);
+  if (cli) writeLine(out, `  ${e.hint ? "on the command line" : "hint"}: ${cli}`);
 }
 
 function writeStack(e: unknown, out: OutStream, debug: boolean): void {

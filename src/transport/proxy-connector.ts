@@ -6,7 +6,6 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP, type Socket } from "node:net";
-import { SocksClient } from "socks";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { connectTcp, normalizeHost, type SocketOptions } from "./tcp-connector.js";
 
@@ -94,6 +93,8 @@ async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, 
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
+    // Loaded on first use: only proxy users pay for it.
+    const { SocksClient } = await import("socks");
     const { socket: tunnel } = await SocksClient.createConnection({
       command: "connect",
       existing_socket: socket,

@@ -51,7 +51,9 @@ async function processQueue(dir: string, flags: ProcessQueueFlags, ctx: CliConte
   const details = new Map<string, QueueProgressEvent>();
   smtp.on("QueueProgress", (e) => {
     details.set(e.file, e);
-    bar?.update(e.total === 0 ? 1 : e.index / e.total, `${e.index}/${e.total} ${e.file} ${e.status}`);
+    // Files finish in any order (several connections): count them, not their index.
+    const done = details.size;
+    bar?.update(e.total === 0 ? 1 : done / e.total, `${done}/${e.total} ${e.file} ${e.status}`);
   });
 
   let result: QueueResult;

@@ -1,0 +1,127 @@
+/**
+ * What `npm publish` would ship: the file list of `npm pack --dry-run`, the
+ * package.json entry points, and whether the package loads as CommonJS and
+ * as an ES module in a fresh Node process. Needs dist/ (`npm test` runs
+ * after the build). Scripts are skipped (--ignore-scripts): `prepare` would
+ * rebuild dist/ under the feet of the other test files.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+interface PackedFile {
+  path: string;
+  mode: number;
+}
+
+interface PackageJson {
+  name: string;
+  version: string;
+  main: string;
+  types: string;
+  type: string;
+  bin: Record<string, string>;
+  files: string[];
+  engines: { node: string };
+  exports: { ".": { import: { types: string; default: string }; require: { types: string; default: string } } };
+}
+
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as PackageJson;
+let files: PackedFile[] = [];
+let paths: string[] = [];
+
+beforeAll(() => {
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const packed = JSON.parse(out) as { files: PackedFile[] }[];
+  files = packed[0]?.files ?? [];
+  paths = files.map((f) => f.path);
+}, 60_000);
+
+/** Runs a script in a new Node process from the repository root (where "smtpkit" resolves to this package). */
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
+}
+
+describe("npm pack file list", () => {
+  it("ships both builds with their declarations, the CLI, README, CHANGELOG and docs", () => {
+    for (const path of [
+      "package.json",
+      "dist/esm/index.js",
+      "dist/esm/index.d.ts",
+      "dist/esm/package.json",
+      "dist/cjs/index.js",
+      "dist/cjs/index.d.ts",
+      "dist/cjs/package.json",
+      "dist/esm/cli/main.js",
+      "bin/smtpkit.mjs",
+      "README.md",
+      "CHANGELOG.md",
+      "docs/api.md",
+      "docs/errors.md",
+      "docs/cli.md",
+    ]) {
+      expect(paths, path).toContain(path);
+    }
+    expect(paths.filter((p) => p.startsWith("docs/")).length).toBeGreaterThan(3);
+  });
+
+  it("ships no sources, tests, scripts, CI files, dependencies or key material", () => {
+    const forbidden = paths.filter((p) => /^(src|spec|scripts|bench|examples|node_modules|\.ci|\.github)\//.test(p) || p.includes("/node_modules/"));
+    expect(forbidden).toEqual([]);
+    expect(paths.filter((p) => /\.(key|pem|pfx|p12|tgz)$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => /(^|\/)\.env/.test(p) || /(^|\/)tsconfig[^/]*\.json$/.test(p) || p.endsWith(".ts") && !p.endsWith(".d.ts"))).toEqual([]);
+  });
+
+  it("the launcher is executable and starts with a node shebang", () => {
+    const bin = files.find((f) => f.path === "bin/smtpkit.mjs");
+    expect(bin).toBeDefined();
+    expect((bin?.mode ?? 0) & 0o111).not.toBe(0);
+    expect(readFileSync(join(ROOT, "bin/smtpkit.mjs"), "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+  });
+});
+
+describe("package.json", () => {
+  it("exports import / require entry points with types, and every one of them is shipped", () => {
+    const root = pkg.exports["."];
+    expect(root.import.types).toBe("./dist/esm/index.d.ts");
+    expect(root.import.default).toBe("./dist/esm/index.js");
+    expect(root.require.types).toBe("./dist/cjs/index.d.ts");
+    expect(root.require.default).toBe("./dist/cjs/index.js");
+    for (const target of [root.import.types, root.import.default, root.require.types, root.require.default, pkg.main, pkg.types]) {
+      expect(paths, target).toContain(target.replace(/^\.\//, ""));
+    }
+  });
+
+  it("declares Node >= 20, the smtpkit bin and the files to ship", () => {
+    expect(pkg.engines.node).toMatch(/^>=\s*20(\.\d+)*$/);
+    expect(pkg.bin).toEqual({ smtpkit: "bin/smtpkit.mjs" });
+    expect(existsSync(join(ROOT, pkg.bin["smtpkit"] ?? ""))).toBe(true);
+    expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "bin/", "README.md", "CHANGELOG.md", "docs/"]));
+  });
+});
+
+describe("loading the package in a new Node process", () => {
+  const names = ["Smtp", "smtp", "SmtpError", "SmtpPool"];
+  const probe = "JSON.stringify({ keys: Object.keys(m).sort(), same: m.Smtp === m.smtp, error: new m.SmtpError(601, 'x') instanceof Error, pool: typeof m.SmtpPool })";
+
+  it('require("smtpkit") gives the CommonJS build', () => {
+    const out = JSON.parse(node(["-e", `const m = require("smtpkit"); console.log(${probe}); if (!require.resolve("smtpkit").includes("dist/cjs")) process.exit(3);`])) as { keys: string[]; same: boolean; error: boolean; pool: string };
+    expect(out.keys).toEqual(expect.arrayContaining(names));
+    expect(out).toMatchObject({ same: true, error: true, pool: "function" });
+  });
+
+  it('import("smtpkit") gives the ES module build', () => {
+    const out = JSON.parse(node(["--input-type=module", "-e", `const m = await import("smtpkit"); console.log(${probe}); if (!import.meta.resolve("smtpkit").includes("dist/esm")) process.exit(3);`])) as { keys: string[]; same: boolean; error: boolean; pool: string };
+    expect(out.keys).toEqual(expect.arrayContaining(names));
+    expect(out).toMatchObject({ same: true, error: true, pool: "function" });
+  });
+
+  it("the CLI loads from both builds", () => {
+    expect(node(["-e", 'console.log(typeof require("./dist/cjs/cli/main.js").run)']).trim()).toBe("function");
+    expect(node(["--input-type=module", "-e", 'const m = await import("./dist/esm/cli/main.js"); console.log(typeof m.run)']).trim()).toBe("function");
+  });
+});
