@@ -103,6 +103,21 @@ export const METHODS = [
     doc: "Each recipient of the last send with `accepted`, `transient` (4xx), `replyCode`, `enhancedStatus` and `reply`. The RecipientStatus event reports the same one by one.",
   },
   {
+    name: "addAttachment",
+    signature: "addAttachment(source: string | Buffer | Readable, opts?: { name?, contentType?, contentId?, inline? }): void",
+    doc: "Adds an entry to the Attachments collection: a file path, bytes or a stream (sent once). Files and streams are encoded while the message is sent. With a contentId the part can be shown inline from MessageHTML (cid:...). See [composing.md](composing.md).",
+  },
+  {
+    name: "sign / encrypt / signAndEncrypt",
+    signature: "sign(): Promise<void>   encrypt(): Promise<void>   signAndEncrypt(): Promise<void>",
+    doc: "IP*Works SSMTP: S/MIME-signs (CertStore*, SigningAlgorithm, DetachedSignature, IncludeCertificate, IncludeChain) and / or encrypts (RecipientCerts, EncryptingAlgorithm) the current content; the result replaces it (MessageText holds the S/MIME entity). Content added afterwards is refused at send (601): call them last. See [smime-dkim.md](smime-dkim.md).",
+  },
+  {
+    name: "addRecipientCert",
+    signature: "addRecipientCert(certificate: string): void",
+    doc: "Adds an S/MIME recipient certificate (PEM text or a path to a PEM file) to RecipientCerts for encrypt().",
+  },
+  {
     name: "queue",
     signature: "queue(dir: string): Promise<string>",
     doc: "IP*Works Queue(): writes the current message with its envelope to a new `.queued` file in `dir` (which must exist; 302 otherwise) and returns its path. The file is written under a temporary name, fsynced and renamed, so it appears complete or not at all; a message stream is copied, never held in memory. Format and life cycle: [queue.md](queue.md).",
