@@ -2,8 +2,11 @@
 // JSON result on stdout. Started by bench/throughput.mjs as
 //   node --expose-gc bench/client-run.mjs '<scenario json>'
 //
-// scenario: { client: "smtpkit" | "nodemailer", kind: "stream" | "latency" | "big",
-//             port, rcpts, messages, warmup, mib, settings, nmBody }
+// scenario: { client: "smtpkit" | "nodemailer", kind: "stream" | "latency" | "big" | "pool" | "ratelimit",
+//             port, rcpts, messages, warmup, mib, settings, nmBody, connections, rateLimit }
+//
+// "pool" and "ratelimit" use the clients' pools: smtpkit's SmtpPool and
+// Nodemailer's pool: true transport, with every message queued at once.
 import { Readable } from "node:stream";
 
 const sc = JSON.parse(process.argv[2]);
@@ -70,7 +73,8 @@ function latency(times) {
 
 async function smtpkitRun() {
   // The snapshot of dist/ taken at start (see snapshotSmtpkit in lib.mjs).
-  const { Smtp } = await import(sc.smtpkitUrl ?? "smtpkit");
+  const { Smtp, SmtpPool } = await import(sc.smtpkitUrl ?? "smtpkit");
+  if (sc.kind === "pool" || sc.kind === "ratelimit") return smtpkitPoolRun(SmtpPool);
   const smtp = new Smtp({
     mailServer: "127.0.0.1",
     mailPort: sc.port,
@@ -116,11 +120,55 @@ async function smtpkitRun() {
   return { seconds: (performance.now() - t0) / 1000, baseMiB, bytes: r.messageBytes };
 }
 
+/**
+ * SmtpPool, every send() queued at once. "pool": throughput after a warm-up
+ * that opens the connections; "ratelimit": no warm-up (it would use up rate),
+ * the time of each completion.
+ */
+async function smtpkitPoolRun(SmtpPool) {
+  const pool = new SmtpPool(
+    { mailServer: "127.0.0.1", mailPort: sc.port, settings: sc.settings ?? {} },
+    { maxConnections: sc.connections, maxMessagesPerConnection: 0, ...(sc.rateLimit ? { rateLimit: sc.rateLimit } : {}) },
+  );
+  const text = body2k();
+  const one = () => pool.send({ from: FROM, sendTo: rcpts.join(", "), subject: "bench", messageText: text });
+  const r = await poolBatch(one);
+  await pool.close();
+  return r;
+}
+
+/** The timed part of "pool" / "ratelimit", the same for both clients. */
+async function poolBatch(one) {
+  if (sc.kind === "pool") {
+    if (sc.warmup) await Promise.all(Array.from({ length: sc.warmup }, one));
+    const baseMiB = baseline();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: sc.messages }, one));
+    const ms = performance.now() - t0;
+    return { rate: (sc.messages * 1000) / ms, cpuUsPerMsg: cpuPerMessage(cpu0, sc.messages), baseMiB };
+  }
+  // "ratelimit": completion times in ms since the first send was queued
+  const done = [];
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: sc.messages }, () => one().then(() => done.push(performance.now() - t0))));
+  return { seconds: (performance.now() - t0) / 1000, done };
+}
+
 // ---------------------------------------------------------------- Nodemailer
 
 async function nodemailerRun() {
   const nodemailer = (await import("nodemailer")).default;
   const mail = { from: FROM, to: rcpts.join(", "), subject: "bench" };
+
+  if (sc.kind === "pool" || sc.kind === "ratelimit") {
+    const rate = sc.rateLimit ? { rateDelta: sc.rateLimit.intervalMs, rateLimit: sc.rateLimit.messages } : {};
+    const t = nodemailer.createTransport({ host: "127.0.0.1", port: sc.port, pool: true, maxConnections: sc.connections, maxMessages: Infinity, ignoreTLS: true, ...rate });
+    const text = body2k();
+    const r = await poolBatch(() => t.sendMail({ ...mail, text }));
+    t.close();
+    return r;
+  }
 
   if (sc.kind === "stream") {
     // Its best case: pooled, one connection, every sendMail() queued at once.

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const CLIENT = fileURLToPath(new URL("./client-run.mjs", import.meta.url));
 const COUNTING_SINK = fileURLToPath(new URL("./counting-sink.mjs", import.meta.url));
+const MAIL_CLOCK = fileURLToPath(new URL("./mail-clock.mjs", import.meta.url));
 
 // ------------------------------------------------------------ smtpkit snapshot
 
@@ -175,10 +176,28 @@ export async function startSmtpSink() {
 /** bench/counting-sink.mjs in a child process; stats() reads and zeroes its counters. */
 export async function startCountingSink({ chunking }) {
   const proc = track(spawn(process.execPath, [COUNTING_SINK, ...(chunking ? ["--chunking"] : [])], { stdio: ["pipe", "pipe", "inherit"] }));
+  return controlled(proc, `counting sink (PIPELINING${chunking ? " + CHUNKING" : ""})`);
+}
+
+/**
+ * bench/mail-clock.mjs in a child process: a relay in front of the sink on
+ * `targetPort` that notes when each MAIL FROM passes. stats() returns
+ * { connections, mails, times } and zeroes them.
+ */
+export async function startMailClock(target) {
+  const proc = track(spawn(process.execPath, [MAIL_CLOCK, "--target", String(target.port)], { stdio: ["pipe", "pipe", "inherit"] }));
+  return controlled(proc, `MAIL FROM clock (relay) in front of ${target.kind} :${target.port}`);
+}
+
+/**
+ * A child that prints "listening <port>", then answers "peek" / "take" on
+ * stdin with one JSON line each (counting-sink.mjs, mail-clock.mjs).
+ */
+async function controlled(proc, kind) {
   const lines = createInterface({ input: proc.stdout });
   const waiting = [];
   const ready = new Promise((resolve, reject) => {
-    proc.once("exit", (code) => reject(new Error(`counting sink exited (${code})`)));
+    proc.once("exit", (code) => reject(new Error(`${kind} exited (${code})`)));
     lines.on("line", (line) => {
       const m = /^listening (\d+)$/.exec(line);
       if (m) resolve(Number(m[1]));
@@ -193,7 +212,7 @@ export async function startCountingSink({ chunking }) {
   const port = await ready;
   return {
     port,
-    kind: `counting sink (PIPELINING${chunking ? " + CHUNKING" : ""})`,
+    kind,
     /** Waits (up to 2 s) for the client's connections to close, then takes the counters. */
     async stats() {
       for (let i = 0; i < 40 && (await ask("peek")).open > 0; i++) await new Promise((r) => setTimeout(r, 50));
@@ -224,4 +243,22 @@ export function machine() {
     node: process.version,
     load: loadavg().map((x) => x.toFixed(2)).join(" "),
   };
+}
+
+/**
+ * The most entries of the sorted list `times` (ms) that fall in one window
+ * [t, t + windowMs), over every t, and where the first such window starts.
+ */
+export function maxInWindow(times, windowMs) {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let at = NaN;
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (j < t.length && t[j] < t[i] + windowMs) j++;
+    if (j - i > best) {
+      best = j - i;
+      at = t[i];
+    }
+  }
+  return { max: best, at };
 }

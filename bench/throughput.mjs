@@ -5,7 +5,8 @@
 //   npm run bench                      (builds dist/, then runs this)
 //   node bench/throughput.mjs [--runs 3] [--messages 2000] [--big-mib 50]
 //                             [--latency-messages 200] [--flight-messages 200]
-//                             [--only a,b,c,d,e,f]
+//                             [--pool-messages 10000] [--rate-messages 2000]
+//                             [--only a,b,c,d,e,f,g,h]
 //
 // Scenarios (each for smtpkit and for Nodemailer, runs interleaved, medians):
 //   a  --messages x 2 KB, 1 recipient, one connection, to Postfix's smtp-sink
@@ -16,21 +17,29 @@
 //   e  msg/s against bench/counting-sink.mjs offering PIPELINING + CHUNKING
 //   f  round trips ("flights") per message, per protocol mode, counted by
 //      bench/counting-sink.mjs
+//   g  pools: --pool-messages x 2 KB to smtp-sink, all queued at once, with 1
+//      and with 4 connections: smtpkit SmtpPool (maxMessagesPerConnection 0)
+//      vs Nodemailer pool: true (maxMessages Infinity): msg/s, CPU, peak RSS
+//   h  rate limit: --rate-messages x 2 KB over 4 pooled connections, limit 200
+//      per 1000 ms (smtpkit rateLimit; Nodemailer rateLimit / rateDelta), to
+//      smtp-sink through bench/mail-clock.mjs, which times every MAIL FROM:
+//      the most MAIL FROMs in any sliding 1 s window, and the rates achieved
 //
 // smtpkit is used the way the component is used: one explicit connect(), then
-// one awaited send() at a time. Nodemailer gets its best case: pool: true,
-// maxConnections 1, maxMessages Infinity, every sendMail() queued at once.
+// one awaited send() at a time (a-f), or its SmtpPool (g, h). Nodemailer gets
+// its best case: pool: true, maxConnections 1 (g, h: 1 or 4), maxMessages
+// Infinity, every sendMail() queued at once.
 // Every client run is a fresh child process (bench/client-run.mjs), so peak
 // RSS is that client's alone. Sinks are child processes on 127.0.0.1 with
 // ports chosen at run time; all of them are stopped at the end.
 import { fileURLToPath } from "node:url";
-import { machine, median, runClient, snapshotSmtpkit, startCountingSink, startSmtpSink } from "./lib.mjs";
+import { machine, maxInWindow, median, runClient, snapshotSmtpkit, startCountingSink, startMailClock, startSmtpSink } from "./lib.mjs";
 
 const CLIENTS = ["smtpkit", "nodemailer"];
 const opts = parseArgs(process.argv.slice(2));
 if (opts.help) {
   console.log(
-    "usage: node bench/throughput.mjs [--runs 3] [--messages 2000] [--big-mib 50] [--latency-messages 200] [--flight-messages 200] [--only a,b,c,d,e,f]",
+    "usage: node bench/throughput.mjs [--runs 3] [--messages 2000] [--big-mib 50] [--latency-messages 200] [--flight-messages 200] [--pool-messages 10000] [--rate-messages 2000] [--only a,b,c,d,e,f,g,h]",
   );
   process.exit(0);
 }
@@ -39,6 +48,11 @@ const messages = int(opts.messages, 2000);
 const bigMiB = int(opts["big-mib"], 50);
 const latencyMessages = int(opts["latency-messages"], 200);
 const flightMessages = int(opts["flight-messages"], 200);
+const poolMessages = int(opts["pool-messages"], 10000);
+const poolWarmup = 200;
+const rateMessages = int(opts["rate-messages"], 2000);
+const RATE = { messages: 200, intervalMs: 1000 };
+const RATE_CONNECTIONS = 4;
 const only = opts.only ? new Set(String(opts.only).split(",")) : undefined;
 const want = (id) => !only || only.has(id);
 const warmup = Math.min(100, Math.ceil(messages / 20));
@@ -52,6 +66,7 @@ console.log(`${runs} run(s) per client and scenario, interleaved, median shown; 
 const sinks = [];
 const rows = [];
 const flights = [];
+const rateRows = [];
 try {
   const smtpSink = await startSmtpSink();
   sinks.push(smtpSink);
@@ -121,12 +136,42 @@ try {
     }
     console.log("");
   }
+  if (want("g")) {
+    for (const n of [1, 4]) {
+      const r = await compare(`(g) pool, ${poolMessages} x 2 KB, all queued at once, ${n} connection${n > 1 ? "s" : ""}`, smtpSink, {
+        kind: "pool", messages: poolMessages, warmup: poolWarmup, rcpts: 1, connections: n,
+      });
+      rows.push(row(`(g) pool, ${n} conn, ${poolMessages} x 2 KB, smtp-sink`, "msg/s", r, "rate", "higher"));
+      rows.push(row(`(g) pool, ${n} conn, client CPU per message`, "µs", r, "cpuUsPerMsg", "lower", 0));
+      rows.push(row(`(g) pool, ${n} conn, peak RSS`, "MiB", r, "peakRssMiB", "lower"));
+    }
+  }
+  if (want("h")) {
+    const clock = await startMailClock(smtpSink);
+    sinks.push(clock);
+    console.log(`== (h) rate limit ${RATE.messages} per ${RATE.intervalMs} ms, ${rateMessages} x 2 KB, ${RATE_CONNECTIONS} pooled connections, ${clock.kind} :${clock.port}`);
+    const res = { smtpkit: [], nodemailer: [] };
+    for (let i = 0; i < runs; i++) {
+      for (const client of CLIENTS) {
+        try {
+          const r = await measureRate(clock, client);
+          res[client].push(r);
+          console.log(`  ${client.padEnd(10)} run ${i + 1}: ${describeRate(r)}`);
+        } catch (e) {
+          console.log(`  ${client} run ${i + 1} failed: ${e.message}`);
+        }
+      }
+    }
+    for (const client of CLIENTS) rateRows.push({ client, runs: res[client] });
+    console.log("");
+  }
 } finally {
   await Promise.all(sinks.map((s) => s.stop()));
 }
 
 printTable();
 if (flights.length) printFlights();
+if (rateRows.length) printRate();
 
 // ---------------------------------------------------------------- running
 
@@ -141,6 +186,47 @@ async function measure(sink, scenario) {
     r.firstFlights = s.firstMessages ? s.firstMessageFlights / s.firstMessages : NaN;
   }
   return r;
+}
+
+/**
+ * One rate-limited run of `client` through the MAIL FROM clock. Windows are
+ * [t, t + intervalMs) at any t. Two rates:
+ *  - wall: messages / time from queueing everything to the last completion;
+ *  - paced: MAIL FROMs / (first to last MAIL FROM + intervalMs). N sends whose
+ *    MAIL FROMs span S fit in ceil(S / interval) windows, so a limiter that
+ *    keeps every window at or under `limit` has N <= limit * (S / interval + 1):
+ *    this rate cannot exceed limit / interval (200/s) for a correct limiter,
+ *    and an ideal one that always uses its full allowance reaches it.
+ */
+async function measureRate(clock, client) {
+  await clock.stats(); // start from zero
+  const r = await runClient({
+    client, kind: "ratelimit", port: clock.port, smtpkitUrl: smtpkit.url,
+    messages: rateMessages, rcpts: 1, connections: RATE_CONNECTIONS, rateLimit: RATE,
+  });
+  const s = await clock.stats();
+  const mails = [...s.times].sort((a, b) => a - b);
+  const w = maxInWindow(mails, RATE.intervalMs);
+  return {
+    mails: mails.length,
+    connections: s.connections,
+    maxMail: w.max,
+    maxMailAtS: (w.at - mails[0]) / 1000,
+    maxDone: maxInWindow(r.done, RATE.intervalMs).max,
+    completed: r.done.length,
+    seconds: r.seconds,
+    avgRate: r.done.length / r.seconds,
+    spanS: (mails[mails.length - 1] - mails[0]) / 1000,
+    paced: mails.length / ((mails[mails.length - 1] - mails[0] + RATE.intervalMs) / 1000),
+    peakRssMiB: r.peakRssMiB,
+  };
+}
+
+function describeRate(r) {
+  const ok = r.maxMail <= RATE.messages ? "ok" : `OVER ${RATE.messages}`;
+  return `most MAIL FROM in 1 s ${r.maxMail} (${ok}, at +${r.maxMailAtS.toFixed(2)} s), most completions in 1 s ${r.maxDone}, ` +
+    `${r.completed} sent in ${r.seconds.toFixed(2)} s = ${r.avgRate.toFixed(1)} msg/s, ` +
+    `${r.mails} MAIL FROM on ${r.connections} connections over ${r.spanS.toFixed(2)} s: paced ${r.paced.toFixed(1)} msg/s`;
 }
 
 /** `runs` runs per client, interleaved so background load hits both alike. */
@@ -195,6 +281,29 @@ function printTable() {
   console.log(`Results (median of ${runs}; ratio > 1 means smtpkit is ahead: faster, fewer round trips or less memory)`);
   console.log(`machine: ${m.cores} cores, node ${m.node}; figures vary ±15-20 % run to run on this ${m.cores}-core VM\n`);
   table(head, body, [false, false, true, true, true]);
+  console.log("");
+}
+
+function printRate() {
+  console.log(`Rate limit ${RATE.messages} per ${RATE.intervalMs} ms, ${rateMessages} messages, ${RATE_CONNECTIONS} connections (${runs} run(s) each)`);
+  console.log("window: any [t, t + 1 s); MAIL FROM timed by bench/mail-clock.mjs on the way to smtp-sink; completions timed by the client");
+  console.log("largest window: worst run [each run]; rates: median. wall msg/s = messages / (queueing to last completion);");
+  const cap = RATE.messages / (RATE.intervalMs / 1000);
+  console.log(`paced msg/s = MAIL FROMs / (first to last MAIL FROM + ${RATE.intervalMs / 1000} s): a correct limiter stays at or under ${cap}; ${cap} = the allowance fully used\n`);
+  const head = ["client", "most MAIL FROM in 1 s", "most completions in 1 s", "wall msg/s", "paced msg/s", "wall s"];
+  const body = rateRows.map(({ client, runs: rs }) => {
+    if (!rs.length) return [client, "n/a", "n/a", "n/a", "n/a", "n/a"];
+    const worst = Math.max(...rs.map((r) => r.maxMail));
+    return [
+      client,
+      `${worst}${worst > RATE.messages ? " (OVER)" : ""}  [${rs.map((r) => r.maxMail).join(", ")}]`,
+      `${Math.max(...rs.map((r) => r.maxDone))}  [${rs.map((r) => r.maxDone).join(", ")}]`,
+      fmt(median(rs.map((r) => r.avgRate)), 1),
+      fmt(median(rs.map((r) => r.paced)), 1),
+      fmt(median(rs.map((r) => r.seconds)), 2),
+    ];
+  });
+  table(head, body, [false, true, true, true, true, true]);
   console.log("");
 }
 
