@@ -434,7 +434,12 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       return await body(op.signal);
     } catch (e) {
       // Once aborted, whatever broke next is a consequence: report the abort (301).
-      const err = op.signal.aborted && op.signal.reason instanceof SmtpError ? op.signal.reason : toSmtpError(e);
+      const caught = toSmtpError(e);
+      const reason = op.signal.aborted && op.signal.reason instanceof SmtpError ? op.signal.reason : undefined;
+      // The abort is the reason, but a message that was sent in full may have been delivered: keep saying so.
+      const err = reason && caught.deliveryUnknown
+        ? new SmtpError(reason.code, `${reason.message}: the whole message was sent but the server's verdict was not received; delivery unknown`, { deliveryUnknown: true, cause: caught, command: caught.command, hint: caught.hint })
+        : reason ?? caught;
       if (this.#session && !this.#session.isOpen) this.#session = undefined;
       throw err;
     } finally {

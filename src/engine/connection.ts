@@ -329,6 +329,15 @@ export class SmtpConnection {
       this.lastReply = reply;
       this.opts.hooks.trail(1, reply.raw);
       this.opts.hooks.reply(reply);
+      if (this.waiters[0] && !this.waiters[0].armed) {
+        // Its command (the message data) is still being written: this reply cannot be its answer.
+        this.fail(new SmtpError(ErrorCode.MalformedReply, `the server replied before the end of the message was sent: ${describeReply(reply)}`, {
+          replyCode: reply.code,
+          enhancedStatus: reply.enhancedStatus,
+          lastReply: reply.raw,
+        }));
+        return;
+      }
       const w = this.waiters.shift();
       if (!w) {
         this.onUnsolicited(reply);

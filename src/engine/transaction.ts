@@ -188,8 +188,22 @@ export async function runTransaction(
     }
     hooks.recipientRefused(err);
   }
-  const data = dataReply ? await dataReply : undefined;
-  const bdat = bdatReply ? await bdatReply : undefined;
+  // A 421 or a stopping refusal already in hand is the reason, whatever happens to the replies after it.
+  const decided = closing ?? stopError;
+  const settle = async (p: Promise<SmtpReply> | undefined, whole: boolean): Promise<SmtpReply | undefined> => {
+    if (!p) return undefined;
+    try {
+      return await p;
+    } catch (e) {
+      // The server hung up after a 421 or a refusal: that refusal is the reason.
+      const hungUp = e instanceof SmtpError && (e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset);
+      if (decided && hungUp) throw decided;
+      // D: BDAT n LAST went out with the group: the whole message was sent.
+      throw whole ? lostDuringData(e, "BDAT", true) : e;
+    }
+  };
+  const data = await settle(dataReply, false);
+  const bdat = await settle(bdatReply, true);
   if (closing) throw closing;
 
   const accepted = results.filter((r) => r.accepted);
@@ -250,6 +264,7 @@ export async function runTransaction(
         timeoutMs,
         maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
+        onMarker: () => endOfData.arm(),
         signal,
       });
       markerSent = true;
@@ -349,7 +364,12 @@ function lostDuringData(e: unknown, phase: "DATA" | "BDAT", wholeMessageSent: bo
   const network = e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset || e.code === ErrorCode.TimedOut || e.code === ErrorCode.Communication;
   // A garbled verdict after the whole message is as unknown as a missing one.
   const garbled = e.code === ErrorCode.MalformedReply || e.code === ErrorCode.ReplyTooLong;
-  if (!network && !(garbled && wholeMessageSent)) return e;
+  if (!network && !(garbled && wholeMessageSent)) {
+    if (wholeMessageSent && e.code === ErrorCode.Interrupted) {
+      return new SmtpError(e.code, `${e.message}: the whole message was sent (${phase}) before the interruption; delivery unknown, it may or may not have been delivered`, { command: phase, cause: e, deliveryUnknown: true });
+    }
+    return e;
+  }
   const last = e.lastReply ? `; its last reply was "${e.lastReply.split(/\r?\n/).join(" / ")}"` : "";
   const details = { replyCode: e.replyCode, enhancedStatus: e.enhancedStatus, lastReply: e.lastReply, command: phase, cause: e };
   if (wholeMessageSent) {

@@ -259,7 +259,9 @@ function formatPhrase(name: string, charset: string): string {
 
 export function formatMailbox(m: Mailbox, charset: string): string {
   const address = checkAddress(m.address, m.address);
-  return m.name === "" ? address : `${formatPhrase(m.name, charset)} <${address}>`;
+  if (m.name !== "") return `${formatPhrase(m.name, charset)} <${address}>`;
+  // Bare only when it reads back the same: a ":" would start a group, "\\" or quotes escape.
+  return /[:\\"\[\]]/.test(address) ? `<${address}>` : address;
 }
 
 /** Header form of a list; consecutive members of one group become "Group: a, b;". */
