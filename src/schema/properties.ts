@@ -5,6 +5,9 @@
  */
 import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
 
+/** IP*Works certificate store types (SSLCertStoreType, CertStoreType); 99 cstAuto comes as `extra`. */
+const CERT_STORE_TYPES = ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"] as const;
+
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
   { name: "AttachedFile", type: "string", default: "", check: "singleLine", doc: "IP*Works SSMTP: the path of a file to attach (in addition to the Attachments collection); the message becomes multipart/mixed." },
@@ -18,7 +21,7 @@ export const PROPERTIES = [
   { name: "CertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key in CertStore." },
   {
     name: "CertStoreType", type: "enum", default: 99,
-    values: ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"],
+    values: CERT_STORE_TYPES,
     extra: { 99: "cstAuto" },
     doc: "What CertStore holds: 2 PKCS#12 file, 3 PKCS#12 blob (base64), 6 PEM file, 7 PEM text, 99 detect.",
   },
@@ -61,7 +64,7 @@ export const PROPERTIES = [
   { name: "SSLCertStorePassword", js: "sslCertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key." },
   {
     name: "SSLCertStoreType", js: "sslCertStoreType", type: "enum", default: 99,
-    values: ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"],
+    values: CERT_STORE_TYPES,
     extra: { 99: "cstAuto" },
     doc: "What SSLCertStore holds: 2 PKCS#12 file, 3 PKCS#12 blob (base64), 6 PEM file (certificate and key), 7 PEM text, 99 detect (a path or content; PEM or PKCS#12). Windows stores (0, 1) and Java key stores (4, 5) are not available on Node and fail with code 278.",
   },
