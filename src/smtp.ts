@@ -8,7 +8,6 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
 import type { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { composeMessage, mimeEntity, rawMessage, type ComposedMessage, type ComposeExtras, type PreparedEntity, type RawRecipient } from "./component/compose.js";
 import type { EncryptOptions, SignOptions, SmimeCredentials } from "./smime/index.js";
 import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "./engine/commands.js";
@@ -20,6 +19,7 @@ import { fileError, QUEUE_FORMAT_VERSION, writeQueueFile } from "./queue/queue-f
 import { processQueueDirectory, type QueueResult } from "./queue/queue-processor.js";
 import { SmtpPool } from "./pool/smtp-pool.js";
 import { authenticate, type TokenRefreshRequest } from "./engine/authenticator.js";
+import { readPemOrPath } from "./transport/pem-source.js";
 import type { ServerCertificateCheck } from "./transport/tls-upgrade.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
 import type { SmtpReply } from "./engine/reply.js";
@@ -220,20 +220,13 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
         trail: (message) => this.emit("PITrail", { direction: 2, message }),
       }, signal);
     }
-    const ownConnection = !this.getConnected();
-    const session = await this.#ensureSession(signal);
-    try {
+    return this.#withSession(signal, async (session) => {
       const { envelope, plan, notes } = planTransaction(store, session, composed, verb);
       for (const note of notes) this.emit("PITrail", { direction: 2, message: note });
       // The stream is spent from here on; before this a failed connect leaves it for a retry.
       if (!raw) this.#stream = undefined;
-      return await runTransaction(session, envelope, { parts: composed.parts }, plan, this.#transactionHooks(), signal);
-    } finally {
-      if (ownConnection && this.#session === session) {
-        this.#session = undefined;
-        await session.quit();
-      }
-    }
+      return runTransaction(session, envelope, { parts: composed.parts }, plan, this.#transactionHooks(), signal);
+    });
   }
 
   /**
@@ -323,8 +316,6 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       copyConfiguration(this, template);
       // Partial delivery is normal for a queue: each recipient's outcome is recorded.
       for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) template.config(`${s}=false`);
-      // Queue files were DKIM-signed when queued: sent as they are.
-      for (const s of ["DKIMDomain", "DKIMSelector", "DKIMPrivateKey"]) template.config(`${s}=`);
       const rate = store.int("QueueRateLimit");
       const pool = new SmtpPool(template, {
         maxConnections: store.int("QueueConnections"),
@@ -581,15 +572,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #recipientCerts(): string[] {
     const items = storeOf(this).items("RecipientCerts");
     if (items.length === 0) throw new SmtpError(ErrorCode.InvalidValue, "no recipient certificate: addRecipientCert() first");
-    return items.map((item, i) => {
-      const value = String(item["Encoded"] ?? "").trim();
-      if (value.includes("-----BEGIN")) return value;
-      try {
-        return readFileSync(value, "utf8");
-      } catch (e) {
-        throw new SmtpError(ErrorCode.CannotOpenFile, `RecipientCertEncoded(${i}): cannot read ${value}`, { cause: e });
-      }
-    });
+    return items.map((item, i) => readPemOrPath(String(item["Encoded"] ?? ""), `RecipientCertEncoded(${i})`));
   }
 
   #composeExtras(): ComposeExtras {

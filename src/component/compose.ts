@@ -174,14 +174,11 @@ export function rawMessage(from: string, recipients: string | readonly RawRecipi
   const list = (typeof recipients === "string" ? [recipients] : recipients).flatMap((r) =>
     typeof r === "string" ? parseAddressList(r).map((m) => ({ address: m.address, options: "" })) : [{ address: r.address, options: r.options ?? "" }],
   );
-  const seen = new Set<string>();
   const envelopeRecipients: EnvelopeRecipient[] = [];
+  const add = recipientCollector(envelopeRecipients);
   for (const m of list) {
-    checkEnvelopeAddress("sendMessage() recipients", m.address);
     assertNoLineBreak("sendMessage() recipient options", m.options);
-    if (seen.has(m.address.toLowerCase())) continue;
-    seen.add(m.address.toLowerCase());
-    envelopeRecipients.push({ address: m.address, type: 0, options: m.options });
+    add(m.address, 0, m.options, "sendMessage() recipients");
   }
   if (envelopeRecipients.length === 0) throw new SmtpError(ErrorCode.NoRecipient, "sendMessage() needs at least one recipient");
   const envelope: Envelope = { sender, mailParameters: [], recipients: envelopeRecipients };
@@ -210,14 +207,7 @@ export function composeEnvelope(store: PropertyStore): Envelope {
   }
 
   const recipients: EnvelopeRecipient[] = [];
-  const seen = new Set<string>();
-  const add = (address: string, type: RecipientType, options: string, source: string): void => {
-    checkEnvelopeAddress(source, address);
-    const key = address.toLowerCase();
-    if (seen.has(key)) return;
-    seen.add(key);
-    recipients.push({ address, type, options });
-  };
+  const add = recipientCollector(recipients);
   const lists: [string, RecipientType][] = [["SendTo", 0], ["Cc", 1], ["BCc", 2]];
   for (const [prop, type] of lists) {
     for (const m of parseAddressList(store.string(prop))) add(m.address, type, "", prop);
@@ -247,6 +237,18 @@ function singleAddress(prop: string, value: string): string {
   if (!first) throw new SmtpError(ErrorCode.InvalidAddress, `${prop} holds no address: "${value}"`);
   checkEnvelopeAddress(prop, first.address);
   return first.address;
+}
+
+/** Adds checked envelope recipients to `into`, each address once (case-insensitive). */
+function recipientCollector(into: EnvelopeRecipient[]): (address: string, type: RecipientType, options: string, source: string) => void {
+  const seen = new Set<string>();
+  return (address, type, options, source) => {
+    checkEnvelopeAddress(source, address);
+    const key = address.toLowerCase();
+    if (seen.has(key)) return;
+    seen.add(key);
+    into.push({ address, type, options });
+  };
 }
 
 function checkEnvelopeAddress(source: string, address: string): void {

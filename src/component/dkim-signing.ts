@@ -5,7 +5,7 @@
  * a temporary file while it is hashed (then sent from that file and removed):
  * the body is never held in memory whole.
  */
-import { createReadStream, createWriteStream, promises as fsp, readFileSync } from "node:fs";
+import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -13,6 +13,8 @@ import { pipeline } from "node:stream/promises";
 import { DkimBodyHasher, bodyHash, signHeaders, validateDkimOptions, type DkimAlgorithm, type DkimCanonicalization, type DkimOptions } from "../dkim/index.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { parseHeaderBlock } from "../message/header-block.js";
+import { partChunks } from "../message/message-parts.js";
+import { readPemOrPath } from "../transport/pem-source.js";
 import { serializeHeaders } from "../message/header-builder.js";
 import type { PropertyStore } from "../schema/property-store.js";
 import type { ComposedMessage } from "./compose.js";
@@ -26,14 +28,7 @@ export function dkimOptions(store: PropertyStore): DkimOptions | undefined {
   if (!domain || !selector || !key) {
     throw new SmtpError(ErrorCode.InvalidValue, "DKIM needs DKIMDomain, DKIMSelector and DKIMPrivateKey together");
   }
-  let privateKey = key;
-  if (!key.includes("-----BEGIN")) {
-    try {
-      privateKey = readFileSync(key, "utf8");
-    } catch (e) {
-      throw new SmtpError(ErrorCode.CannotOpenFile, `DKIMPrivateKey: cannot read ${key}`, { cause: e });
-    }
-  }
+  const privateKey = readPemOrPath(key, "DKIMPrivateKey");
   const algorithm = String(store.setting("DKIMAlgorithm"));
   const headers = String(store.setting("DKIMHeaders")).split(/[\s,]+/).filter(Boolean);
   const options: DkimOptions = {
@@ -81,7 +76,7 @@ export async function signComposed(composed: ComposedMessage, options: DkimOptio
     spool = join(tmpdir(), `smtpkit-dkim-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.eml`);
     const hasher = new DkimBodyHasher(bodyCanon);
     try {
-      await pipeline(Readable.from(concat(body)), hasher, createWriteStream(spool, { flags: "wx", mode: 0o600 }));
+      await pipeline(Readable.from(partChunks(body)), hasher, createWriteStream(spool, { flags: "wx", mode: 0o600 }));
     } catch (e) {
       await fsp.rm(spool, { force: true });
       throw new SmtpError(ErrorCode.MessageStream, `DKIM: the message body could not be read: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -112,11 +107,4 @@ export async function signComposed(composed: ComposedMessage, options: DkimOptio
 /** Headers one per line, unfolded, as simple canonicalization signed them. */
 function rebuildUnfolded(headers: readonly { field: string; value: string }[]): Buffer {
   return Buffer.from(headers.map((h) => `${h.field}: ${h.value}\r\n`).join("") + "\r\n", "utf8");
-}
-
-async function* concat(parts: readonly (Buffer | Readable)[]): AsyncGenerator<Buffer> {
-  for (const p of parts) {
-    if (Buffer.isBuffer(p)) yield p;
-    else for await (const c of p) yield typeof c === "string" ? Buffer.from(c, "utf8") : (c as Buffer);
-  }
 }

@@ -3,7 +3,6 @@
  * option objects the engine takes. All validation of combinations that can
  * be done before connecting happens here.
  */
-import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { SecureVersion } from "node:tls";
 import type { AuthOptions } from "../engine/authenticator.js";
@@ -12,6 +11,7 @@ import { resolveTlsMode, type SessionOptions } from "../engine/session.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { PropertyStore } from "../schema/property-store.js";
 import { parsePin } from "../transport/certificate-pin.js";
+import { readPemOrPath } from "../transport/pem-source.js";
 import { proxyFromEnvironment } from "../transport/env-proxy.js";
 import type { ProxySettings } from "../transport/proxy-connector.js";
 import { loadClientCertificate } from "../transport/client-certificate.js";
@@ -131,17 +131,8 @@ export function authOptions(store: PropertyStore, refreshToken: AuthOptions["ref
 }
 
 function extraRoots(value: string): string[] {
-  const v = value.trim();
-  if (v === "") return [];
-  let text = v;
-  if (!v.includes("-----BEGIN")) {
-    try {
-      text = readFileSync(v, "utf8");
-    } catch (e) {
-      throw new SmtpError(ErrorCode.CannotOpenFile, `SSLCACerts: cannot read ${v}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-  }
-  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (value.trim() === "") return [];
+  const certs = readPemOrPath(value, "SSLCACerts").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw new SmtpError(ErrorCode.InvalidValue, "SSLCACerts holds no PEM certificate");
   return certs;
 }

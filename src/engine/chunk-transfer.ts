@@ -11,7 +11,8 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import { DotStuffer } from "../message/dot-stuffer.js";
 import type { SmtpConnection } from "./connection.js";
 import { Throttle } from "./throttle.js";
-import type { MessagePart, TransferProgress } from "./data-transfer.js";
+import { streamFailure, type TransferProgress } from "./data-transfer.js";
+import { partChunks, type MessagePart } from "../message/message-parts.js";
 import { describeReply, type SmtpReply } from "./reply.js";
 
 export interface ChunkTransferOptions {
@@ -68,7 +69,7 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
     let size = 0;
     const normalizer = new DotStuffer({ stuff: false, terminate: false });
     await pipeline(
-      Readable.from(streamParts(opts.parts)),
+      Readable.from(partChunks(opts.parts)),
       normalizer,
       async function (source: AsyncIterable<Buffer>) {
         for await (const piece of source) {
@@ -91,7 +92,7 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
       },
       opts.signal ? { signal: opts.signal } : {},
     ).catch((e: unknown) => {
-      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.MessageStream, `the message stream failed while sending; the connection was closed so nothing was delivered: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      const err = e instanceof SmtpError ? e : streamFailure(e);
       // No BDAT LAST was sent: closing makes the server drop the chunks it has.
       conn.abort(err);
       throw err;
@@ -123,11 +124,4 @@ async function checkPending(pending: { label: string; reply: Promise<SmtpReply> 
   }
   if (includesLast) await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
   pending.splice(0, upTo);
-}
-
-async function* streamParts(parts: readonly MessagePart[]): AsyncGenerator<Buffer> {
-  for (const part of parts) {
-    if (Buffer.isBuffer(part)) yield part;
-    else for await (const chunk of part) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
-  }
 }

@@ -290,7 +290,7 @@ export class SmtpConnection {
 
   private onData(chunk: Buffer): void {
     if (this.failure) return;
-    // Timeout is about inactivity: any byte from the server restarts the wait.
+    // Timeout is about inactivity: every byte from the server restarts the wait.
     this.waiters[0]?.timer?.refresh();
     if (!this.receivedAny) {
       this.receivedAny = true;

@@ -12,11 +12,11 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { DotStuffer, dotStuff } from "../message/dot-stuffer.js";
+import { partChunks, type MessagePart } from "../message/message-parts.js";
 import type { SmtpConnection } from "./connection.js";
 import { Throttle } from "./throttle.js";
 
-/** One piece of the message: bytes in memory or a stream read as it goes. */
-export type MessagePart = Buffer | Readable;
+export type { MessagePart } from "../message/message-parts.js";
 
 export interface TransferProgress {
   /** Message bytes written so far. */
@@ -78,10 +78,7 @@ async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): 
   const source = Readable.from(
     (async function* () {
       try {
-        for (const part of opts.parts) {
-          if (Buffer.isBuffer(part)) yield part;
-          else for await (const chunk of part) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
-        }
+        yield* partChunks(opts.parts);
       } catch (e) {
         sourceFailure = e;
         throw e;
@@ -119,7 +116,7 @@ async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): 
     const err = connectionFailure
       ? connectionFailure
       : sourceFailure !== undefined
-        ? new SmtpError(ErrorCode.MessageStream, `the message stream failed while sending; the connection was closed so nothing was delivered: ${errorText(sourceFailure)}`, { cause: sourceFailure })
+        ? streamFailure(sourceFailure)
         : e instanceof SmtpError
           ? e
           : opts.signal?.aborted && opts.signal.reason instanceof SmtpError
@@ -134,4 +131,9 @@ async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): 
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The body's source failed mid-message: the caller closes the connection so nothing is delivered. */
+export function streamFailure(cause: unknown): SmtpError {
+  return new SmtpError(ErrorCode.MessageStream, `the message stream failed while sending; the connection was closed so nothing was delivered: ${errorText(cause)}`, { cause });
 }

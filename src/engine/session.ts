@@ -170,19 +170,7 @@ export class SmtpSession {
 
   /** QUIT, then close; a server that does not answer or has gone is not an error here. */
   async quit(): Promise<void> {
-    if (this.connection.isOpen) {
-      try {
-        await this.command("QUIT");
-      } catch {
-        // The goodbye is a courtesy: the connection closes either way.
-      }
-    }
-    try {
-      await this.connection.end();
-    } catch {
-      // Closing must never turn a finished operation (a delivered message) into an error.
-      this.connection.destroy();
-    }
+    await closePolitely(this.connection, this.options.timeoutMs);
   }
 
   abort(err: SmtpError): void {
@@ -234,13 +222,26 @@ async function startTlsIfOffered(conn: SmtpConnection, caps: ServerCapabilities,
   return result;
 }
 
-async function quietQuit(conn: SmtpConnection, opts: SessionOptions): Promise<void> {
-  try {
-    await conn.command("QUIT", { timeoutMs: Math.min(opts.timeoutMs || 5000, 5000) });
-  } catch {
-    // Leaving anyway.
+/** Before giving up on a session: a short QUIT, then close. */
+function quietQuit(conn: SmtpConnection, opts: SessionOptions): Promise<void> {
+  return closePolitely(conn, Math.min(opts.timeoutMs || 5000, 5000));
+}
+
+/** QUIT, then close; a server that does not answer or has gone is not an error here. */
+async function closePolitely(conn: SmtpConnection, timeoutMs: number): Promise<void> {
+  if (conn.isOpen) {
+    try {
+      await conn.command("QUIT", { timeoutMs });
+    } catch {
+      // The goodbye is a courtesy: the connection closes either way.
+    }
   }
-  await conn.end();
+  try {
+    await conn.end();
+  } catch {
+    // Closing must never turn a finished operation (a delivered message) into an error.
+    conn.destroy();
+  }
 }
 
 async function hello(conn: SmtpConnection, opts: SessionOptions, localAddress: string): Promise<ServerCapabilities> {

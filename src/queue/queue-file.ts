@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { partChunks } from "../message/message-parts.js";
 
 export const QUEUE_FORMAT_VERSION = 1;
 /** Longest envelope block read back (a recipient line each: generous, but bounded). */
@@ -141,13 +142,7 @@ export async function writeQueueFile(target: string, envelope: QueueEnvelope, me
   try {
     const out = createWriteStream(temp, { flags: "wx" });
     await pipeline(
-      Readable.from((async function* () {
-        yield Buffer.from(serializeEnvelope(envelope), "utf8");
-        for (const part of message) {
-          if (Buffer.isBuffer(part)) yield part;
-          else for await (const chunk of part) yield typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
-        }
-      })()),
+      Readable.from(partChunks([Buffer.from(serializeEnvelope(envelope), "utf8"), ...message])),
       out,
     );
     const handle = await fsp.open(temp, "r+");

@@ -36,7 +36,7 @@ export const SETTINGS = [
   { name: "Linger", type: "bool", default: true, doc: "Close gracefully (FIN after the data is sent, waiting up to LingerTime). false: close with a reset at once." },
   { name: "LingerTime", type: "int", default: 2, min: 0, max: 3600, unit: "seconds", doc: "How long a graceful close waits for the server to close its side before the socket is destroyed." },
   { name: "KeepQueue", type: "bool", default: false, doc: "processQueue() keeps a delivered file, renamed to .sent, instead of deleting it." },
-  { name: "LocalPort", type: "int", default: 0, min: 0, max: 65535, doc: "Local port to bind before connecting; 0: any." },
+  { name: "LocalPort", type: "int", default: 0, min: 0, max: 65535, doc: "Local port to bind before connecting; 0: the system picks one." },
   { name: "LogCredentials", type: "bool", default: false, doc: "Show AUTH arguments and responses in PITrail. Off: they appear as `****`." },
   { name: "MaxHeaderLength", type: "int", default: 80, min: 20, max: 998, doc: "Header lines are folded to at most this many characters where whitespace allows." },
   { name: "MaxLineLength", type: "int", default: 2048, min: 512, max: 16777216, doc: "Longest server reply line accepted, in bytes; a longer one fails with code 606 and closes the connection." },
