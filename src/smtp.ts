@@ -72,6 +72,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   constructor(options: SmtpOptions = {}) {
     super();
     stores.set(this, new PropertyStore({ isConnected: () => this.#session?.isOpen === true }));
+    seriesRunners.set(this, (next, opts) => this.#series(next, opts));
     this.#applyOptions(options);
   }
 
@@ -184,16 +185,50 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return this.#lastRecipients;
   }
 
-  async #send(verb: TransactionPlan["verb"], signal: AbortSignal, raw?: ComposedMessage): Promise<SendResult> {
+  async #send(verb: TransactionPlan["verb"], signal: AbortSignal, raw?: ComposedMessage, series?: SeriesStep): Promise<SendResult> {
     const store = storeOf(this);
     this.#lastRecipients = [];
     // Everything that can be refused locally is refused before connecting.
     const composed = await this.#dkim(raw ?? (await composeMessage(store, this.#stream, this.#composeExtras())));
     try {
-      return await this.#deliver(verb, signal, composed, raw !== undefined);
+      return await this.#deliver(verb, signal, composed, raw !== undefined, series);
     } finally {
       await composed.cleanup?.();
     }
+  }
+
+  /**
+   * SmtpPool's send loop on this object's open connection: one method call,
+   * many messages. Each message's envelope is written together with the end
+   * of the previous one (RFC 2920), so a steady stream costs one write and
+   * one round trip per message. Only the open connection is used: once it is
+   * gone the series ends, and the pool decides what to do next.
+   */
+  #series(next: () => Promise<SeriesMessage | undefined>, opts: CallOptions): Promise<void> {
+    return this.#run(opts, async (signal) => {
+      const store = storeOf(this);
+      // AbsoluteTimeout bounds a whole method: with it, messages do not overlap.
+      const overlap = !(store.bool("AbsoluteTimeout") && store.number("Timeout") > 0);
+      const inFlight = new Set<Promise<void>>();
+      while (this.#session?.isOpen && !signal.aborted) {
+        const item = await next();
+        if (!item) break;
+        let handedOver: () => void = () => undefined;
+        const handover = new Promise<void>((resolve) => (handedOver = resolve));
+        const session = this.#session;
+        const done = (async () => {
+          const raw = item.prepare(this);
+          return this.#send("MAIL", signal, raw, { session, handover: overlap ? handedOver : undefined });
+        })().then(
+          (result) => item.settle(result, undefined),
+          (e: unknown) => item.settle(undefined, failureOf(e, signal)),
+        );
+        inFlight.add(done);
+        void done.finally(() => inFlight.delete(done));
+        await Promise.race([handover, done]);
+      }
+      await Promise.all(inFlight);
+    });
   }
 
   /** Adds the DKIM signature when the DKIM settings are set. */
@@ -204,7 +239,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return options ? signComposed(composed, options, storeOf(this).int("MaxHeaderLength")) : composed;
   }
 
-  async #deliver(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean): Promise<SendResult> {
+  async #deliver(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {
     const store = storeOf(this);
     this.#publishHeaders(composed.headers.map((h) => ({ Field: h.field, Value: h.value })), composed.headersString);
     if (store.string("MailServer").trim() === "" && store.bool("DirectDelivery") && !this.getConnected()) {
@@ -220,13 +255,21 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
         trail: (message) => this.emit("PITrail", { direction: 2, message }),
       }, signal);
     }
-    return this.#withSession(signal, async (session) => {
+    const transact = (session: SmtpSession): Promise<SendResult> => {
       const { envelope, plan, notes } = planTransaction(store, session, composed, verb);
       for (const note of notes) this.emit("PITrail", { direction: 2, message: note });
       // The stream is spent from here on; before this a failed connect leaves it for a retry.
       if (!raw) this.#stream = undefined;
-      return runTransaction(session, envelope, { parts: composed.parts }, plan, this.#transactionHooks(), signal);
-    });
+      const hooks = this.#transactionHooks();
+      if (series?.handover) hooks.handover = series.handover;
+      return runTransaction(session, envelope, { parts: composed.parts }, plan, hooks, signal);
+    };
+    if (!series) return this.#withSession(signal, transact);
+    // A series never opens a connection of its own: a lost one ends it (retryable, nothing was sent).
+    if (!series.session.isOpen || this.#session !== series.session) {
+      throw series.session.connection.failedWith ?? new SmtpError(ErrorCode.ConnectionClosed, "the connection closed before this message was started; it was not sent");
+    }
+    return transact(series.session);
   }
 
   /**
@@ -424,15 +467,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       if (op.signal.aborted) throw op.signal.reason;
       return await body(op.signal);
     } catch (e) {
-      // Once aborted, whatever broke next is a consequence: report the abort (301).
-      const caught = toSmtpError(e);
-      const reason = op.signal.aborted && op.signal.reason instanceof SmtpError ? op.signal.reason : undefined;
-      // The abort is the reason, but a message that was sent in full may have been delivered: keep saying so.
-      const err = reason && caught.deliveryUnknown
-        ? new SmtpError(reason.code, `${reason.message}: the whole message was sent but the server's verdict was not received; delivery unknown`, { deliveryUnknown: true, cause: caught, command: caught.command, hint: caught.hint })
-        : reason ?? caught;
       if (this.#session && !this.#session.isOpen) this.#session = undefined;
-      throw err;
+      throw failureOf(e, op.signal);
     } finally {
       if (absolute) clearTimeout(absolute);
       opts.signal?.removeEventListener("abort", onUserAbort);
@@ -610,7 +646,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #sessionEvents(): SessionEvents {
     const store = storeOf(this);
     return {
-      trail: (direction, message) => this.emit("PITrail", { direction, message }),
+      trail: (direction, message) => this.listenerCount("PITrail") && this.emit("PITrail", { direction, message }),
       reply: (reply: SmtpReply) => store.setInternal("LastReply", reply.raw),
       connectionStatus: (connectionEvent, statusCode, description) => this.emit("ConnectionStatus", { connectionEvent, statusCode, description }),
       closed: () => {
@@ -634,12 +670,13 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       stopOn: (type) => stopOn[type] === true,
       recipientResult: (r) => {
         this.#lastRecipients = [...this.#lastRecipients, r];
-        this.emit("RecipientStatus", { ...r });
+        // Event objects are only built for someone: at volume they are most of the garbage.
+        if (this.listenerCount("RecipientStatus")) this.emit("RecipientStatus", { ...r });
       },
       recipientRefused: (err) => this.#emitError(err.code, err.message),
-      startTransfer: () => this.emit("StartTransfer", { direction: 0 }),
-      transfer: (p: TransferProgress) => this.emit("Transfer", transferEvent(p)),
-      endTransfer: () => this.emit("EndTransfer", { direction: 0 }),
+      startTransfer: () => this.listenerCount("StartTransfer") && this.emit("StartTransfer", { direction: 0 }),
+      transfer: (p: TransferProgress) => this.listenerCount("Transfer") && this.emit("Transfer", transferEvent(p)),
+      endTransfer: () => this.listenerCount("EndTransfer") && this.emit("EndTransfer", { direction: 0 }),
     };
   }
 
@@ -660,6 +697,31 @@ installAccessors(Smtp.prototype, storeOf);
 /** S/MIME (PKI.js) is loaded on first use: most programs never sign, and it is the heaviest import. */
 function smime(): Promise<typeof import("./smime/index.js")> {
   return import("./smime/index.js");
+}
+
+/** Internal (pool): one message of a series (see sendSeries). */
+export interface SeriesMessage {
+  /** Puts the message on the object, or returns a complete message to send as it is (sendMessage). */
+  prepare(smtp: Smtp): ComposedMessage | undefined;
+  /** Called once with the outcome. */
+  settle(result: SendResult | undefined, error: SmtpError | undefined): void;
+}
+
+/** Where a message of a series runs, and how it says the next one may start. */
+interface SeriesStep {
+  session: SmtpSession;
+  handover: (() => void) | undefined;
+}
+
+const seriesRunners = new WeakMap<Smtp, (next: () => Promise<SeriesMessage | undefined>, opts: CallOptions) => Promise<void>>();
+
+/**
+ * Internal (pool): sends the messages `next()` hands out, back to back, on
+ * `smtp`'s open connection, pipelined; stops when `next()` returns undefined
+ * or the connection is gone. Every message taken is settled.
+ */
+export function sendSeries(smtp: Smtp, next: () => Promise<SeriesMessage | undefined>, opts: CallOptions = {}): Promise<void> {
+  return (seriesRunners.get(smtp) as NonNullable<ReturnType<typeof seriesRunners.get>>)(next, opts);
 }
 
 /** Internal (pool): gives `target` every property and setting of `template`. */
@@ -695,6 +757,16 @@ function transferEvent({ bytes, total, chunk }: TransferProgress): TransferEvent
       return text;
     },
   };
+}
+
+/** What a method reports for `e`: once aborted, whatever broke next is a consequence, so the abort (301) is the reason. */
+function failureOf(e: unknown, signal: AbortSignal): SmtpError {
+  const caught = toSmtpError(e);
+  const reason = signal.aborted && signal.reason instanceof SmtpError ? signal.reason : undefined;
+  // The abort is the reason, but a message that was sent in full may have been delivered: keep saying so.
+  return reason && caught.deliveryUnknown
+    ? new SmtpError(reason.code, `${reason.message}: the whole message was sent but the server's verdict was not received; delivery unknown`, { deliveryUnknown: true, cause: caught, command: caught.command, hint: caught.hint })
+    : reason ?? caught;
 }
 
 function toSmtpError(e: unknown): SmtpError {

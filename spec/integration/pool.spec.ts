@@ -374,6 +374,22 @@ describe("SmtpPool: events", () => {
     expect(recipients.every((r) => opened.includes(r.connectionId))).toBe(true);
   });
 
+  it("a listener added after the connections opened still hears them (events are relayed only once someone listens)", async () => {
+    const server = await poolServer();
+    const pool = newPool(base(server.port), { maxConnections: 1 });
+    await pool.send(msg(1));
+    const trail: { connectionId: number; message: string }[] = [];
+    const transfers: number[] = [];
+    pool.on("PITrail", (e) => trail.push({ connectionId: e.connectionId, message: e.message }));
+    pool.on("EndTransfer", (e) => transfers.push(e.connectionId));
+    await pool.send(msg(2));
+    await pool.close();
+
+    expect(trail.filter((t) => t.message.startsWith("MAIL FROM")).map((t) => t.message)).toEqual(["MAIL FROM:<sender2@example.com>"]);
+    expect(trail.every((t) => t.connectionId === 1)).toBe(true);
+    expect(transfers).toEqual([1]);
+  });
+
   it("a connection the server closed while idle is reported closed before its replacement opens (BUG: no ConnectionClosed)", async () => {
     const server = await poolServer({ socketTimeout: 400 });
     const pool = newPool(base(server.port), { maxConnections: 1, idleCheckAfter: 0 });
@@ -556,5 +572,93 @@ describe("SmtpPool: built from an Smtp template", () => {
 
     expect(server.messages).toHaveLength(1);
     expect([...server.sessions.values()].map((s) => s.hello)).toEqual(["before.test"]);
+  });
+});
+
+describe("SmtpPool: a connection's messages are pipelined one after another", () => {
+  const PIPE_ONLY = ["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"];
+
+  it("the end of each message and the next message's RSET, MAIL, RCPT and DATA travel in one flight (one round trip per message)", async () => {
+    const server = await recording({ extensions: PIPE_ONLY });
+    const pool = newPool(base(server.port), { maxConnections: 1 });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.send(msg(i))));
+    await pool.close();
+
+    expect(results.map((r) => r.replyCode)).toEqual([250, 250, 250, 250, 250, 250]);
+    expect(server.connections).toHaveLength(1);
+    expect(server.messages.map((m) => m.mailFrom)).toEqual(Array.from({ length: 6 }, (_, i) => `sender${i}@example.com`));
+    const flights = (server.connections[0]?.flights ?? []).filter((f) => f.some((l) => l.startsWith("<data")));
+    expect(flights).toHaveLength(6);
+    for (let i = 0; i < 5; i++) {
+      // <data n> of message i, then the whole envelope of message i + 1
+      const f = flights[i] ?? [];
+      expect(f.map((l) => l.split(/[ :]/, 1)[0]), JSON.stringify(f)).toEqual(["<data", "RSET", "MAIL", "RCPT", "DATA"]);
+      expect(f[2]).toBe(`MAIL FROM:<sender${i + 1}@example.com>`);
+    }
+    expect(flights[5]?.map((l) => l.split(/[ :]/, 1)[0])).toEqual(["<data"]);
+  });
+
+  it("a message refused at its end of data (554) fails alone: the ones pipelined behind it are delivered on the same connection", async () => {
+    let ends = 0;
+    const server = await recording({
+      extensions: PIPE_ONLY,
+      rewrite: (line, replies) => (line === "." && ++ends === 2 ? ["554 5.6.0 content rejected"] : replies),
+    });
+    const pool = newPool(base(server.port), { maxConnections: 1 });
+    const outcomes = await settle(Array.from({ length: 5 }, (_, i) => pool.send(msg(i))));
+    await pool.close();
+
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+    const err = (outcomes[1] as PromiseRejectedResult).reason as SmtpError;
+    expect(err).toBeInstanceOf(SmtpError);
+    expect(err.replyCode).toBe(554);
+    expect(err.enhancedStatus).toBe("5.6.0");
+    expect(err.deliveryUnknown).toBe(false);
+    expect(server.connections).toHaveLength(1);
+    // Message 1 went out once: a refusal is never retried.
+    expect(server.commands("MAIL").filter((l) => l.includes("sender1@"))).toHaveLength(1);
+  });
+
+  it("a connection lost right after a message's end of data: that message is 'delivery unknown' (not retried); the one pipelined behind it is retried on a new connection", async () => {
+    let ends = 0;
+    const server = await recording({
+      extensions: PIPE_ONLY,
+      rewrite: (line, replies, conn) => {
+        if (line === "." && ++ends === 2) {
+          conn.socket.destroy();
+          return [];
+        }
+        return replies;
+      },
+    });
+    const pool = newPool(base(server.port), { maxConnections: 1 });
+    const closed: string[] = [];
+    pool.on("ConnectionClosed", (e) => closed.push(e.reason));
+    const outcomes = await settle(Array.from({ length: 5 }, (_, i) => pool.send(msg(i))));
+    await pool.close();
+
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+    const err = (outcomes[1] as PromiseRejectedResult).reason as SmtpError;
+    expect(err.deliveryUnknown).toBe(true);
+    expect(server.connections).toHaveLength(2);
+    // Message 1 is not sent again; message 2 reached its end of data only on the second connection.
+    expect(server.commands("MAIL").filter((l) => l.includes("sender1@"))).toHaveLength(1);
+    const delivered = server.messages.map((m) => `${m.connection}:${m.mailFrom}`);
+    expect(delivered).toEqual(["0:sender0@example.com", "0:sender1@example.com", "1:sender2@example.com", "1:sender3@example.com", "1:sender4@example.com"]);
+    expect(closed[0]).toMatch(/the server closed the connection/);
+  });
+
+  it("messages queued at once do not share properties: a Cc of one is not in the next", async () => {
+    const server = await poolServer();
+    const pool = newPool(base(server.port), { maxConnections: 1 });
+    await Promise.all([pool.send(msg(1, { cc: "copy@example.com" })), pool.send(msg(2)), pool.send(msg(3, { bcc: "hidden@example.com" })), pool.send(msg(4))]);
+    await pool.close();
+    expect(server.messages.map((m) => m.rcptTo)).toEqual([
+      ["rcpt1@example.com", "copy@example.com"],
+      ["rcpt2@example.com"],
+      ["rcpt3@example.com", "hidden@example.com"],
+      ["rcpt4@example.com"],
+    ]);
+    expect(server.sessions.size).toBe(1);
   });
 });

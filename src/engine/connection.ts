@@ -68,6 +68,7 @@ export class SmtpConnection {
   private ended = false;
   private sock: Socket;
   private receivedAny = false;
+  private corked = false;
   private readonly listeners = {
     data: (chunk: Buffer): void => this.onData(chunk),
     error: (err: Error): void => this.fail(socketError(err, "connection error")),
@@ -189,6 +190,21 @@ export class SmtpConnection {
     if (!this.isOpen) return Promise.reject(this.closedError(label));
     if (this.sock.write(data)) return Promise.resolve();
     return this.drained(timeoutMs, label);
+  }
+
+  /**
+   * Holds the writes of the current burst of callbacks and sends them together
+   * once it is over (one packet, one system call): the end of one message and
+   * the next message's envelope (RFC 2920 lets message content start a group).
+   */
+  coalesce(): void {
+    if (this.corked || !this.isOpen) return;
+    this.corked = true;
+    this.sock.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.sock.uncork();
+    });
   }
 
   /** Resolves once the socket's write buffer has drained (backpressure for pipelined data). */

@@ -72,6 +72,12 @@ export interface TransactionHooks {
   startTransfer(): void;
   transfer(p: TransferProgress): void;
   endTransfer(): void;
+  /**
+   * The whole message is written and only its verdict is awaited: the next
+   * message's commands may follow it on the wire now (pipelined series). Not
+   * called when the transaction fails before that point.
+   */
+  handover?(): void;
 }
 
 /** The transfer choices, worked out from the server's extensions and the settings. */
@@ -264,11 +270,16 @@ export async function runTransaction(
         timeoutMs,
         maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
-        onMarker: () => endOfData.arm(),
+        onMarker: () => {
+          endOfData.arm();
+          // The next message's envelope joins the end of this one in a single write.
+          if (hooks.handover) session.connection.coalesce();
+        },
         signal,
       });
       markerSent = true;
       endOfData.arm();
+      hooks.handover?.();
       final = await endOfData.reply;
     } catch (e) {
       throw lostDuringData(e, "DATA", markerSent);

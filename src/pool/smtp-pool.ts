@@ -4,17 +4,19 @@
  * checked before each send; stale, old or over-used connections are replaced
  * without failing the message they were chosen for.
  */
+import type { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
-import type { RawRecipient } from "../component/compose.js";
+import { rawMessage, type RawRecipient } from "../component/compose.js";
 import type { SendResult } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { SmtpEvents } from "../events.js";
 import type { SmtpOptions } from "../schema/accessor-types.js";
 import { PROPERTIES } from "../schema/properties.js";
 import { HEADER_PROPERTIES, lowerFirst } from "../schema/property-store.js";
-import { copyConfiguration, Smtp } from "../smtp.js";
+import { copyConfiguration, sendSeries, Smtp, type SeriesMessage } from "../smtp.js";
 import { RateLimiter } from "./rate-limiter.js";
+import { TaskQueue } from "./task-queue.js";
 
 export interface SmtpPoolOptions {
   /** Connections open at most at once (default 5). */
@@ -70,9 +72,12 @@ interface Worker {
   smtp: Smtp;
   busy: boolean;
   openedAt: number;
-  sent: number;
+  /** Messages started on the current connection. */
+  started: number;
   lastUsed: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Events relayed from this worker's Smtp. */
+  forwarded: Set<keyof SmtpEvents>;
 }
 
 /** camelCase name -> IP*Works name for the message properties a PoolMessage may set. */
@@ -87,7 +92,7 @@ const EVENT_NAMES: readonly (keyof SmtpEvents)[] = [
 export class SmtpPool extends TypedEmitter<PoolEvents> {
   readonly options: Required<Omit<SmtpPoolOptions, "rateLimit">> & Pick<SmtpPoolOptions, "rateLimit">;
   private readonly template: Smtp;
-  private readonly queue: Task[] = [];
+  private readonly queue = new TaskQueue<Task>();
   private readonly workers = new Set<Worker>();
   private readonly limiter: RateLimiter | undefined;
   private readonly closeSignal = new AbortController();
@@ -109,6 +114,11 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       idleCheckAfter: positive("idleCheckAfter", options.idleCheckAfter ?? 5000, 0),
       rateLimit: options.rateLimit,
     };
+    // A listener added later is served by the connections already open too.
+    (this as EventEmitter).on("newListener", (name: string | symbol) => {
+      if (!(EVENT_NAMES as readonly (string | symbol)[]).includes(name)) return;
+      for (const w of this.workers) this.forward(w, name as keyof SmtpEvents);
+    });
     if (options.rateLimit) {
       const { messages, intervalMs } = options.rateLimit;
       positive("rateLimit.messages", messages, 1);
@@ -160,7 +170,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     this.closing = true;
     if (opts.force) {
       this.closeSignal.abort(new SmtpError(ErrorCode.Interrupted, "the pool was closed"));
-      for (const task of this.queue.splice(0)) task.reject(new SmtpError(ErrorCode.Interrupted, "the pool was closed before this message was sent"));
+      for (const task of this.queue.takeAll()) task.reject(new SmtpError(ErrorCode.Interrupted, "the pool was closed before this message was sent"));
       await Promise.all([...this.workers].map((w) => (w.busy ? w.smtp.interrupt() : undefined)));
     } else if (this.queue.length || [...this.workers].some((w) => w.busy)) {
       // Every caller of close() waits for the same drain.
@@ -176,7 +186,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       const task = this.queue.shift() as Task;
       worker.busy = true;
       if (worker.idleTimer) clearTimeout(worker.idleTimer);
-      void this.run(worker, task).finally(() => this.release(worker));
+      void this.work(worker, task).finally(() => this.release(worker));
     }
   }
 
@@ -185,15 +195,24 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     if (this.workers.size >= this.options.maxConnections) return undefined;
     const smtp = new Smtp();
     copyConfiguration(this.template, smtp);
-    const worker: Worker = { id: this.nextId++, smtp, busy: false, openedAt: 0, sent: 0, lastUsed: 0, idleTimer: undefined };
-    for (const name of EVENT_NAMES) {
-      smtp.on(name, (e: object) => {
-        // The same object, so SSLServerAuthentication listeners can still set accept.
-        (this.emit as (event: string, arg: object) => boolean)(name, Object.assign(e, { connectionId: worker.id }));
-      });
-    }
+    const worker: Worker = { id: this.nextId++, smtp, busy: false, openedAt: 0, started: 0, lastUsed: 0, idleTimer: undefined, forwarded: new Set() };
     this.workers.add(worker);
+    for (const name of EVENT_NAMES) if (this.listenerCount(name)) this.forward(worker, name);
     return worker;
+  }
+
+  /**
+   * Relays one event of a worker's Smtp, tagged with the connection id. Only
+   * events the pool has listeners for are relayed: with none, the Smtp builds
+   * no event objects at all.
+   */
+  private forward(worker: Worker, name: keyof SmtpEvents): void {
+    if (worker.forwarded.has(name)) return;
+    worker.forwarded.add(name);
+    worker.smtp.on(name, (e: object) => {
+      // The same object, so SSLServerAuthentication listeners can still set accept.
+      (this.emit as (event: string, arg: object) => boolean)(name, Object.assign(e, { connectionId: worker.id }));
+    });
   }
 
   private release(worker: Worker): void {
@@ -216,36 +235,91 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     this.emit("Idle");
   }
 
-  private async run(worker: Worker, task: Task): Promise<void> {
-    let release: (() => void) | undefined;
+  /**
+   * One turn of a worker: readies its connection for `first`, then sends
+   * `first` and whatever else is queued on it as one pipelined series, until
+   * the queue is empty, a per-connection limit is reached or the connection
+   * fails. Messages the server cannot have taken are queued again once the
+   * connection is closed, so their retry happens on a new one.
+   */
+  private async work(worker: Worker, first: Task): Promise<void> {
     const signal = this.closeSignal.signal;
     try {
       // Connection set-up first: its time must not eat into the rate window.
       await this.ready(worker);
-      release = await this.limiter?.acquire(signal);
-      let result: SendResult;
-      if (task.raw) result = await worker.smtp.sendMessage(task.raw.from, task.raw.recipients, task.raw.body, { signal });
-      else {
-        apply(worker.smtp, task.message);
-        result = await worker.smtp.send({ signal });
-      }
-      worker.sent++;
-      task.resolve(result);
     } catch (e) {
-      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
-      const streamed = task.message.messageStream !== undefined || (task.raw !== undefined && typeof task.raw.body !== "string" && !Buffer.isBuffer(task.raw.body));
-      if (!this.closeSignal.signal.aborted && task.attempts === 0 && retryable(err) && !streamed) {
-        // The server cannot have taken it: once more, on a fresh connection.
-        task.attempts++;
+      const err = asSmtpError(e);
+      if (this.retries(first, err)) {
         await this.disconnect(worker, `retrying after: ${err.message}`);
-        this.queue.unshift(task);
+        this.queue.unshift(first);
         return;
       }
       if (!worker.smtp.getConnected()) await this.disconnect(worker, err.message);
-      task.reject(err);
-    } finally {
-      release?.();
+      first.reject(err);
+      return;
     }
+    let pending: Task | undefined = first;
+    const retry: Task[] = [];
+    let stop: string | undefined;
+    const next = async (): Promise<SeriesMessage | undefined> => {
+      const task = pending ?? (stop === undefined ? this.continueOn(worker) : undefined);
+      pending = undefined;
+      if (!task) return undefined;
+      let release: (() => void) | undefined;
+      try {
+        release = await this.limiter?.acquire(signal);
+      } catch (e) {
+        task.reject(asSmtpError(e));
+        return undefined;
+      }
+      worker.started++;
+      return {
+        prepare: (smtp) => {
+          if (task.raw) return rawMessage(task.raw.from, task.raw.recipients, task.raw.body);
+          apply(smtp, task.message);
+          return undefined;
+        },
+        settle: (result, error) => {
+          if (result) task.resolve(result);
+          else {
+            const err = error ?? new SmtpError(ErrorCode.Communication, "the message failed");
+            if (this.retries(task, err)) {
+              // The server cannot have taken it: once more, on a fresh connection.
+              task.attempts++;
+              retry.push(task);
+              stop ??= `retrying after: ${err.message}`;
+            } else {
+              if (!worker.smtp.getConnected()) stop ??= err.message;
+              task.reject(err);
+            }
+          }
+          release?.();
+        },
+      };
+    };
+    try {
+      await sendSeries(worker.smtp, next, { signal });
+    } catch (e) {
+      // The series could not start (the pool was closed with force): the first message was never taken.
+      if (pending) pending.reject(asSmtpError(e));
+    }
+    if (stop !== undefined || !worker.smtp.getConnected()) await this.disconnect(worker, stop ?? "closed by the server");
+    this.queue.unshift(...retry);
+  }
+
+  /** The next queued message for a worker whose connection may carry on, if any. */
+  private continueOn(worker: Worker): Task | undefined {
+    const { maxMessagesPerConnection: maxMessages, maxConnectionAge: maxAge } = this.options;
+    if (this.closeSignal.signal.aborted || !worker.smtp.getConnected()) return undefined;
+    if (maxMessages > 0 && worker.started >= maxMessages) return undefined;
+    if (maxAge > 0 && performance.now() - worker.openedAt >= maxAge) return undefined;
+    return this.queue.shift();
+  }
+
+  /** A message may be retried once, unless the pool was closed with force or its body was a stream. */
+  private retries(task: Task, err: SmtpError): boolean {
+    const streamed = task.message.messageStream !== undefined || (task.raw !== undefined && typeof task.raw.body !== "string" && !Buffer.isBuffer(task.raw.body));
+    return !this.closeSignal.signal.aborted && task.attempts === 0 && retryable(err) && !streamed;
   }
 
   /** Opens, replaces or checks the worker's connection before a message. */
@@ -253,8 +327,8 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     const { maxMessagesPerConnection: maxMessages, maxConnectionAge: maxAge, idleCheckAfter } = this.options;
     const now = performance.now();
     if (worker.smtp.getConnected()) {
-      if ((maxMessages > 0 && worker.sent >= maxMessages) || (maxAge > 0 && now - worker.openedAt >= maxAge)) {
-        await this.disconnect(worker, maxMessages > 0 && worker.sent >= maxMessages ? "message limit reached" : "maximum age reached");
+      if ((maxMessages > 0 && worker.started >= maxMessages) || (maxAge > 0 && now - worker.openedAt >= maxAge)) {
+        await this.disconnect(worker, maxMessages > 0 && worker.started >= maxMessages ? "message limit reached" : "maximum age reached");
       } else if (idleCheckAfter > 0 && now - worker.lastUsed >= idleCheckAfter) {
         // Idle connections die silently (server timeouts, NAT): check before trusting one with a message.
         const alive = await worker.smtp.sendCommand("NOOP", { signal: this.closeSignal.signal }).then((r) => r.code === 250, () => false);
@@ -266,7 +340,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     if (!worker.smtp.getConnected()) {
       await worker.smtp.connect({ signal: this.closeSignal.signal });
       worker.openedAt = performance.now();
-      worker.sent = 0;
+      worker.started = 0;
       this.emit("ConnectionOpened", { connectionId: worker.id });
     }
   }
@@ -301,6 +375,10 @@ function retryable(err: SmtpError): boolean {
   if (err.deliveryUnknown) return false;
   if (err.replyCode === 421) return true;
   return err.isNetwork() && err.replyCode === undefined;
+}
+
+function asSmtpError(e: unknown): SmtpError {
+  return e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
 }
 
 function positive(name: string, value: number, min: number): number {
