@@ -3,7 +3,9 @@
 //   node --expose-gc bench/client-run.mjs '<scenario json>'
 //
 // scenario: { client: "smtpkit" | "nodemailer", kind: "stream" | "latency" | "big" | "pool" | "ratelimit",
-//             port, rcpts, messages, warmup, mib, settings, nmBody, connections, rateLimit }
+//             port, rcpts, messages, warmup, mib, settings, nmBody, connections, rateLimit, pooled }
+// pooled (smtpkit, "stream"): SmtpPool with one connection and every send()
+// queued at once instead of one awaited send() at a time.
 //
 // "pool" and "ratelimit" use the clients' pools: smtpkit's SmtpPool and
 // Nodemailer's pool: true transport, with every message queued at once.
@@ -74,7 +76,7 @@ function latency(times) {
 async function smtpkitRun() {
   // The snapshot of dist/ taken at start (see snapshotSmtpkit in lib.mjs).
   const { Smtp, SmtpPool } = await import(sc.smtpkitUrl ?? "smtpkit");
-  if (sc.kind === "pool" || sc.kind === "ratelimit") return smtpkitPoolRun(SmtpPool);
+  if (sc.kind === "pool" || sc.kind === "ratelimit" || sc.pooled) return smtpkitPoolRun(SmtpPool);
   const smtp = new Smtp({
     mailServer: "127.0.0.1",
     mailPort: sc.port,
@@ -128,7 +130,7 @@ async function smtpkitRun() {
 async function smtpkitPoolRun(SmtpPool) {
   const pool = new SmtpPool(
     { mailServer: "127.0.0.1", mailPort: sc.port, settings: sc.settings ?? {} },
-    { maxConnections: sc.connections, maxMessagesPerConnection: 0, ...(sc.rateLimit ? { rateLimit: sc.rateLimit } : {}) },
+    { maxConnections: sc.connections ?? 1, maxMessagesPerConnection: 0, ...(sc.rateLimit ? { rateLimit: sc.rateLimit } : {}) },
   );
   const text = body2k();
   const one = () => pool.send({ from: FROM, sendTo: rcpts.join(", "), subject: "bench", messageText: text });
@@ -139,7 +141,7 @@ async function smtpkitPoolRun(SmtpPool) {
 
 /** The timed part of "pool" / "ratelimit", the same for both clients. */
 async function poolBatch(one) {
-  if (sc.kind === "pool") {
+  if (sc.kind === "pool" || sc.kind === "stream") {
     if (sc.warmup) await Promise.all(Array.from({ length: sc.warmup }, one));
     const baseMiB = baseline();
     const cpu0 = process.cpuUsage();

@@ -6,10 +6,12 @@
 //   node bench/throughput.mjs [--runs 3] [--messages 2000] [--big-mib 50]
 //                             [--latency-messages 200] [--flight-messages 200]
 //                             [--pool-messages 10000] [--rate-messages 2000]
-//                             [--only a,b,c,d,e,f,g,h]
+//                             [--warmup 2000] [--only a,b,c,d,e,f,g,h]
 //
 // Scenarios (each for smtpkit and for Nodemailer, runs interleaved, medians):
-//   a  --messages x 2 KB, 1 recipient, one connection, to Postfix's smtp-sink
+//   a  --messages x 2 KB, 1 recipient, one connection, to Postfix's smtp-sink:
+//      smtpkit's Smtp with one awaited send() at a time, smtpkit's SmtpPool
+//      with 1 connection and every send() queued at once (Nodemailer's model)
 //   b  the same with 5 recipients
 //   c  one message per new connection: latency of a send
 //   d  one --big-mib MiB streamed body: time and peak RSS (smtp-sink: DATA;
@@ -26,7 +28,10 @@
 //      the most MAIL FROMs in any sliding 1 s window, and the rates achieved
 //
 // smtpkit is used the way the component is used: one explicit connect(), then
-// one awaited send() at a time (a-f), or its SmtpPool (g, h). Nodemailer gets
+// one awaited send() at a time (a-f), or its SmtpPool (a, b, e as a second
+// row, g, h). Timed batches start after --warmup messages on the same
+// connection (V8 is still compiling the hot paths of both clients during the
+// first thousand or two). Nodemailer gets
 // its best case: pool: true, maxConnections 1 (g, h: 1 or 4), maxMessages
 // Infinity, every sendMail() queued at once.
 // Every client run is a fresh child process (bench/client-run.mjs), so peak
@@ -36,26 +41,30 @@ import { fileURLToPath } from "node:url";
 import { machine, maxInWindow, median, runClient, snapshotSmtpkit, startCountingSink, startMailClock, startSmtpSink } from "./lib.mjs";
 
 const CLIENTS = ["smtpkit", "nodemailer"];
+const WITH_POOL = ["smtpkit", "smtpkit-pool", "nodemailer"];
 const opts = parseArgs(process.argv.slice(2));
 if (opts.help) {
   console.log(
-    "usage: node bench/throughput.mjs [--runs 3] [--messages 2000] [--big-mib 50] [--latency-messages 200] [--flight-messages 200] [--pool-messages 10000] [--rate-messages 2000] [--only a,b,c,d,e,f,g,h]",
+    "usage: node bench/throughput.mjs [--runs 3] [--messages 5000] [--warmup 2000] [--big-mib 50] [--latency-messages 200] [--flight-messages 200] [--pool-messages 10000] [--rate-messages 2000] [--only a,b,c,d,e,f,g,h]",
   );
   process.exit(0);
 }
 const runs = int(opts.runs, 3);
-const messages = int(opts.messages, 2000);
+const messages = int(opts.messages, 5000);
 const bigMiB = int(opts["big-mib"], 50);
 const latencyMessages = int(opts["latency-messages"], 200);
 const flightMessages = int(opts["flight-messages"], 200);
 const poolMessages = int(opts["pool-messages"], 10000);
-const poolWarmup = 200;
+
 const rateMessages = int(opts["rate-messages"], 2000);
 const RATE = { messages: 200, intervalMs: 1000 };
 const RATE_CONNECTIONS = 4;
 const only = opts.only ? new Set(String(opts.only).split(",")) : undefined;
 const want = (id) => !only || only.has(id);
-const warmup = Math.min(100, Math.ceil(messages / 20));
+// Warm-up messages before a timed batch, on the same connection(s): both clients run
+// their first thousand or two messages partly unoptimized (V8 compiles as it goes).
+const warmup = opts.warmup === "0" ? 0 : int(opts.warmup, 2000);
+const poolWarmup = warmup;
 
 const smtpkit = await snapshotSmtpkit(fileURLToPath(new URL("..", import.meta.url)));
 const m = machine();
@@ -77,14 +86,12 @@ try {
   console.log(`sinks: ${smtpSink.kind} :${smtpSink.port}; ${countingC.kind} :${countingC.port}; ${countingP.kind} :${countingP.port}\n`);
 
   if (want("a")) {
-    const r = await compare(`(a) ${messages} x 2 KB, 1 rcpt, 1 connection`, smtpSink, { kind: "stream", messages, warmup, rcpts: 1 });
-    rows.push(row("(a) 1 conn, 1 rcpt, 2 KB, smtp-sink", "msg/s", r, "rate", "higher"));
-    rows.push(row("(a) client CPU per message", "µs", r, "cpuUsPerMsg", "lower", 0));
+    const r = await compare(`(a) ${messages} x 2 KB, 1 rcpt, 1 connection`, smtpSink, { kind: "stream", messages, warmup, rcpts: 1 }, WITH_POOL);
+    streamRows("(a)", "1 rcpt, smtp-sink", r);
   }
   if (want("b")) {
-    const r = await compare(`(b) ${messages} x 2 KB, 5 rcpt, 1 connection`, smtpSink, { kind: "stream", messages, warmup, rcpts: 5 });
-    rows.push(row("(b) 1 conn, 5 rcpt, 2 KB, smtp-sink", "msg/s", r, "rate", "higher"));
-    rows.push(row("(b) client CPU per message", "µs", r, "cpuUsPerMsg", "lower", 0));
+    const r = await compare(`(b) ${messages} x 2 KB, 5 rcpt, 1 connection`, smtpSink, { kind: "stream", messages, warmup, rcpts: 5 }, WITH_POOL);
+    streamRows("(b)", "5 rcpt, smtp-sink", r);
   }
   if (want("c")) {
     const r = await compare(`(c) new connection per message, ${latencyMessages} sends`, smtpSink, { kind: "latency", messages: latencyMessages, warmup: 10, rcpts: 1 });
@@ -103,10 +110,10 @@ try {
     console.log(`  nodemailer with text: <stream> (quoted-printable encoded), one run: ${qp.error ?? `${qp.seconds.toFixed(2)} s, peak RSS ${qp.peakRssMiB.toFixed(1)} MiB`}\n`);
   }
   if (want("e")) {
-    const r = await compare(`(e) ${messages} x 2 KB, 1 rcpt, counting sink with PIPELINING + CHUNKING`, countingC, { kind: "stream", messages, warmup, rcpts: 1 });
-    rows.push(row("(e) 1 conn, 1 rcpt, counting sink +CHUNKING", "msg/s", r, "rate", "higher"));
-    rows.push(row("(e) client CPU per message", "µs", r, "cpuUsPerMsg", "lower", 0));
+    const r = await compare(`(e) ${messages} x 2 KB, 1 rcpt, counting sink with PIPELINING + CHUNKING`, countingC, { kind: "stream", messages, warmup, rcpts: 1 }, WITH_POOL);
+    streamRows("(e)", "1 rcpt, counting sink +CHUNKING", r);
     rows.push(row("(e) flights per message (steady state)", "", r, "flightsPerMessage", "lower", 2));
+    rows.push(row("(e) pool, flights per message (steady state)", "", r, "flightsPerMessage", "lower", 2, "smtpkit-pool"));
   }
   if (want("f")) {
     console.log(`== (f) flights per message, ${flightMessages} messages on one connection, counting sink`);
@@ -229,20 +236,25 @@ function describeRate(r) {
     `${r.mails} MAIL FROM on ${r.connections} connections over ${r.spanS.toFixed(2)} s: paced ${r.paced.toFixed(1)} msg/s`;
 }
 
-/** `runs` runs per client, interleaved so background load hits both alike. */
-async function compare(title, sink, scenario) {
+/**
+ * `runs` runs per client, interleaved so background load hits them alike.
+ * "smtpkit-pool" is smtpkit's SmtpPool with one connection and every send()
+ * queued at once: the same sending model as Nodemailer's pooled transport.
+ */
+async function compare(title, sink, scenario, clients = CLIENTS) {
   console.log(`== ${title}`);
-  const res = { smtpkit: [], nodemailer: [] };
+  const res = Object.fromEntries(clients.map((c) => [c, []]));
   for (let i = 0; i < runs; i++) {
-    for (const client of CLIENTS) {
+    for (const name of clients) {
+      const pooled = name === "smtpkit-pool";
       try {
-        res[client].push(await measure(sink, { ...scenario, client }));
+        res[name].push(await measure(sink, { ...scenario, client: pooled ? "smtpkit" : name, ...(pooled ? { pooled: true } : {}) }));
       } catch (e) {
-        console.log(`  ${client} run ${i + 1} failed: ${e.message}`);
+        console.log(`  ${name} run ${i + 1} failed: ${e.message}`);
       }
     }
   }
-  for (const client of CLIENTS) console.log(`  ${client.padEnd(10)} ${res[client].map(describe).join(" | ") || "no result"}`);
+  for (const name of clients) console.log(`  ${name.padEnd(12)} ${res[name].map(describe).join(" | ") || "no result"}`);
   console.log("");
   return res;
 }
@@ -260,8 +272,16 @@ function describe(r) {
 
 // ---------------------------------------------------------------- output
 
-function row(label, unit, res, key, better, digits) {
-  const s = median(res.smtpkit.map((r) => r[key]));
+/** msg/s and CPU rows of a one-connection scenario, for Smtp (awaited sends) and SmtpPool (queued). */
+function streamRows(id, what, r) {
+  rows.push(row(`${id} 1 conn, ${what}: Smtp, awaited sends`, "msg/s", r, "rate", "higher"));
+  rows.push(row(`${id} Smtp, client CPU per message`, "µs", r, "cpuUsPerMsg", "lower", 0));
+  rows.push(row(`${id} 1 conn, ${what}: SmtpPool, queued`, "msg/s", r, "rate", "higher", undefined, "smtpkit-pool"));
+  rows.push(row(`${id} SmtpPool, client CPU per message`, "µs", r, "cpuUsPerMsg", "lower", 0, "smtpkit-pool"));
+}
+
+function row(label, unit, res, key, better, digits, who = "smtpkit") {
+  const s = median(res[who].map((r) => r[key]));
   const n = median(res.nodemailer.map((r) => r[key]));
   const ratio = better === "higher" ? s / n : n / s;
   return { label, unit, s, n, ratio, strip: digits !== undefined, digits: digits ?? (unit === "msg/s" ? 0 : unit === "MiB" ? 1 : 2) };

@@ -185,13 +185,22 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return this.#lastRecipients;
   }
 
-  async #send(verb: TransactionPlan["verb"], signal: AbortSignal, raw?: ComposedMessage, series?: SeriesStep): Promise<SendResult> {
-    const store = storeOf(this);
+  async #send(verb: TransactionPlan["verb"], signal: AbortSignal, raw?: ComposedMessage): Promise<SendResult> {
     this.#lastRecipients = [];
     // Everything that can be refused locally is refused before connecting.
-    const composed = await this.#dkim(raw ?? (await composeMessage(store, this.#stream, this.#composeExtras())));
+    const composed = await this.#compose(raw);
+    return this.#sendComposed(verb, signal, composed, raw !== undefined);
+  }
+
+  /** The message as it will be sent (DKIM-signed when the settings ask for it); `raw` is a complete one from sendMessage(). */
+  async #compose(raw?: ComposedMessage): Promise<ComposedMessage> {
+    return this.#dkim(raw ?? (await composeMessage(storeOf(this), this.#stream, this.#composeExtras())));
+  }
+
+  async #sendComposed(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {
+    this.#lastRecipients = [];
     try {
-      return await this.#deliver(verb, signal, composed, raw !== undefined, series);
+      return await this.#deliver(verb, signal, composed, raw, series);
     } finally {
       await composed.cleanup?.();
     }
@@ -200,9 +209,10 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   /**
    * SmtpPool's send loop on this object's open connection: one method call,
    * many messages. Each message's envelope is written together with the end
-   * of the previous one (RFC 2920), so a steady stream costs one write and
-   * one round trip per message. Only the open connection is used: once it is
-   * gone the series ends, and the pool decides what to do next.
+   * of the previous one (RFC 2920), and each message is composed while the
+   * previous one waits for its replies, so a steady stream costs one write
+   * and one round trip per message. Only the open connection is used: once it
+   * is gone the series ends, and the pool decides what to do next.
    */
   #series(next: () => Promise<SeriesMessage | undefined>, opts: CallOptions): Promise<void> {
     return this.#run(opts, async (signal) => {
@@ -210,22 +220,34 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       // AbsoluteTimeout bounds a whole method: with it, messages do not overlap.
       const overlap = !(store.bool("AbsoluteTimeout") && store.number("Timeout") > 0);
       const inFlight = new Set<Promise<void>>();
+      let previous: Promise<unknown> | undefined;
       while (this.#session?.isOpen && !signal.aborted) {
         const item = await next();
         if (!item) break;
+        let composed: ComposedMessage;
+        let raw: boolean;
+        try {
+          const complete = item.prepare(this);
+          raw = complete !== undefined;
+          composed = await this.#compose(complete);
+        } catch (e) {
+          item.settle(undefined, failureOf(e, signal));
+          continue;
+        }
+        // The message before has written its end of data, or is over.
+        if (previous) await previous;
         let handedOver: () => void = () => undefined;
         const handover = new Promise<void>((resolve) => (handedOver = resolve));
-        const session = this.#session;
-        const done = (async () => {
-          const raw = item.prepare(this);
-          return this.#send("MAIL", signal, raw, { session, handover: overlap ? handedOver : undefined });
-        })().then(
+        const step = { session: this.#session, handover: overlap ? handedOver : undefined };
+        const done = this.#sendComposed("MAIL", signal, composed, raw, step).then(
           (result) => item.settle(result, undefined),
           (e: unknown) => item.settle(undefined, failureOf(e, signal)),
         );
         inFlight.add(done);
         void done.finally(() => inFlight.delete(done));
-        await Promise.race([handover, done]);
+        previous = Promise.race([handover, done]);
+        // Compose the next message once this one's commands are on the wire, not before.
+        await flushed();
       }
       await Promise.all(inFlight);
     });
@@ -266,10 +288,11 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     };
     if (!series) return this.#withSession(signal, transact);
     // A series never opens a connection of its own: a lost one ends it (retryable, nothing was sent).
-    if (!series.session.isOpen || this.#session !== series.session) {
-      throw series.session.connection.failedWith ?? new SmtpError(ErrorCode.ConnectionClosed, "the connection closed before this message was started; it was not sent");
+    const session = series.session;
+    if (!session?.isOpen || this.#session !== session) {
+      throw session?.connection.failedWith ?? new SmtpError(ErrorCode.ConnectionClosed, "the connection closed before this message was started; it was not sent");
     }
-    return transact(series.session);
+    return transact(session);
   }
 
   /**
@@ -709,7 +732,7 @@ export interface SeriesMessage {
 
 /** Where a message of a series runs, and how it says the next one may start. */
 interface SeriesStep {
-  session: SmtpSession;
+  session: SmtpSession | undefined;
   handover: (() => void) | undefined;
 }
 
@@ -757,6 +780,11 @@ function transferEvent({ bytes, total, chunk }: TransferProgress): TransferEvent
       return text;
     },
   };
+}
+
+/** Resolves after the writes held back by SmtpConnection.coalesce() in this burst went out (both use nextTick). */
+function flushed(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 /** What a method reports for `e`: once aborted, whatever broke next is a consequence, so the abort (301) is the reason. */

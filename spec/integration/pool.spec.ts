@@ -648,6 +648,19 @@ describe("SmtpPool: a connection's messages are pipelined one after another", ()
     expect(closed[0]).toMatch(/the server closed the connection/);
   });
 
+  it("with AbsoluteTimeout (a bound per send) messages are not overlapped: each end of data waits for the previous verdict", async () => {
+    const server = await recording({ extensions: PIPE_ONLY });
+    const template = new Smtp(base(server.port));
+    template.config("AbsoluteTimeout=true");
+    const pool = newPool(template, { maxConnections: 1 });
+    await Promise.all(Array.from({ length: 4 }, (_, i) => pool.send(msg(i))));
+    await pool.close();
+
+    expect(server.messages).toHaveLength(4);
+    const flights = server.connections[0]?.flights ?? [];
+    for (const f of flights.filter((x) => x.some((l) => l.startsWith("<data")))) expect(f.map((l) => l.split(/[ :]/, 1)[0])).toEqual(["<data"]);
+  });
+
   it("messages queued at once do not share properties: a Cc of one is not in the next", async () => {
     const server = await poolServer();
     const pool = newPool(base(server.port), { maxConnections: 1 });

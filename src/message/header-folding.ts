@@ -53,13 +53,16 @@ function foldUnits(line: string): string[] {
  * within 998 octets, or when field or value holds CR or LF.
  */
 export function foldHeader(field: string, value: string, maxLength: number): string {
-  if (/[\r\n]/.test(field) || /[\r\n]/.test(value)) {
+  const whole = `${field}: ${value}`;
+  if (/[\r\n]/.test(whole)) {
     throw new SmtpError(ErrorCode.LineBreakInjection, `Header ${JSON.stringify(field)} must not contain CR or LF`);
   }
   if (!FIELD_NAME.test(field)) {
     throw new SmtpError(ErrorCode.InvalidValue, `Invalid header field name ${JSON.stringify(field)}`);
   }
-  const [head = "", ...rest] = foldUnits(`${field}: ${value}`);
+  // Most headers fit on one line: nothing to cut, and at most 3 UTF-8 octets per UTF-16 unit.
+  if (whole.length <= maxLength && whole.length * 3 <= MAX_LINE_OCTETS) return whole;
+  const [head = "", ...rest] = foldUnits(whole);
   const lines: string[] = [];
   let current = head;
   for (const unit of rest) {
