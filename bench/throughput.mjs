@@ -122,6 +122,8 @@ try {
       { mode: "smtpkit, PIPELINING + CHUNKING, StopOnToErrors=false", client: "smtpkit", sink: countingC, settings: { StopOnToErrors: false } },
       { mode: "smtpkit, PIPELINING + DATA (UseChunking=false)", client: "smtpkit", sink: countingC, settings: { UseChunking: false } },
       { mode: "smtpkit, defaults, server without CHUNKING", client: "smtpkit", sink: countingP, settings: {} },
+      { mode: "smtpkit SmtpPool (1 connection, queued), server without CHUNKING", client: "smtpkit", pooled: true, sink: countingP, settings: {} },
+      { mode: "smtpkit SmtpPool (1 connection, queued), PIPELINING + CHUNKING", client: "smtpkit", pooled: true, sink: countingC, settings: {} },
       { mode: "smtpkit, no pipelining, DATA (UsePipelining=false, UseChunking=false)", client: "smtpkit", sink: countingC, settings: { UsePipelining: false, UseChunking: false } },
       { mode: "smtpkit, no pipelining, DATA, SendRSET=false", client: "smtpkit", sink: countingC, settings: { UsePipelining: false, UseChunking: false, SendRSET: false } },
       { mode: "smtpkit, no pipelining, BDAT (UsePipelining=false)", client: "smtpkit", sink: countingC, settings: { UsePipelining: false } },
@@ -132,7 +134,7 @@ try {
       const cells = [];
       for (const n of [1, 5]) {
         try {
-          const r = await measure(md.sink, { client: md.client, kind: "stream", messages: flightMessages, warmup: 0, rcpts: n, settings: md.settings });
+          const r = await measure(md.sink, { client: md.client, kind: "stream", messages: flightMessages, warmup: 0, rcpts: n, settings: md.settings, ...(md.pooled ? { pooled: true } : {}) });
           cells.push({ n, steady: r.flightsPerMessage, first: r.firstFlights, messages: r.sink.messages });
         } catch (e) {
           cells.push({ n, error: e.message });
@@ -336,7 +338,7 @@ function flightCell(c) {
 
 function printFlights() {
   console.log(`Flights (client write bursts after all awaited replies) per message, steady state, ${flightMessages} messages on one connection`);
-  console.log("smtpkit sends one message at a time (await send()); Nodemailer has every sendMail() queued at once\n");
+  console.log("smtpkit Smtp sends one message at a time (await send()); SmtpPool and Nodemailer have every message queued at once\n");
   const head = ["mode", "1 rcpt", "5 rcpt"];
   table(head, flights.map((f) => [f.mode, ...f.cells.map(flightCell)]), [false, true, true]);
   console.log("");

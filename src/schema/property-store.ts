@@ -14,6 +14,13 @@ type Item = Record<string, SettingValue>;
 const PROPERTY_BY_NAME: ReadonlyMap<string, ScalarSpec> = new Map(PROPERTIES.map((p) => [p.name, p as ScalarSpec]));
 const COLLECTION_BY_NAME: ReadonlyMap<string, CollectionSpec> = new Map(COLLECTIONS.map((c) => [c.name, c as CollectionSpec]));
 const SETTING_BY_LOWER: ReadonlyMap<string, SettingSpec> = new Map(SETTINGS.map((s) => [s.name.toLowerCase(), s as SettingSpec]));
+/** The component reads settings by their exact names on every send: no lower-casing for those. */
+const SETTING_BY_NAME: ReadonlyMap<string, SettingSpec> = new Map(SETTINGS.map((s) => [s.name, s as SettingSpec]));
+
+/** Setting names are case-insensitive, as in IP*Works. */
+function settingSpec(name: string): SettingSpec | undefined {
+  return SETTING_BY_NAME.get(name) ?? SETTING_BY_LOWER.get(name.toLowerCase());
+}
 
 /** Properties ResetHeaders() clears: the message, not the connection. */
 export const HEADER_PROPERTIES = [
@@ -152,7 +159,7 @@ export class PropertyStore {
     if (typeof text !== "string") throw new SmtpError(ErrorCode.InvalidValue, "config() takes a string such as \"Name=Value\"");
     const eq = text.indexOf("=");
     const name = (eq < 0 ? text : text.slice(0, eq)).trim();
-    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    const spec = settingSpec(name);
     if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`, { hint: "see docs/api.md for the list of settings" });
     if (eq < 0) return String(spec.property ? this.get(spec.property) : this.setting(spec.name));
     if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `setting ${spec.name} is read-only`);
@@ -164,7 +171,7 @@ export class PropertyStore {
 
   /** Sets a setting from a typed value (constructor options). */
   setSetting(name: string, value: unknown): void {
-    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    const spec = settingSpec(name);
     if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
     if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `setting ${spec.name} is read-only`);
     const v = typeof value === "string" && spec.type !== "string" ? parseSettingText(spec, value) : validateValue(spec, value);
@@ -174,13 +181,13 @@ export class PropertyStore {
 
   /** The component's own write of a read-only setting (SSLNegotiatedVersion, ...). */
   setSettingInternal(name: string, value: SettingValue): void {
-    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    const spec = settingSpec(name);
     if (!spec || spec.property) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
     this.settings.set(spec.name, value);
   }
 
   setting(name: string): SettingValue {
-    const spec = SETTING_BY_LOWER.get(name.toLowerCase());
+    const spec = settingSpec(name);
     if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
     if (spec.property) return this.get(spec.property);
     return this.settings.get(spec.name) as SettingValue;
