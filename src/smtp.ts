@@ -231,17 +231,17 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
           raw = complete !== undefined;
           composed = await this.#compose(complete);
         } catch (e) {
-          item.settle(undefined, failureOf(e, signal));
+          item.settle(undefined, failureOf(e, signal), false);
           continue;
         }
         // The message before has written its end of data, or is over.
         if (previous) await previous;
         let handedOver: () => void = () => undefined;
         const handover = new Promise<void>((resolve) => (handedOver = resolve));
-        const step = { session: this.#session, handover: overlap ? handedOver : undefined };
+        const step: SeriesStep = { session: this.#session, handover: overlap ? handedOver : undefined, started: false };
         const done = this.#sendComposed("MAIL", signal, composed, raw, step).then(
-          (result) => item.settle(result, undefined),
-          (e: unknown) => item.settle(undefined, failureOf(e, signal)),
+          (result) => item.settle(result, undefined, false),
+          (e: unknown) => item.settle(undefined, failureOf(e, signal), !step.started),
         );
         inFlight.add(done);
         void done.finally(() => inFlight.delete(done));
@@ -292,6 +292,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     if (!session?.isOpen || this.#session !== session) {
       throw session?.connection.failedWith ?? new SmtpError(ErrorCode.ConnectionClosed, "the connection closed before this message was started; it was not sent");
     }
+    series.started = true;
     return transact(session);
   }
 
@@ -726,14 +727,20 @@ function smime(): Promise<typeof import("./smime/index.js")> {
 export interface SeriesMessage {
   /** Puts the message on the object, or returns a complete message to send as it is (sendMessage). */
   prepare(smtp: Smtp): ComposedMessage | undefined;
-  /** Called once with the outcome. */
-  settle(result: SendResult | undefined, error: SmtpError | undefined): void;
+  /**
+   * Called once with the outcome. `turnMissed`: the connection was gone
+   * before this message's turn, so nothing of it was sent and it can go
+   * again as it is.
+   */
+  settle(result: SendResult | undefined, error: SmtpError | undefined, turnMissed: boolean): void;
 }
 
 /** Where a message of a series runs, and how it says the next one may start. */
 interface SeriesStep {
   session: SmtpSession | undefined;
   handover: (() => void) | undefined;
+  /** Set once the message's transaction begins on the connection. */
+  started: boolean;
 }
 
 const seriesRunners = new WeakMap<Smtp, (next: () => Promise<SeriesMessage | undefined>, opts: CallOptions) => Promise<void>>();

@@ -661,6 +661,36 @@ describe("SmtpPool: a connection's messages are pipelined one after another", ()
     for (const f of flights.filter((x) => x.some((l) => l.startsWith("<data")))) expect(f.map((l) => l.split(/[ :]/, 1)[0])).toEqual(["<data"]);
   });
 
+  it("a message whose turn never came (the connection died under the one before) uses no retry: a 421 on its next try still gets it a third connection", async () => {
+    let ends = 0;
+    let refused = false;
+    const server = await recording({
+      extensions: PIPE_ONLY,
+      rewrite: (line, replies, conn) => {
+        if (line === "." && ++ends === 2) {
+          conn.socket.destroy();
+          return [];
+        }
+        if (conn.index === 1 && !refused && line.startsWith("MAIL FROM:<sender3@")) {
+          refused = true;
+          return ["421 4.3.2 try again later"];
+        }
+        return replies;
+      },
+    });
+    const pool = newPool(base(server.port), { maxConnections: 1 });
+    const outcomes = await settle(Array.from({ length: 5 }, (_, i) => pool.send(msg(i))));
+    await pool.close();
+
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+    expect(((outcomes[1] as PromiseRejectedResult).reason as SmtpError).deliveryUnknown).toBe(true);
+    expect(server.connections).toHaveLength(3);
+    // Message 3 was composed on the first connection but never written there.
+    expect(server.connections[0]?.lines.some((l) => l.includes("sender3@"))).toBe(false);
+    expect(server.commands("MAIL").filter((l) => l.includes("sender3@"))).toHaveLength(2);
+    expect(server.messages.find((m) => m.mailFrom === "sender3@example.com")?.connection).toBe(2);
+  });
+
   it("messages queued at once do not share properties: a Cc of one is not in the next", async () => {
     const server = await poolServer();
     const pool = newPool(base(server.port), { maxConnections: 1 });

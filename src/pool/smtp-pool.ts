@@ -279,11 +279,15 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
           apply(smtp, task.message);
           return undefined;
         },
-        settle: (result, error) => {
+        settle: (result, error, turnMissed) => {
           if (result) task.resolve(result);
           else {
             const err = error ?? new SmtpError(ErrorCode.Communication, "the message failed");
-            if (this.retries(task, err)) {
+            if (turnMissed && !signal.aborted) {
+              // The connection died under the message before: this one goes again as it is, using no attempt.
+              retry.push(task);
+              stop ??= err.message;
+            } else if (this.retries(task, err)) {
               // The server cannot have taken it: once more, on a fresh connection.
               task.attempts++;
               retry.push(task);
