@@ -217,7 +217,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #series(next: () => Promise<SeriesMessage | undefined>, opts: CallOptions): Promise<void> {
     return this.#run(opts, async (signal) => {
       const store = storeOf(this);
-      // AbsoluteTimeout bounds a whole method: with it, messages do not overlap.
+      // AbsoluteTimeout bounds one method call, meant as one send: with it, a series is one message.
       const overlap = !(store.bool("AbsoluteTimeout") && store.number("Timeout") > 0);
       const inFlight = new Set<Promise<void>>();
       let previous: Promise<unknown> | undefined;
@@ -245,6 +245,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
         );
         inFlight.add(done);
         void done.finally(() => inFlight.delete(done));
+        if (!overlap) break;
         previous = Promise.race([handover, done]);
         // Compose the next message once this one's commands are on the wire, not before.
         await flushed();

@@ -691,6 +691,48 @@ describe("SmtpPool: a connection's messages are pipelined one after another", ()
     expect(server.messages.find((m) => m.mailFrom === "sender3@example.com")?.connection).toBe(2);
   });
 
+  it("a server without PIPELINING never gets the next message's commands before its verdict on the last one", async () => {
+    let pending = false;
+    const early: string[] = [];
+    const server = await scripted({
+      endOfData: (conn) => {
+        pending = true;
+        setTimeout(() => {
+          pending = false;
+          conn.reply("250 2.0.0 queued");
+        }, 50);
+      },
+      RSET: (conn) => {
+        if (pending) early.push("RSET");
+        conn.reply("250 2.0.0 reset");
+      },
+      MAIL: (conn) => {
+        if (pending) early.push("MAIL");
+        conn.reply("250 2.1.0 sender ok");
+      },
+    });
+    const pool = newPool(base(server.port), { maxConnections: 1 });
+    const results = await Promise.all(Array.from({ length: 4 }, (_, i) => pool.send(msg(i))));
+    await pool.close();
+    expect(results.map((r) => r.replyCode)).toEqual([250, 250, 250, 250]);
+    expect(early).toEqual([]);
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it("with AbsoluteTimeout each send is bounded on its own: four 400 ms sends under Timeout=1 all succeed", async () => {
+    const server = await scripted({
+      endOfData: (conn) => {
+        setTimeout(() => conn.reply("250 2.0.0 queued"), 400);
+      },
+    });
+    const template = new Smtp(base(server.port, { timeout: 1 }));
+    template.config("AbsoluteTimeout=true");
+    const pool = newPool(template, { maxConnections: 1 });
+    const results = await Promise.all(Array.from({ length: 4 }, (_, i) => pool.send(msg(i))));
+    await pool.close();
+    expect(results.map((r) => r.replyCode)).toEqual([250, 250, 250, 250]);
+  });
+
   it("messages queued at once do not share properties: a Cc of one is not in the next", async () => {
     const server = await poolServer();
     const pool = newPool(base(server.port), { maxConnections: 1 });

@@ -74,8 +74,9 @@ export interface TransactionHooks {
   endTransfer(): void;
   /**
    * The whole message is written and only its verdict is awaited: the next
-   * message's commands may follow it on the wire now (pipelined series). Not
-   * called when the transaction fails before that point.
+   * message's commands may follow it on the wire now (pipelined series). Only
+   * called when the server offers PIPELINING, and not when the transaction
+   * fails before that point.
    */
   handover?(): void;
 }
@@ -273,13 +274,14 @@ export async function runTransaction(
         onMarker: () => {
           endOfData.arm();
           // The next message's envelope joins the end of this one in a single write.
-          if (hooks.handover) session.connection.coalesce();
+          if (hooks.handover && plan.pipelining) session.connection.coalesce();
         },
         signal,
       });
       markerSent = true;
       endOfData.arm();
-      hooks.handover?.();
+      // Only a pipelining server may get the next commands before this verdict (RFC 2920).
+      if (plan.pipelining) hooks.handover?.();
       final = await endOfData.reply;
     } catch (e) {
       throw lostDuringData(e, "DATA", markerSent);
