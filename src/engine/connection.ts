@@ -33,7 +33,6 @@ interface Waiter {
   /** What the reply answers, for error messages ("RCPT TO:<a@b>", "greeting"). */
   label: string;
   timeoutMs: number;
-  timer: NodeJS.Timeout | undefined;
   /** False while the command it answers is still being written (message data). */
   armed: boolean;
   lastInClear?: boolean;
@@ -69,6 +68,10 @@ export class SmtpConnection {
   private sock: Socket;
   private receivedAny = false;
   private corked = false;
+  private replyTimer: NodeJS.Timeout | undefined;
+  private replyTimerMs = 0;
+  /** The waiter the reply timer is timing (the head of the queue), if any. */
+  private timed: Waiter | undefined;
   private readonly listeners = {
     data: (chunk: Buffer): void => this.onData(chunk),
     error: (err: Error): void => this.fail(socketError(err, "connection error")),
@@ -128,7 +131,7 @@ export class SmtpConnection {
     const reply = this.failure || !this.isOpen
       ? Promise.reject(this.failure ?? this.closedError(label))
       : new Promise<SmtpReply>((resolve, reject) => {
-          waiter = { label, timeoutMs, timer: undefined, armed: false, resolve, reject };
+          waiter = { label, timeoutMs, armed: false, resolve, reject };
           this.waiters.push(waiter);
         });
     // Settled later by the caller; a failure before that must not be "unhandled".
@@ -287,27 +290,50 @@ export class SmtpConnection {
 
   private pushWaiter(label: string, timeoutMs: number, lastInClear = false): Promise<SmtpReply> {
     return new Promise<SmtpReply>((resolve, reject) => {
-      const waiter: Waiter = { label, timeoutMs, timer: undefined, armed: true, lastInClear, resolve, reject };
+      const waiter: Waiter = { label, timeoutMs, armed: true, lastInClear, resolve, reject };
       this.waiters.push(waiter);
       // Only the head of the queue is timed: the others cannot be answered before it.
       if (this.waiters.length === 1) this.armTimer(waiter);
     });
   }
 
+  /**
+   * Times the waiter at the head of the queue. One timer serves the whole
+   * connection and is restarted, not recreated, for each reply (a message
+   * has five or more); once its waiter is answered it is left to run out.
+   */
   private armTimer(w: Waiter): void {
-    if (w.timeoutMs <= 0 || w.timer || !w.armed) return;
-    w.timer = setTimeout(() => {
-      this.fail(new SmtpError(ErrorCode.TimedOut, `timed out after ${w.timeoutMs / 1000} s waiting for the reply to ${w.label}`, {
-        command: w.label,
-        hint: "the server accepted the connection but did not answer; raise Timeout if it is just slow",
-      }));
-    }, w.timeoutMs);
+    if (w.timeoutMs <= 0 || !w.armed || this.timed === w) return;
+    this.timed = w;
+    if (this.replyTimer && this.replyTimerMs === w.timeoutMs) {
+      this.replyTimer.refresh();
+      return;
+    }
+    if (this.replyTimer) clearTimeout(this.replyTimer);
+    this.replyTimerMs = w.timeoutMs;
+    this.replyTimer = setTimeout(() => this.onReplyTimeout(), w.timeoutMs);
+  }
+
+  private onReplyTimeout(): void {
+    const w = this.timed;
+    // Stale: the reply it was timing arrived (nothing is timed, or another waiter is).
+    if (!w || this.waiters[0] !== w) return;
+    this.fail(new SmtpError(ErrorCode.TimedOut, `timed out after ${w.timeoutMs / 1000} s waiting for the reply to ${w.label}`, {
+      command: w.label,
+      hint: "the server accepted the connection but did not answer; raise Timeout if it is just slow",
+    }));
+  }
+
+  private stopTimer(): void {
+    this.timed = undefined;
+    if (this.replyTimer) clearTimeout(this.replyTimer);
+    this.replyTimer = undefined;
   }
 
   private onData(chunk: Buffer): void {
     if (this.failure) return;
     // Timeout is about inactivity: every byte from the server restarts the wait.
-    this.waiters[0]?.timer?.refresh();
+    if (this.timed) this.replyTimer?.refresh();
     if (!this.receivedAny) {
       this.receivedAny = true;
       // A TLS record (handshake 0x16 / alert 0x15, version 3.x) where a greeting belongs.
@@ -360,7 +386,7 @@ export class SmtpConnection {
         if (this.failure) return;
         continue;
       }
-      if (w.timer) clearTimeout(w.timer);
+      if (this.timed === w) this.timed = undefined;
       if (w.lastInClear && reply.code === 220) {
         this.stopReadingInClear(replies.length - i - 1);
         w.resolve(reply);
@@ -412,10 +438,8 @@ export class SmtpConnection {
   }
 
   private rejectAll(err: SmtpError): void {
-    for (const w of this.waiters.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
-      w.reject(err);
-    }
+    this.stopTimer();
+    for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
   private closedError(label: string | undefined): SmtpError {

@@ -45,7 +45,10 @@ const LABEL = "the message data";
 
 /** Writes the message and the marker; resolves with the message's wire size once all is handed to the socket. */
 export function transferData(conn: SmtpConnection, opts: DataTransferOptions): Promise<number> {
-  if (opts.parts.every((p) => Buffer.isBuffer(p))) return transferBuffer(conn, dotStuff(Buffer.concat(opts.parts as Buffer[])), opts);
+  if (opts.parts.every((p) => Buffer.isBuffer(p))) {
+    const whole = opts.parts.length === 1 ? (opts.parts[0] as Buffer) : Buffer.concat(opts.parts as Buffer[]);
+    return transferBuffer(conn, dotStuff(whole), opts);
+  }
   return transferStream(conn, opts);
 }
 

@@ -307,10 +307,13 @@ export async function runTransaction(
   };
 }
 
+const CRLF = Buffer.from("\r\n");
+
 /** CRLF line ends, a final CRLF, no dot-stuffing: the form SIZE counts and BDAT sends. */
 function normalize(buf: Buffer): Buffer {
-  const framed = dotStuff(buf, { stuff: false });
-  return framed.subarray(0, framed.length - 3); // without ".\r\n"
+  const lines = dotStuff(buf, { stuff: false, terminate: false });
+  // Line ends are all CRLF now, so a final LF means the last line is complete: usually no copy at all.
+  return lines.length === 0 || lines[lines.length - 1] === 0x0a ? lines : Buffer.concat([lines, CRLF]);
 }
 
 /** Reads the remaining replies of a group; failures there change nothing any more. */
