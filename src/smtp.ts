@@ -54,6 +54,7 @@ export interface Smtp extends GeneratedAccessors {}
 export class Smtp extends TypedEmitter<SmtpEvents> {
   #session: SmtpSession | undefined;
   #operation: AbortController | undefined;
+  #controller: AbortController | undefined;
   #stream: Readable | undefined;
   #serverCert: X509Certificate | undefined;
   #lastRecipients: readonly RecipientResult[] = [];
@@ -471,18 +472,13 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   /** Runs one method: one at a time, Idle maintained, interrupt() and signals wired in. */
   async #run<T>(opts: CallOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.#operation) throw new SmtpError(ErrorCode.Busy, "busy: another method of this object is still running", { hint: "await it, or call interrupt()" });
-    const op = new AbortController();
+    const op = this.#abortController();
     this.#operation = op;
     const store = storeOf(this);
     store.setInternal("Idle", false);
     const onUserAbort = (): void => op.abort(interrupted("aborted by the caller's AbortSignal"));
     if (opts.signal?.aborted) onUserAbort();
     opts.signal?.addEventListener("abort", onUserAbort, { once: true });
-    const onAbort = (): void => {
-      const reason = op.signal.reason instanceof SmtpError ? op.signal.reason : interrupted();
-      this.#session?.abort(reason);
-    };
-    op.signal.addEventListener("abort", onAbort, { once: true });
     // AbsoluteTimeout: Timeout bounds the whole method, not each wait.
     const timeout = store.number("Timeout");
     const absolute = store.bool("AbsoluteTimeout") && timeout > 0
@@ -497,10 +493,25 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     } finally {
       if (absolute) clearTimeout(absolute);
       opts.signal?.removeEventListener("abort", onUserAbort);
-      op.signal.removeEventListener("abort", onAbort);
       this.#operation = undefined;
       store.setInternal("Idle", true);
     }
+  }
+
+  /**
+   * The controller behind the running method's signal. One serves call after
+   * call until it is aborted (creating one costs more than a small send): every
+   * listener the engine adds to the signal is removed when its wait ends.
+   */
+  #abortController(): AbortController {
+    if (this.#controller && !this.#controller.signal.aborted) return this.#controller;
+    const op = new AbortController();
+    op.signal.addEventListener("abort", () => {
+      const reason = op.signal.reason instanceof SmtpError ? op.signal.reason : interrupted();
+      this.#session?.abort(reason);
+    }, { once: true });
+    this.#controller = op;
+    return op;
   }
 
   async #ensureSession(signal: AbortSignal): Promise<SmtpSession> {
