@@ -250,7 +250,8 @@ async function compare(title, sink, scenario, clients = CLIENTS) {
     for (const name of clients) {
       const pooled = name === "smtpkit-pool";
       try {
-        res[name].push(await measure(sink, { ...scenario, client: pooled ? "smtpkit" : name, ...(pooled ? { pooled: true } : {}) }));
+        const r = await measure(sink, { ...scenario, client: pooled ? "smtpkit" : name, ...(pooled ? { pooled: true } : {}) });
+        res[name].push({ ...r, round: i });
       } catch (e) {
         console.log(`  ${name} run ${i + 1} failed: ${e.message}`);
       }
@@ -282,11 +283,24 @@ function streamRows(id, what, r) {
   rows.push(row(`${id} SmtpPool, client CPU per message`, "µs", r, "cpuUsPerMsg", "lower", 0, "smtpkit-pool"));
 }
 
+/**
+ * One table row. Besides the ratio of the two medians, the median of the
+ * per-round ratios: the runs of one round are back to back, so they share
+ * the machine's load of the moment, and on a noisy VM that pairing is the
+ * steadier comparison.
+ */
 function row(label, unit, res, key, better, digits, who = "smtpkit") {
   const s = median(res[who].map((r) => r[key]));
   const n = median(res.nodemailer.map((r) => r[key]));
-  const ratio = better === "higher" ? s / n : n / s;
-  return { label, unit, s, n, ratio, strip: digits !== undefined, digits: digits ?? (unit === "msg/s" ? 0 : unit === "MiB" ? 1 : 2) };
+  const ratioOf = (a, b) => (better === "higher" ? a / b : b / a);
+  const paired = res[who].flatMap((r) => {
+    const other = res.nodemailer.find((x) => x.round === r.round);
+    return other && Number.isFinite(r[key]) && Number.isFinite(other[key]) ? [ratioOf(r[key], other[key])] : [];
+  });
+  return {
+    label, unit, s, n, ratio: ratioOf(s, n), pairedRatio: paired.length ? median(paired) : NaN,
+    strip: digits !== undefined, digits: digits ?? (unit === "msg/s" ? 0 : unit === "MiB" ? 1 : 2),
+  };
 }
 
 /** Fixed decimals; `strip` drops trailing zeros (counts: "2", "2.5"). */
@@ -298,11 +312,13 @@ function fmt(v, digits, strip = false) {
 
 function printTable() {
   if (!rows.length) return;
-  const head = ["scenario", "unit", "smtpkit", "Nodemailer", "ratio"];
-  const body = rows.map((r) => [r.label, r.unit, fmt(r.s, r.digits, r.strip), fmt(r.n, r.digits, r.strip), Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : "n/a"]);
+  const head = ["scenario", "unit", "smtpkit", "Nodemailer", "ratio", "per round"];
+  const x = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : "n/a");
+  const body = rows.map((r) => [r.label, r.unit, fmt(r.s, r.digits, r.strip), fmt(r.n, r.digits, r.strip), x(r.ratio), x(r.pairedRatio)]);
   console.log(`Results (median of ${runs}; ratio > 1 means smtpkit is ahead: faster, fewer round trips or less memory)`);
+  console.log("ratio: of the two medians; per round: the median of the ratios of runs made back to back (same load)");
   console.log(`machine: ${m.cores} cores, node ${m.node}; figures vary ±15-20 % run to run on this ${m.cores}-core VM\n`);
-  table(head, body, [false, false, true, true, true]);
+  table(head, body, [false, false, true, true, true, true]);
   console.log("");
 }
 
