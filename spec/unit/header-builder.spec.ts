@@ -82,6 +82,16 @@ describe("buildHeaders", () => {
     ]);
   });
 
+  it("adds Sender (the first mailbox) when From holds several mailboxes, and only then (RFC 5322 §3.6.2)", () => {
+    const headers = buildHeaders(input({ from: "Ann <ann@example.com>, bob@example.com" }));
+    expect(headers.map((h) => h.field).slice(0, 3)).toEqual(["Date", "From", "Sender"]);
+    expect(headers.find((h) => h.field === "Sender")?.value).toBe("Ann <ann@example.com>");
+    expect(fields({ from: "ann@example.com" })).not.toContain("Sender");
+    // A Sender of the caller's own wins.
+    const own = buildHeaders(input({ from: "ann@example.com, bob@example.com", otherHeaders: "Sender: secretary@example.com" }));
+    expect(own.filter((h) => h.field.toLowerCase() === "sender").map((h) => h.value)).toEqual(["secretary@example.com"]);
+  });
+
   it("leaves out headers whose source is empty", () => {
     expect(fields({ subject: "" })).toEqual(["Date", "From", "To", "Message-ID"]);
     expect(fields({ from: "", sendTo: "" })).toEqual(["Date", "Subject", "Message-ID"]);

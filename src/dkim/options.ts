@@ -34,6 +34,7 @@ export interface DkimOptions {
 
 export const DEFAULT_SIGNED_HEADERS: readonly string[] = [
   "from",
+  "sender",
   "to",
   "cc",
   "subject",

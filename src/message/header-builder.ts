@@ -107,6 +107,8 @@ export function buildHeaders(input: HeaderInput): Header[] {
   const generated: Header[] = [
     { field: "Date", value: input.messageDate || formatDate(input.now ?? new Date()) },
     { field: "From", value: addressHeader(from, cs) },
+    // RFC 5322 §3.6.2: a From with several mailboxes needs a Sender; the first one sends.
+    { field: "Sender", value: from.length > 1 ? addressHeader(from.slice(0, 1), cs) : "" },
     { field: "Reply-To", value: addressHeader(parseAddressList(input.replyTo), cs) },
     { field: "To", value: addressHeader([...parseAddressList(input.sendTo), ...input.extraTo], cs) },
     { field: "Cc", value: addressHeader([...parseAddressList(input.cc), ...input.extraCc], cs) },

@@ -38,7 +38,7 @@ export const PROPERTIES = [
     doc: "0 direct, 1 HTTP CONNECT tunnel (with Basic auth when FirewallUser is set), 2 SOCKS4, 3 SOCKS5 (user / password auth), 10 SOCKS4A. TLS (implicit and STARTTLS) runs end to end through the proxy.",
   },
   { name: "FirewallUser", type: "string", default: "", check: "singleLine", doc: "User for the proxy (HTTP Basic, SOCKS5 user / password, SOCKS4 user id)." },
-  { name: "From", type: "string", default: "", check: "singleLine", doc: "The sender, e.g. `\"Jane Doe\" <jane@example.com>`. Written to the From header; its address is the envelope sender unless ReturnPath is set." },
+  { name: "From", type: "string", default: "", check: "singleLine", doc: "The sender, e.g. `\"Jane Doe\" <jane@example.com>`. Written to the From header; its (first) address is the envelope sender unless ReturnPath is set. With several mailboxes the first is also written as Sender (RFC 5322)." },
   { name: "Idle", type: "bool", default: true, readOnly: true, doc: "True when no method of this object is running." },
   { name: "Importance", type: "enum", default: 0, values: ["miUnspecified", "miHigh", "miNormal", "miLow"], doc: "Writes an Importance header (high, normal, low); 0 leaves it out." },
   { name: "LastReply", type: "string", default: "", check: "none", readOnly: true, doc: "The last reply received from the server (all lines of a multi-line reply, joined with CRLF)." },

@@ -18,7 +18,7 @@ export const SETTINGS = [
   { name: "DKIMAlgorithm", type: "string", default: "", check: "singleLine", choices: ["", "rsa-sha256", "ed25519-sha256"], doc: "DKIM signature algorithm; empty: from the key (RSA or Ed25519, RFC 8463)." },
   { name: "DKIMCanonicalization", type: "string", default: "relaxed/relaxed", check: "singleLine", choices: ["relaxed/relaxed", "relaxed/simple", "simple/relaxed", "simple/simple"], doc: "DKIM header/body canonicalization (RFC 6376 §3.4)." },
   { name: "DKIMDomain", type: "string", default: "", check: "singleLine", doc: "Signing domain (d=). With DKIMSelector and DKIMPrivateKey set, every message is DKIM-signed." },
-  { name: "DKIMHeaders", type: "string", default: "", check: "singleLine", doc: "Header names to sign, comma separated; empty: From, To, Cc, Subject, Date, Message-ID, Reply-To, MIME-Version, Content-Type and the like, when present." },
+  { name: "DKIMHeaders", type: "string", default: "", check: "singleLine", doc: "Header names to sign, comma separated; empty: From, Sender, To, Cc, Subject, Date, Message-ID, Reply-To, MIME-Version, Content-Type and the like, when present." },
   { name: "DKIMPrivateKey", type: "string", default: "", check: "none", doc: "The DKIM private key: PEM text or a path to a PEM file (RSA of 1024 bits or more, or Ed25519)." },
   { name: "DKIMSelector", type: "string", default: "", check: "singleLine", doc: "DKIM selector (s=): the public key is published at <selector>._domainkey.<DKIMDomain>." },
   { name: "DNSServers", type: "string", default: "", check: "singleLine", doc: "DNS servers for direct delivery, comma separated (`192.0.2.53`, `127.0.0.1:5353`, `[::1]:53`); empty: the system's." },
