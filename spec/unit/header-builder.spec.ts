@@ -92,6 +92,19 @@ describe("buildHeaders", () => {
     expect(own.filter((h) => h.field.toLowerCase() === "sender").map((h) => h.value)).toEqual(["secretary@example.com"]);
   });
 
+  it("a Subject word too long to fold within 998 octets goes as encoded-words: every line fits and it decodes back exactly", async () => {
+    const url = `https://example.com/${"a1b2c3".repeat(400)}`;
+    const subject = `See ${url} today`;
+    const headers = buildHeaders(input({ subject }));
+    const block = serializeHeaders(headers, 78);
+    for (const line of block.split("\r\n")) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(998);
+    expect(headers.find((h) => h.field === "Subject")?.value).toMatch(/^See =\?UTF-8\?/);
+    const parsed = await simpleParser(`${block}body\r\n`);
+    expect(parsed.subject).toBe(subject);
+    // Words that fit stay plain.
+    expect(buildHeaders(input({ subject: "x".repeat(800) })).find((h) => h.field === "Subject")?.value).toBe("x".repeat(800));
+  });
+
   it("leaves out headers whose source is empty", () => {
     expect(fields({ subject: "" })).toEqual(["Date", "From", "To", "Message-ID"]);
     expect(fields({ from: "", sendTo: "" })).toEqual(["Date", "Subject", "Message-ID"]);

@@ -36,6 +36,13 @@ export function needsEncoding(s: string): boolean {
 }
 
 /** Text that a decoder would mistake for an encoded-word must be encoded too. */
+/**
+ * Folding cannot cut a word, and a line holds at most 998 octets (RFC 5322
+ * §2.1.1) with the field name in front of the first word: a longer word (a
+ * long URL in a Subject, say) goes as encoded-words, which can be split.
+ */
+const LONGEST_PLAIN_WORD = 900;
+
 function mustEncodeWord(word: string): boolean {
   return needsEncoding(word) || word.includes("=?");
 }
@@ -143,7 +150,8 @@ export function encodeWords(text: string, charset: string): string {
   let first = -1;
   let last = -1;
   for (let k = 0; k < parts.length; k += 2) {
-    if (mustEncodeWord(parts[k] ?? "")) {
+    const word = parts[k] ?? "";
+    if (mustEncodeWord(word) || word.length > LONGEST_PLAIN_WORD) {
       if (first < 0) first = k;
       last = k;
     }
