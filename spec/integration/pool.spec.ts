@@ -5,6 +5,7 @@
  * produce on demand (421 at MAIL, a connection dropped at a chosen step,
  * replies that never come).
  */
+import { createServer, type AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError, SmtpPool, type PoolMessage, type SendResult, type SmtpPoolOptions } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
@@ -572,6 +573,24 @@ describe("SmtpPool: built from an Smtp template", () => {
 
     expect(server.messages).toHaveLength(1);
     expect([...server.sessions.values()].map((s) => s.hello)).toEqual(["before.test"]);
+  });
+});
+
+describe("SmtpPool: a server that drops every connection before greeting", () => {
+  it("the message is tried on two connections, then rejected; the pool does not loop", async () => {
+    let accepted = 0;
+    const server = createServer((socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const pool = newPool(base((server.address() as AddressInfo).port), { maxConnections: 1 });
+    const err = await within(pool.send(msg(1)).then(() => undefined, (e: unknown) => e), 10_000, "the send");
+    expect(err).toBeInstanceOf(SmtpError);
+    expect((err as SmtpError).isNetwork()).toBe(true);
+    expect(accepted).toBe(2);
+    await pool.close();
   });
 });
 

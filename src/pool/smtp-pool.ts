@@ -250,6 +250,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     } catch (e) {
       const err = asSmtpError(e);
       if (this.retries(first, err)) {
+        first.attempts++;
         await this.disconnect(worker, `retrying after: ${err.message}`);
         this.queue.unshift(first);
         return;
