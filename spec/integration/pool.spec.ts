@@ -738,13 +738,13 @@ describe("SmtpPool: a connection's messages are pipelined one after another", ()
     expect(server.connections).toHaveLength(1);
   });
 
-  it("with AbsoluteTimeout each send is bounded on its own: four 400 ms sends under Timeout=1 all succeed", async () => {
+  it("with AbsoluteTimeout each send is bounded on its own: four 700 ms sends under Timeout=2 all succeed", async () => {
     const server = await scripted({
       endOfData: (conn) => {
-        setTimeout(() => conn.reply("250 2.0.0 queued"), 400);
+        setTimeout(() => conn.reply("250 2.0.0 queued"), 700);
       },
     });
-    const template = new Smtp(base(server.port, { timeout: 1 }));
+    const template = new Smtp(base(server.port, { timeout: 2 }));
     template.config("AbsoluteTimeout=true");
     const pool = newPool(template, { maxConnections: 1 });
     const results = await Promise.all(Array.from({ length: 4 }, (_, i) => pool.send(msg(i))));
