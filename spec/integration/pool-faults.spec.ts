@@ -14,10 +14,12 @@
  * in the order the server meets them; the assertions are invariants and hold
  * for any timing.
  */
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { SMTPServer } from "smtp-server";
 import { SmtpError, SmtpPool, type SendResult } from "../../src/index.js";
+import { mulberry32 } from "../support/seeded-random.js";
+import { listenLocal } from "../support/listen.js";
 
 interface FaultServer {
   port: number;
@@ -27,24 +29,13 @@ interface FaultServer {
   close(): Promise<void>;
 }
 
-/** mulberry32: a small seeded generator, enough for picking faults. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function smtpError(message: string, responseCode: number): Error {
   return Object.assign(new Error(message), { responseCode });
 }
 
 async function faultServer(seed: number): Promise<FaultServer> {
-  const random = seeded(seed);
+  const next = mulberry32(seed);
+  const random = (): number => next() / 4294967296;
   const kept = new Map<string, number>();
   const faults = new Map<string, number>();
   const sockets = new Map<number, Socket>();
@@ -111,9 +102,9 @@ async function faultServer(seed: number): Promise<FaultServer> {
     socket.on("close", () => sockets.delete(port));
   });
   server.on("error", () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = await listenLocal(server.server);
   return {
-    port: (server.server.address() as AddressInfo).port,
+    port,
     kept,
     faults,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

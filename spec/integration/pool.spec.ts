@@ -5,13 +5,14 @@
  * produce on demand (421 at MAIL, a connection dropped at a chosen step,
  * replies that never come).
  */
-import { createServer, type AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError, SmtpPool, type PoolMessage, type SendResult, type SmtpPoolOptions } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { startPoolServer, type PoolServer } from "../support/pool-server.js";
 import { scriptedSmtp, type ScriptedConnection, type ScriptedServer, type SmtpScript } from "../support/scripted-server.js";
 import { recordingServer, type RecordingServer } from "../support/recording-server.js";
+import { listenLocal } from "../support/listen.js";
 import { rejectsWith, throwsWith, waitFor } from "../support/client.js";
 
 const pools: SmtpPool[] = [];
@@ -583,9 +584,9 @@ describe("SmtpPool: a server that drops every connection before greeting", () =>
       accepted++;
       socket.destroy();
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = await listenLocal(server);
     servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
-    const pool = newPool(base((server.address() as AddressInfo).port), { maxConnections: 1 });
+    const pool = newPool(base(port), { maxConnections: 1 });
     const err = await within(pool.send(msg(1)).then(() => undefined, (e: unknown) => e), 10_000, "the send");
     expect(err).toBeInstanceOf(SmtpError);
     expect((err as SmtpError).isNetwork()).toBe(true);

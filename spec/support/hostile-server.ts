@@ -21,9 +21,11 @@
  * layer: decrypted after STARTTLS), and `closed` resolves when the TCP
  * connection is gone, so a test can check that the client did close it.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import { readFixture } from "./tls-fixtures.js";
+import { mulberry32 } from "./seeded-random.js";
+import { listenLocal } from "./listen.js";
 
 export interface SendOptions {
   /** One byte per write (each awaited, with gapMs in between): replies split at every byte. */
@@ -67,15 +69,9 @@ export const step = {
 
 /** Deterministic pseudo-random bytes (mulberry32). */
 export function garbageBytes(length: number, seed = 1): Buffer {
-  let a = seed >>> 0;
+  const next = mulberry32(seed);
   const out = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (t ^ (t >>> 14)) & 0xff;
-  }
+  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
   return out;
 }
 
@@ -397,14 +393,7 @@ export async function hostileServer(script: readonly Step[] | ((index: number) =
     });
     onSocket(sock, tls);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server);
 
   return {
     port,

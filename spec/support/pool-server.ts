@@ -5,8 +5,8 @@
  * time (performance.now(), the same clock as the client's) of every MAIL FROM
  * and of every message's arrival.
  */
-import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
+import { listenLocal } from "./listen.js";
 
 export interface PoolServerMessage {
   session: string;
@@ -99,16 +99,9 @@ export async function startPoolServer(opts: PoolServerOptions = {}): Promise<Poo
     },
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listenLocal(server.server);
   // Client sockets that reset must not crash the test process.
   server.on("error", () => undefined);
-  const port = (server.server.address() as AddressInfo).port;
 
   return {
     port,

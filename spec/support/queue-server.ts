@@ -9,8 +9,8 @@
  * `abortedData`, never as a delivery: the server never said 250 to it.
  */
 import { createHash } from "node:crypto";
-import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerError } from "smtp-server";
+import { listenLocal } from "./listen.js";
 
 /** undefined: accept; otherwise refuse with this code and text. */
 export type Verdict = { code: number; text: string } | undefined;
@@ -179,13 +179,6 @@ export async function startQueueServer(opts: { keepRawUpTo?: number; hooks?: Que
   // Errors of single client connections (a killed worker) must not crash the test process.
   server.on("error", () => undefined);
 
-  await new Promise<void>((resolve, reject) => {
-    server.server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.server.off("error", reject);
-      resolve();
-    });
-  });
-  state.port = (server.server.address() as AddressInfo).port;
+  state.port = await listenLocal(server.server);
   return state;
 }

@@ -18,7 +18,8 @@
  * Replies of one burst are written in one write, as pipelining servers do.
  * `rewrite` lets a test distort the replies (an extra reply, a missing one).
  */
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
+import { listenLocal } from "./listen.js";
 
 export const ALL_EXTENSIONS = [
   "PIPELINING",
@@ -387,16 +388,10 @@ export async function recordingServer(opts: RecordingServerOptions = {}): Promis
   });
   server.on("error", () => undefined);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listenLocal(server);
 
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     connections,
     lines: allLines,
     messages,

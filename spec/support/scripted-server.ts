@@ -8,7 +8,8 @@
  * marker. `scriptedSmtp(overrides)` is a well-behaved SMTP dialogue in which
  * individual steps can be replaced.
  */
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
+import { listenLocal } from "./listen.js";
 
 export interface ScriptedConnection {
   readonly socket: Socket;
@@ -138,14 +139,7 @@ export async function scriptedServer(handler: ScriptHandler | ((line: string, co
     h.onConnect?.(conn);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server);
 
   return {
     port,
@@ -234,8 +228,7 @@ export function scriptedSmtp(script: SmtpScript = {}): Promise<ScriptedServer> {
 /** A port nothing listens on (a server was bound to it and closed again). */
 export async function closedPort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }

@@ -8,8 +8,8 @@
  * "busy..." recipients get a 450 4.2.1.
  */
 import { createHash } from "node:crypto";
-import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerError } from "smtp-server";
+import { listenLocal } from "./listen.js";
 
 export interface ReceivedMessage {
   mailFrom: string;
@@ -146,16 +146,9 @@ export async function startSmtpServer(opts: HarnessOptions = {}): Promise<Harnes
     },
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listenLocal(server.server);
   // Errors of individual client sockets must not crash the test process.
   server.on("error", () => undefined);
-  const port = (server.server.address() as AddressInfo).port;
 
   return {
     port,

@@ -13,10 +13,11 @@
  *   does the TLS handshake with `new tls.TLSSocket(socket, { isServer: true })`.
  *   It records every command line and whether it arrived over TLS.
  */
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerAuthenticationResponse, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { readFixture, type FixtureName } from "./tls-fixtures.js";
+import { listenLocal } from "./listen.js";
 
 /** Which server certificate to present. */
 export type ServerCertName = "server" | "expired" | "wronghost" | "selfsigned";
@@ -187,14 +188,7 @@ export async function startTlsSmtpServer(opts: TlsSmtpServerOptions = {}): Promi
   // A client aborting a TLS handshake makes smtp-server emit "error": record, never crash.
   server.on("error", (err: Error) => errors.push(err));
 
-  await new Promise<void>((resolve, reject) => {
-    server.server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.server.address() as AddressInfo).port;
+  const port = await listenLocal(server.server);
   return {
     port,
     auths,
@@ -320,15 +314,9 @@ export async function rawStartTlsServer(opts: RawStartTlsOptions = {}): Promise<
     raw.on("data", onData);
     write("220 raw.test ESMTP ready\r\n");
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listenLocal(server);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     lines,
     get handshakes() {
       return handshakes;

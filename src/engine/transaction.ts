@@ -264,6 +264,8 @@ export async function runTransaction(
     // Queued before the first byte so even an instant reply finds its waiter;
     // its Timeout starts only once the end-of-data marker is written.
     const endOfData = session.connection.deferReply("the end of data (.)", timeoutMs);
+    // Only a pipelining server may get the next commands before this verdict (RFC 2920).
+    const handover = plan.pipelining ? hooks.handover : undefined;
     let markerSent = false;
     try {
       bytes = await transferData(session.connection, {
@@ -274,14 +276,13 @@ export async function runTransaction(
         onMarker: () => {
           endOfData.arm();
           // The next message's envelope joins the end of this one in a single write.
-          if (hooks.handover && plan.pipelining) session.connection.coalesce();
+          if (handover) session.connection.coalesce();
         },
         signal,
       });
       markerSent = true;
       endOfData.arm();
-      // Only a pipelining server may get the next commands before this verdict (RFC 2920).
-      if (plan.pipelining) hooks.handover?.();
+      handover?.();
       final = await endOfData.reply;
     } catch (e) {
       throw lostDuringData(e, "DATA", markerSent);
