@@ -28,7 +28,7 @@
 // larger than ChunkSize) count one flight per chunk reply the client saw
 // before writing on; for small messages the count is exact.
 import { createServer } from "node:net";
-import { createInterface } from "node:readline";
+import { serveUnderControl } from "./child-control.mjs";
 
 const argv = process.argv.slice(2);
 const chunking = argv.includes("--chunking");
@@ -261,21 +261,4 @@ function report(reset) {
   process.stdout.write(JSON.stringify(r) + "\n");
 }
 
-server.listen(port, "127.0.0.1", () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
-});
-
-createInterface({ input: process.stdin }).on("line", (l) => {
-  const cmd = l.trim();
-  if (cmd === "peek") report(false);
-  else if (cmd === "take") report(true);
-});
-
-function stop() {
-  server.close();
-  for (const s of sockets) s.destroy();
-  process.exit(0);
-}
-process.stdin.on("end", stop);
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+serveUnderControl(server, port, sockets, report);

@@ -24,7 +24,7 @@
 //   take   the same with `times` (every MAIL time, in order), then zeroes
 // Exits when stdin closes (its parent went away) or on SIGTERM.
 import { connect, createServer } from "node:net";
-import { createInterface } from "node:readline";
+import { serveUnderControl } from "./child-control.mjs";
 
 const argv = process.argv.slice(2);
 const targetIndex = argv.indexOf("--target");
@@ -114,21 +114,4 @@ function report(take) {
   process.stdout.write(JSON.stringify(r) + "\n");
 }
 
-server.listen(0, "127.0.0.1", () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
-});
-
-createInterface({ input: process.stdin }).on("line", (l) => {
-  const cmd = l.trim();
-  if (cmd === "peek") report(false);
-  else if (cmd === "take") report(true);
-});
-
-function stop() {
-  server.close();
-  for (const s of sockets) s.destroy();
-  process.exit(0);
-}
-process.stdin.on("end", stop);
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+serveUnderControl(server, 0, sockets, report);
