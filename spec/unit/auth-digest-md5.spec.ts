@@ -1,23 +1,8 @@
 import { describe, it, expect } from "vitest";
 import { createHash } from "node:crypto";
-import { ErrorCode, SmtpError } from "../../src/errors.js";
-import type { SaslCredentials } from "../../src/auth/mechanism.js";
+import { SmtpError } from "../../src/errors.js";
+import { creds, expectAuthFailure } from "../support/sasl.js";
 import { DIGEST_MD5, computeDigestMd5, parseDirectives } from "../../src/auth/digest-md5.js";
-
-function creds(c: Partial<SaslCredentials>): SaslCredentials {
-  return { user: "", password: "", authorizationIdentity: "", token: "", host: "", port: 0, ...c };
-}
-
-async function expectAuthFailure(p: Promise<unknown> | (() => unknown)): Promise<SmtpError> {
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(SmtpError);
-    expect((e as SmtpError).code).toBe(ErrorCode.Auth);
-    return e as SmtpError;
-  }
-  throw new Error("expected an SmtpError(Auth)");
-}
 
 const RFC_CHALLENGE = 'realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8';
 

@@ -1,18 +1,8 @@
 import { describe, it, expect } from "vitest";
 import { createHmac } from "node:crypto";
 import { md4 } from "hash-wasm";
-import { ErrorCode, SmtpError } from "../../src/errors.js";
-import type { SaslCredentials } from "../../src/auth/mechanism.js";
+import { creds, expectAuthFailure } from "../support/sasl.js";
 import { NTLM, ntowfv2, ntlmv2Response, splitUser } from "../../src/auth/ntlm.js";
-
-function creds(c: Partial<SaslCredentials>): SaslCredentials {
-  return { user: "", password: "", authorizationIdentity: "", token: "", host: "", port: 0, ...c };
-}
-
-async function expectAuthFailure(p: Promise<unknown>): Promise<void> {
-  await expect(p).rejects.toBeInstanceOf(SmtpError);
-  await expect(p).rejects.toMatchObject({ code: ErrorCode.Auth });
-}
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 

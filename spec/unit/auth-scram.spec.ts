@@ -2,24 +2,9 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
 import { ErrorCode, SmtpError } from "../../src/errors.js";
-import type { SaslCredentials } from "../../src/auth/mechanism.js";
+import { creds, expectAuthFailure } from "../support/sasl.js";
 import { SCRAM_SHA_1, SCRAM_SHA_256 } from "../../src/auth/scram.js";
 import { saslPrep } from "../../src/auth/saslprep.js";
-
-function creds(c: Partial<SaslCredentials>): SaslCredentials {
-  return { user: "", password: "", authorizationIdentity: "", token: "", host: "", port: 0, ...c };
-}
-
-async function expectAuthFailure(p: Promise<unknown> | (() => unknown)): Promise<SmtpError> {
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(SmtpError);
-    expect((e as SmtpError).code).toBe(ErrorCode.Auth);
-    return e as SmtpError;
-  }
-  throw new Error("expected an SmtpError(Auth)");
-}
 
 const text = (b: Buffer | undefined): string => (b ?? Buffer.alloc(0)).toString("utf8");
 

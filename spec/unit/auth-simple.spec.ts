@@ -1,27 +1,11 @@
 import { describe, it, expect } from "vitest";
-import { ErrorCode, SmtpError } from "../../src/errors.js";
-import type { SaslCredentials } from "../../src/auth/mechanism.js";
+import { creds, expectAuthFailure as authFailure } from "../support/sasl.js";
 import { PLAIN } from "../../src/auth/plain.js";
 import { LOGIN } from "../../src/auth/login.js";
 import { CRAM_MD5 } from "../../src/auth/cram-md5.js";
 import { XOAUTH2 } from "../../src/auth/xoauth2.js";
 import { OAUTHBEARER } from "../../src/auth/oauthbearer.js";
 import { oauthErrorOf } from "../../src/auth/oauth-error.js";
-
-function creds(c: Partial<SaslCredentials>): SaslCredentials {
-  return { user: "", password: "", authorizationIdentity: "", token: "", host: "", port: 0, ...c };
-}
-
-async function authFailure(p: Promise<unknown> | (() => unknown)): Promise<SmtpError> {
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(SmtpError);
-    expect((e as SmtpError).code).toBe(ErrorCode.Auth);
-    return e as SmtpError;
-  }
-  throw new Error("expected an SmtpError(Auth)");
-}
 
 describe("PLAIN (RFC 4616)", () => {
   it("sends authzid NUL authcid NUL passwd as the initial response", () => {
