@@ -5,14 +5,12 @@
  * Runs against the recording server (spec/support/recording-server.ts).
  */
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCode, Smtp, SmtpError, type ErrorEvent, type ExpandEvent } from "../../src/index.js";
-import type { SmtpOptions } from "../../src/schema/accessor-types.js";
-import { client, record, rejectsWith, waitFor } from "../support/client.js";
-import { ALL_EXTENSIONS, param, recordingServer, type RecordedMessage, type RecordingServer, type RecordingServerOptions } from "../support/recording-server.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ErrorCode, SmtpError, type Smtp, type ErrorEvent, type ExpandEvent } from "../../src/index.js";
+import { record, rejectsWith, waitFor } from "../support/client.js";
+import { recordingFixture } from "../support/recording-fixture.js";
+import { ALL_EXTENSIONS, param, type RecordedMessage, type RecordingServer } from "../support/recording-server.js";
 
-const servers: RecordingServer[] = [];
-const clients: Smtp[] = [];
 let server: RecordingServer;
 
 const STAFF = ["Alice Example <alice@example.com>", "bob@example.com", "Carol <carol@example.com>"];
@@ -27,22 +25,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((m) => m.disconnect().catch(() => undefined)));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(opts: RecordingServerOptions = {}): Promise<RecordingServer> {
-  const s = await recordingServer(opts);
-  servers.push(s);
-  return s;
-}
-
-function smtp(port: number, options: SmtpOptions = {}): Smtp {
-  const m = client(port, options);
-  clients.push(m);
-  return m;
-}
+const { serve, smtp } = recordingFixture();
 
 function lastMessage(s: RecordingServer): RecordedMessage {
   const msg = s.messages[s.messages.length - 1];

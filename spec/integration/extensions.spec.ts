@@ -12,30 +12,14 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError, type RecipientStatusEvent } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
-import { client, record, rejectsWith, waitFor } from "../support/client.js";
-import { param, recordingServer, type RecordedMessage, type RecordingServer, type RecordingServerOptions } from "../support/recording-server.js";
+import { record, rejectsWith, waitFor } from "../support/client.js";
+import { recordingFixture } from "../support/recording-fixture.js";
+import { param, type RecordedMessage, type RecordingServer } from "../support/recording-server.js";
 import { readFixture } from "../support/tls-fixtures.js";
 import { startPostfixSasl, type PostfixSaslPeer } from "../support/peers/postfix-sasl.js";
 
-const servers: RecordingServer[] = [];
-const clients: Smtp[] = [];
 
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((m) => m.disconnect().catch(() => undefined)));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(opts: RecordingServerOptions = {}): Promise<RecordingServer> {
-  const s = await recordingServer(opts);
-  servers.push(s);
-  return s;
-}
-
-function smtp(port: number, options: SmtpOptions = {}): Smtp {
-  const m = client(port, options);
-  clients.push(m);
-  return m;
-}
+const { serve, smtp } = recordingFixture();
 
 /** The only message the server received. */
 function only(s: RecordingServer): RecordedMessage {
