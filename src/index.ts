@@ -9,6 +9,7 @@ export type * from "./events.js";
 export type { SendResult, RecipientResult, RecipientType } from "./engine/transaction.js";
 export type { SmtpReply } from "./engine/reply.js";
 export type { ServerCapabilities } from "./engine/capabilities.js";
+export type { Connector, ConnectTarget } from "./transport/connector.js";
 export type { SmtpOptions, MessageRecipient, MessageHeader } from "./schema/accessor-types.js";
 export { PROPERTIES, COLLECTIONS } from "./schema/properties.js";
 export { SETTINGS } from "./schema/settings.js";

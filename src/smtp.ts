@@ -21,6 +21,7 @@ import { SmtpPool } from "./pool/smtp-pool.js";
 import { authenticate, type TokenRefreshRequest } from "./engine/authenticator.js";
 import { readPemOrPath } from "./transport/pem-source.js";
 import type { ServerCertificateCheck } from "./transport/tls-upgrade.js";
+import type { Connector } from "./transport/connector.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
 import type { SmtpReply } from "./engine/reply.js";
 import { interrupted, SmtpSession, type SessionEvents } from "./engine/session.js";
@@ -69,6 +70,12 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * undefined to give up.
    */
   tokenRefresher: ((request: TokenRefreshRequest) => Promise<string | undefined> | string | undefined) | undefined;
+
+  /**
+   * Opens the stream sessions run on instead of TCP to MailServer (a Unix
+   * socket, a tunnel, a test harness). TLS and everything else run on top.
+   */
+  connector: Connector | undefined;
 
   constructor(options: SmtpOptions = {}) {
     super();
@@ -518,7 +525,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     if (this.#session?.isOpen) return this.#session;
     this.#session = undefined;
     const store = storeOf(this);
-    const options = sessionOptions(store, this.#tlsHooks());
+    const options = { ...sessionOptions(store, this.#tlsHooks()), connector: this.connector };
     const login = authOptions(store, this.tokenRefresher);
     const session = await SmtpSession.open(options, this.#sessionEvents(), signal);
     this.#session = session;
@@ -773,6 +780,7 @@ export function copyConfiguration(template: Smtp, target: Smtp): void {
   store.setInternal("Idle", true);
   store.setInternal("LastReply", "");
   target.tokenRefresher = template.tokenRefresher;
+  target.connector = template.connector;
 }
 
 /** IP*Works spells the class in lower case: `new ipworks.smtp()`. */

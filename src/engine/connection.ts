@@ -4,7 +4,8 @@
  * several commands can be in flight at once (pipelining) and replies are
  * matched strictly in order.
  */
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { socketError } from "../transport/socket-errors.js";
 import { describeReply, type SmtpReply } from "./reply.js";
@@ -26,7 +27,7 @@ export interface ConnectionOptions {
   linger?: boolean;
   lingerMs?: number;
   /** The TCP socket under any TLS layer: a reset (Linger=false) is sent on it. */
-  tcp?: Socket;
+  tcp?: Duplex;
 }
 
 interface Waiter {
@@ -65,7 +66,7 @@ export class SmtpConnection {
   /** A reply that arrived when no command was waiting (typically 421 before a close). */
   private unsolicited: SmtpReply | undefined;
   private ended = false;
-  private sock: Socket;
+  private sock: Duplex;
   private receivedAny = false;
   private corked = false;
   private replyTimer: NodeJS.Timeout | undefined;
@@ -78,13 +79,13 @@ export class SmtpConnection {
     close: (): void => this.onClose(),
   };
 
-  constructor(socket: Socket, private readonly opts: ConnectionOptions) {
+  constructor(socket: Duplex, private readonly opts: ConnectionOptions) {
     this.parser = new ReplyParser({ maxLineLength: opts.maxLineLength });
     this.sock = socket;
     this.bind(socket);
   }
 
-  get socket(): Socket {
+  get socket(): Duplex {
     return this.sock;
   }
 
@@ -93,7 +94,7 @@ export class SmtpConnection {
    * Whatever the server sent in clear text after its STARTTLS reply was
    * already thrown away (see `upgradeAfter`).
    */
-  upgrade(tls: Socket): void {
+  upgrade(tls: Duplex): void {
     this.unbind(this.sock);
     this.sock = tls;
     this.bind(tls);
@@ -250,7 +251,8 @@ export class SmtpConnection {
       const tcp = this.opts.tcp ?? this.sock;
       try {
         // RST instead of FIN; only a plain TCP handle can do it.
-        tcp.resetAndDestroy();
+        if (tcp instanceof Socket) tcp.resetAndDestroy();
+        else tcp.destroy();
       } catch {
         tcp.destroy();
       }
@@ -274,7 +276,7 @@ export class SmtpConnection {
     this.sock.destroy();
   }
 
-  private bind(socket: Socket): void {
+  private bind(socket: Duplex): void {
     socket.on("data", this.listeners.data);
     socket.on("error", this.listeners.error);
     socket.on("close", this.listeners.close);
@@ -282,7 +284,7 @@ export class SmtpConnection {
     socket.resume();
   }
 
-  private unbind(socket: Socket): void {
+  private unbind(socket: Duplex): void {
     socket.off("data", this.listeners.data);
     socket.off("error", this.listeners.error);
     socket.off("close", this.listeners.close);

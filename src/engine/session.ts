@@ -8,6 +8,7 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import { connectThroughProxy, type ProxySettings } from "../transport/proxy-connector.js";
 import { connectTcp, normalizeHost, type SocketOptions } from "../transport/tcp-connector.js";
 import { startTls, type TlsOptions, type TlsResult } from "../transport/tls-upgrade.js";
+import { endpoints, type Connector } from "../transport/connector.js";
 import { heloCapabilities, parseEhloReply, type ServerCapabilities } from "./capabilities.js";
 import { SmtpConnection, type CommandOptions } from "./connection.js";
 import { describeReply, type SmtpReply } from "./reply.js";
@@ -52,6 +53,8 @@ export interface SessionOptions {
   maxTransferRate: number;
   linger: boolean;
   lingerMs: number;
+  /** Opens the stream the session runs on instead of TCP / the proxy (see transport/connector.ts). */
+  connector?: Connector;
 }
 
 export interface SessionEvents {
@@ -88,7 +91,9 @@ export class SmtpSession {
   static async open(opts: SessionOptions, events: SessionEvents, signal?: AbortSignal): Promise<SmtpSession> {
     const host = normalizeHost(opts.host);
     events.trail(2, `connecting to ${host} port ${opts.port}`);
-    const tcp = opts.proxy
+    const tcp = opts.connector
+      ? await opts.connector({ host: opts.host, port: opts.port, signal })
+      : opts.proxy
       ? await connectThroughProxy(opts.proxy, { host: opts.host, port: opts.port }, {
           ...opts.socket,
           localAddress: opts.localAddress,
@@ -104,7 +109,8 @@ export class SmtpSession {
           timeoutMs: opts.connectTimeoutMs,
           signal,
         });
-    events.connectionStatus("Remote host connection complete", 0, `connected to ${tcp.remoteAddress ?? host}:${tcp.remotePort ?? opts.port}`);
+    const ends = endpoints(tcp);
+    events.connectionStatus("Remote host connection complete", 0, `connected to ${ends.remoteAddress || host}:${ends.remotePort ?? opts.port}`);
     let tls: TlsResult | undefined;
     if (opts.tlsMode === "implicit") {
       tls = await startTls(tcp, { ...opts.tls, timeoutMs: opts.connectTimeoutMs || opts.timeoutMs, signal });
@@ -135,14 +141,14 @@ export class SmtpSession {
       if (greeting.code !== 220) {
         throw replyError(greeting, "the server refused the session in its greeting", "greeting");
       }
-      let caps = await hello(conn, opts, tcp.localAddress ?? "");
+      let caps = await hello(conn, opts, ends.localAddress);
       if (opts.tlsMode === "starttls-required" || opts.tlsMode === "starttls-opportunistic") {
         const upgraded = await startTlsIfOffered(conn, caps, opts, signal);
         if (upgraded) {
           tls = upgraded;
           events.secured(tls);
           // RFC 3207 §4.2: forget everything learned in clear text and ask again.
-          caps = await hello(conn, opts, tcp.localAddress ?? "");
+          caps = await hello(conn, opts, ends.localAddress);
         }
       }
       return new SmtpSession(conn, opts, caps, tls);

@@ -6,7 +6,7 @@
  * TLS socket before that verdict.
  */
 import { X509Certificate } from "node:crypto";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { isIP } from "node:net";
 import { checkServerIdentity, connect as tlsConnect, rootCertificates, type PeerCertificate, type SecureVersion, type TLSSocket } from "node:tls";
 import { ErrorCode, SmtpError } from "../errors.js";
@@ -49,7 +49,7 @@ export interface TlsResult {
   cipher: string;
 }
 
-export function startTls(socket: Socket, opts: TlsOptions): Promise<TlsResult> {
+export function startTls(socket: Duplex, opts: TlsOptions): Promise<TlsResult> {
   opts.status(`starting TLS handshake with ${opts.host}`);
   return new Promise<TlsResult>((resolve, reject) => {
     let settled = false;
