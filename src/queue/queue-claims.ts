@@ -9,7 +9,9 @@ import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { ErrorCode, SmtpError } from "../errors.js";
 import { fileError } from "./queue-file.js";
+import { claimName, parseClaimName, queuedId, stateName } from "./queue-names.js";
 
 /** This process's claim marker: host, pid and a random part (pids are reused). */
 export function ownerId(): string {
@@ -17,12 +19,10 @@ export function ownerId(): string {
   return `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
 }
 
-/** `<id>.queued` names the message; the id has no dots. */
+/** `<id>.queued` names the message; ids made here have no dots (other tools' may: queue-names.ts). */
 export function newQueueId(): string {
   return `${Date.now().toString(36)}-${randomBytes(8).toString("hex")}`;
 }
-
-const SENDING = /^([^.]+)\.([^.]+)\.(\d+)\.sending$/;
 
 export interface Claim {
   id: string;
@@ -32,7 +32,7 @@ export interface Claim {
 
 export async function listQueued(dir: string): Promise<string[]> {
   try {
-    return (await fsp.readdir(dir)).filter((n) => n.endsWith(".queued") && !n.startsWith(".")).sort();
+    return (await fsp.readdir(dir)).filter((n) => queuedId(n) !== undefined).sort();
   } catch (e) {
     throw fileError(`cannot read the queue directory ${dir}`, e);
   }
@@ -42,10 +42,10 @@ export async function listQueued(dir: string): Promise<string[]> {
 export async function reclaimStale(dir: string, timeoutMs: number, now = Date.now()): Promise<number> {
   let taken = 0;
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    const m = SENDING.exec(name);
-    if (!m || now - Number(m[3]) < timeoutMs) continue;
+    const c = parseClaimName(name);
+    if (!c || now - c.claimedAt < timeoutMs) continue;
     try {
-      await fsp.rename(join(dir, name), join(dir, `${m[1]}.queued`));
+      await fsp.rename(join(dir, name), join(dir, stateName(c.id, "queued")));
       taken++;
     } catch {
       // Another worker took it back first.
@@ -56,8 +56,9 @@ export async function reclaimStale(dir: string, timeoutMs: number, now = Date.no
 
 /** Claims one .queued file; undefined when another worker got it first. */
 export async function claim(dir: string, queuedName: string, owner: string, now = Date.now()): Promise<Claim | undefined> {
-  const id = queuedName.replace(/\.queued$/, "");
-  const path = join(dir, `${id}.${owner}.${now}.sending`);
+  const id = queuedId(queuedName);
+  if (id === undefined) throw new SmtpError(ErrorCode.InvalidValue, `${queuedName} is not the name of a queued file`);
+  const path = join(dir, claimName(id, owner, now));
   try {
     await fsp.rename(join(dir, queuedName), path);
     return { id, path };

@@ -13,6 +13,7 @@ import type { RecipientResult } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { SmtpPool } from "../pool/smtp-pool.js";
 import { claim, listQueued, ownerId, reclaimStale } from "./queue-claims.js";
+import { queuedId, stateName } from "./queue-names.js";
 import { fileError, messageStream, readEnvelope, syncDirectory, writeQueueFile, type QueueEnvelope, type RecipientFailure } from "./queue-file.js";
 
 export interface QueueSettings {
@@ -97,7 +98,8 @@ function isSetupError(err: SmtpError): boolean {
 }
 
 async function processFile(dir: string, name: string, owner: string, pool: SmtpPool, settings: QueueSettings, signal: AbortSignal | undefined): Promise<{ status: QueueFileStatus; detail: string } | undefined> {
-  const id = name.replace(/\.queued$/, "");
+  // listQueued() passes only .queued names.
+  const id = queuedId(name) ?? name;
   // Not due yet: look without claiming.
   const peek = await readEnvelope(join(dir, name)).catch(() => undefined);
   if (peek?.envelope.nextAttempt && peek.envelope.nextAttempt.getTime() > Date.now()) {
@@ -111,8 +113,8 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
   } catch (e) {
     // A file nobody can read cannot be sent: set it aside with the reason.
     const err = e instanceof SmtpError ? e : fileError(`cannot read ${claimed.path}`, e);
-    await writeErrors(join(dir, `${id}.errors`), [], err).catch(() => undefined);
-    await moveClaim(claimed.path, join(dir, `${id}.failed`));
+    await writeErrors(join(dir, stateName(id, "errors")), [], err).catch(() => undefined);
+    await moveClaim(claimed.path, join(dir, stateName(id, "failed")));
     return { status: "failed", detail: err.message };
   }
   const { envelope, messageOffset } = read;
@@ -172,19 +174,19 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
   const allFailed = [...failed.values()];
   // From here on nothing is sent again, so a full disk may not turn into a
   // duplicate: records are best effort, the claim is always finished.
-  if (allFailed.length) await writeErrors(join(dir, `${id}.errors`), allFailed, overall).catch(() => undefined);
+  if (allFailed.length) await writeErrors(join(dir, stateName(id, "errors")), allFailed, overall).catch(() => undefined);
   if (done.size === 0) {
     await writeQueueFile(claimed.path, { ...base, failed: allFailed, nextAttempt: undefined }, [messageStream(claimed.path, messageOffset)]).catch(() => undefined);
-    await moveClaim(claimed.path, join(dir, `${id}.failed`));
+    await moveClaim(claimed.path, join(dir, stateName(id, "failed")));
     return { status: "failed", detail };
   }
   if (allFailed.length) {
     // Delivered to some: a .failed record with just the refused recipients.
-    await writeQueueFile(join(dir, `${id}.failed`), { ...base, nextAttempt: undefined, failed: allFailed, delivered: [], recipients: envelope.recipients.filter((r) => failed.has(r.address.toLowerCase())) }, [messageStream(claimed.path, messageOffset)]).catch(() => undefined);
+    await writeQueueFile(join(dir, stateName(id, "failed")), { ...base, nextAttempt: undefined, failed: allFailed, delivered: [], recipients: envelope.recipients.filter((r) => failed.has(r.address.toLowerCase())) }, [messageStream(claimed.path, messageOffset)]).catch(() => undefined);
   }
   if (settings.keepQueue) {
     await writeQueueFile(claimed.path, { ...base, failed: allFailed, nextAttempt: undefined }, [messageStream(claimed.path, messageOffset)]).catch(() => undefined);
-    await moveClaim(claimed.path, join(dir, `${id}.sent`));
+    await moveClaim(claimed.path, join(dir, stateName(id, "sent")));
   } else await removeClaim(claimed.path);
   return { status: allFailed.length ? "partial" : "sent", detail };
 }
