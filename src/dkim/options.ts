@@ -85,6 +85,10 @@ export function loadPrivateKey(pem: unknown): LoadedKey {
   if (typeof pem !== "string" || pem.trim() === "") {
     throw invalid("DKIM privateKey must be a PEM private key string");
   }
+  if (!pem.includes("-----BEGIN")) {
+    // Most likely a key without its armour: say so, by its length only.
+    throw invalid(`DKIM privateKey is not PEM text (${pem.length} characters, not shown): a bare base64 key needs its -----BEGIN ...----- and -----END ...----- lines`);
+  }
   let key = keyCache.get(pem);
   if (key === undefined) {
     try {

@@ -5,9 +5,10 @@
  */
 import { createPrivateKey, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { SmtpError, ErrorCode } from "../errors.js";
+import { ErrorCode } from "../errors.js";
 import { invalid, pemBlocks } from "./der.js";
 import { readPkcs12 } from "./pkcs12.js";
+import { readSourceFile } from "../transport/pem-source.js";
 
 export interface SmimeCredentials {
   /** The signer's certificate (PEM). */
@@ -45,11 +46,17 @@ export interface ResolvedSigner {
   chain: X509Certificate[];
 }
 
+const FILE_TYPES_HINT = "CertStoreType 2 and 6 take a file path; 3 takes a PFX blob, 7 PEM text, 99 either";
+
 function readStoreFile(path: string): Buffer {
+  return readSourceFile(path, ErrorCode.CannotOpenFile, "Certificate store", "a readable file path", FILE_TYPES_HINT);
+}
+
+function readIfFile(path: string): Buffer | undefined {
   try {
     return readFileSync(path);
-  } catch (err) {
-    throw new SmtpError(ErrorCode.CannotOpenFile, `Cannot open certificate store ${JSON.stringify(path)}: ${(err as Error).message}`, { cause: err });
+  } catch {
+    return undefined;
   }
 }
 
@@ -141,13 +148,8 @@ export function loadSigner(opts: LoadSignerOptions): SmimeCredentials {
       if (looksLikePem(store)) return fromPem(store, password, "PEM text");
       // A short single-line string naming an existing file is a path; anything else is a blob.
       if (store.length < 4096 && !/[\r\n]/.test(store)) {
-        let file: Buffer | undefined;
-        try {
-          file = readFileSync(store);
-        } catch (err) {
-          // Not base64 either (a path has dots or slashes base64 rarely ends up with): report the file.
-          if (!isBase64(store)) throw new SmtpError(ErrorCode.CannotOpenFile, `Cannot open certificate store ${JSON.stringify(store)}: ${(err as Error).message}`, { cause: err });
-        }
+        // Not base64 either (a path has dots or slashes base64 rarely ends up with): report the file.
+        const file = isBase64(store) ? readIfFile(store) : readStoreFile(store);
         if (file) {
           return looksLikePem(file) ? fromPem(file.toString("utf8"), password, `PEM file ${store}`) : fromPfx(file, password, `PFX file ${store}`);
         }

@@ -3,9 +3,10 @@
  * SSLCertStorePassword / SSLCertSubject into TLS options.
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { readSourceFile } from "./pem-source.js";
 
 /** The subset of tls.connect() options that carry a client certificate. */
 export type ClientCertificate =
@@ -57,11 +58,7 @@ export function loadClientCertificate(spec: ClientCertificateSpec): ClientCertif
 }
 
 function readStoreFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new SmtpError(ErrorCode.TlsClientCert, `cannot read SSLCertStore file ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
+  return readSourceFile(path, ErrorCode.TlsClientCert, "SSLCertStore", "a readable file path", "SSLCertStoreType 2 and 6 take a file path; 3 takes base64 PKCS#12, 7 PEM text, 99 either");
 }
 
 function pem(text: string, passphrase: string | undefined): ClientCertificate {

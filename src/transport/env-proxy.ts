@@ -20,8 +20,11 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
   let url: URL;
   try {
     url = new URL(value.includes("://") ? value : `http://${value}`);
-  } catch (e) {
-    throw new SmtpError(ErrorCode.Firewall, `${source} is not a proxy URL: ${value}`, { cause: e });
+  } catch {
+    // Not quoted, and no cause (Node's TypeError keeps the text as `input`): the URL may hold a password.
+    throw new SmtpError(ErrorCode.Firewall, `${source} is not a proxy URL (${value.length} characters, not shown: it may hold a password)`, {
+      hint: "use scheme://[user:password@]host[:port], with reserved characters in user and password %-encoded",
+    });
   }
   const scheme = url.protocol.replace(/:$/, "").toLowerCase();
   const type = scheme === "http" || scheme === "https" ? FirewallType.Tunnel
@@ -35,11 +38,20 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
     type,
     host,
     port: url.port ? Number(url.port) : type === FirewallType.Tunnel ? 80 : 1080,
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
+    user: decoded(url.username, source, "user"),
+    password: decoded(url.password, source, "password"),
     // curl's convention: socks5h:// and socks4a:// let the proxy resolve names, socks5:// resolves here.
     remoteDns: scheme === "socks5h" || scheme === "socks4a",
   };
+}
+
+/** A %-encoded URL part; a bad escape is named, never quoted. */
+function decoded(part: string, source: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new SmtpError(ErrorCode.Firewall, `${source}: the ${what} in the proxy URL has a malformed %-escape`);
+  }
 }
 
 /** NO_PROXY: "*", exact hosts, domain suffixes (".example.com" or "example.com"), optionally with :port. */

@@ -106,9 +106,11 @@ async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, 
     return tunnel;
   } catch (e) {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted");
-    throw new SmtpError(ErrorCode.Firewall, `${label}: ${describeSocksError(e instanceof Error ? e.message : String(e))}`, {
-      hint: /auth/i.test(String(e)) ? "check FirewallUser and FirewallPassword" : undefined,
-      cause: e,
+    const message = e instanceof Error ? e.message : String(e);
+    throw new SmtpError(ErrorCode.Firewall, `${label}: ${describeSocksError(message)}`, {
+      hint: /auth/i.test(message) ? "check FirewallUser and FirewallPassword" : undefined,
+      // The socks package's error carries its options, FirewallPassword included: keep only its message.
+      cause: new Error(message),
     });
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
