@@ -141,18 +141,22 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
       detail = sent.reply;
     } catch (e) {
       const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
-      if (signal?.aborted || err.code === ErrorCode.Interrupted || isSetupError(err)) {
-        // Not this message's fault: back as it was, no attempt counted.
+      // Checked first: a message sent in full may have been delivered, also when
+      // an abort cut off its verdict. It is filed for an operator (attempt
+      // counted), never put back for a blind resend.
+      if (err.deliveryUnknown) {
+        for (const r of remaining) newlyFailed.push({ address: r.address, reply: err.message });
+      } else if (signal?.aborted || err.code === ErrorCode.Interrupted || isSetupError(err)) {
+        // Not this message's fault and not sent in full: back as it was, no attempt counted.
         await moveClaim(claimed.path, join(dir, name));
         throw signal?.aborted ? signal.reason : err;
-      }
-      detail = err.message;
-      // The message was not taken, so "accepted" recipients still wait; refused ones are final.
-      if (err.recipientResults) classify(err.recipientResults.map((r) => ({ ...r, accepted: false, transient: r.accepted || r.transient })), done, newlyFailed);
-      else if (err.deliveryUnknown || !err.isTransient()) {
-        // Permanent, or possibly delivered already: an operator decides, never a blind resend.
+      } else if (err.recipientResults) {
+        // The message was not taken, so "accepted" recipients still wait; refused ones are final.
+        classify(err.recipientResults.map((r) => ({ ...r, accepted: false, transient: r.accepted || r.transient })), done, newlyFailed);
+      } else if (!err.isTransient()) {
         for (const r of remaining) newlyFailed.push({ address: r.address, reply: err.lastReply ?? err.message });
       }
+      detail = err.message;
       overall = err;
     }
   }
