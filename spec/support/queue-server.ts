@@ -22,6 +22,11 @@ export interface QueueServerHooks {
   endOfData?(m: { messageId: string; rcptTo: string[] }): Verdict;
   /** The first bytes of a message arrived (the client is in DATA). */
   dataStarted?(): void;
+  /**
+   * The whole message arrived; true stalls: the end of data is never answered
+   * (the client's verdict is lost). Asked before endOfData; counted in heldVerdicts.
+   */
+  holdVerdict?(m: { messageId: string; rcptTo: string[] }): boolean;
 }
 
 export interface Delivery {
@@ -49,6 +54,8 @@ export interface QueueServer {
   rcptCommands: string[];
   /** Messages whose end-of-data was refused by the endOfData hook. */
   refusedData: number;
+  /** Whole messages left without a verdict by the holdVerdict hook. */
+  heldVerdicts: number;
   /** Message transfers that broke off before the end-of-data marker. */
   abortedData: number;
   /** Transfers in progress (data started, not ended). */
@@ -81,6 +88,7 @@ export async function startQueueServer(opts: { keepRawUpTo?: number; hooks?: Que
     mailCommands: [],
     rcptCommands: [],
     refusedData: 0,
+    heldVerdicts: 0,
     abortedData: 0,
     inData: 0,
     countById() {
@@ -149,6 +157,11 @@ export async function startQueueServer(opts: { keepRawUpTo?: number; hooks?: Que
         const h = head ?? Buffer.concat(headParts);
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         const messageId = messageIdOf(h);
+        if (state.hooks.holdVerdict?.({ messageId, rcptTo })) {
+          // No callback: the client waits for a verdict that never comes.
+          state.heldVerdicts++;
+          return;
+        }
         const v = state.hooks.endOfData?.({ messageId, rcptTo });
         if (v) {
           state.refusedData++;

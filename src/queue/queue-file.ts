@@ -2,14 +2,13 @@
  * The queue file: a block of envelope lines, an empty line, then the RFC 5322
  * message exactly as it will be sent. Plain text, so other tools can read it
  * (docs/queue.md). Files are written to a temporary name, fsynced and renamed,
- * so a reader only ever sees complete files.
+ * so a reader only ever sees complete files; no link is ever followed
+ * (queue-no-follow.ts).
  */
-import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
-import { dirname, join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { partChunks } from "../message/message-parts.js";
+import { openRegular, readFrom, writeAtomically } from "./queue-no-follow.js";
 
 export const QUEUE_FORMAT_VERSION = 1;
 /** Longest envelope block read back (a recipient line each: generous, but bounded). */
@@ -105,7 +104,7 @@ export function parseEnvelope(text: string, file: string): QueueEnvelope {
 
 /** The envelope of a queue file and where its message starts. */
 export async function readEnvelope(path: string): Promise<{ envelope: QueueEnvelope; messageOffset: number; size: number }> {
-  const handle = await fsp.open(path, "r");
+  const handle = await openRegular(path);
   try {
     const { size } = await handle.stat();
     let text = "";
@@ -130,50 +129,15 @@ export async function readEnvelope(path: string): Promise<{ envelope: QueueEnvel
 
 /** The message part of a queue file, streamed. */
 export function messageStream(path: string, offset: number): Readable {
-  return createReadStream(path, { start: offset, highWaterMark: 64 * 1024 });
+  return readFrom(path, offset);
 }
 
-/**
- * Writes envelope + message to `target` atomically: a temporary name in the
- * same directory, fsync, rename, fsync of the directory.
- */
+/** Writes envelope + message to `target` atomically (temporary name, fsync, rename, directory fsync). */
 export async function writeQueueFile(target: string, envelope: QueueEnvelope, message: readonly (Buffer | Readable)[]): Promise<void> {
-  const temp = join(dirname(target), `.${Date.now()}-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    const out = createWriteStream(temp, { flags: "wx" });
-    await pipeline(
-      Readable.from(partChunks([Buffer.from(serializeEnvelope(envelope), "utf8"), ...message])),
-      out,
-    );
-    const handle = await fsp.open(temp, "r+");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(temp, target);
-    await syncDirectory(dirname(target));
+    await writeAtomically(target, partChunks([Buffer.from(serializeEnvelope(envelope), "utf8"), ...message]));
   } catch (e) {
-    await fsp.rm(temp, { force: true }).catch(() => undefined);
     throw fileError(`cannot write the queue file ${target}`, e);
-  }
-}
-
-/** Rewrites a file's envelope (retry state) by streaming its message into a new file, atomically. */
-export async function rewriteEnvelope(source: string, target: string, envelope: QueueEnvelope, messageOffset: number): Promise<void> {
-  await writeQueueFile(target, envelope, [messageStream(source, messageOffset)]);
-}
-
-export async function syncDirectory(dir: string): Promise<void> {
-  // A rename is durable only once the directory itself is on disk.
-  const handle = await fsp.open(dir, "r").catch(() => undefined);
-  if (!handle) return;
-  try {
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename still happened.
-  } finally {
-    await handle.close();
   }
 }
 

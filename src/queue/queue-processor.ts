@@ -14,7 +14,8 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import type { SmtpPool } from "../pool/smtp-pool.js";
 import { claim, listQueued, ownerId, reclaimStale } from "./queue-claims.js";
 import { queuedId, stateName } from "./queue-names.js";
-import { fileError, messageStream, readEnvelope, syncDirectory, writeQueueFile, type QueueEnvelope, type RecipientFailure } from "./queue-file.js";
+import { fileError, messageStream, readEnvelope, writeQueueFile, type QueueEnvelope, type RecipientFailure } from "./queue-file.js";
+import { syncDirectory, writeAtomically } from "./queue-no-follow.js";
 
 export interface QueueSettings {
   keepQueue: boolean;
@@ -213,7 +214,7 @@ async function writeErrors(path: string, failures: readonly RecipientFailure[], 
     ...failures.map((f) => `<${f.address}> ${f.reply.replace(/\r?\n/g, " / ")}`),
   ];
   try {
-    await fsp.writeFile(path, lines.join("\n") + "\n");
+    await writeAtomically(path, Buffer.from(lines.join("\n") + "\n", "utf8"));
   } catch (e) {
     throw fileError(`cannot write ${path}`, e);
   }
