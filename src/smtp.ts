@@ -26,7 +26,7 @@ import type { ServerCapabilities } from "./engine/capabilities.js";
 import type { SmtpReply } from "./engine/reply.js";
 import { interrupted, SmtpSession, type SessionEvents } from "./engine/session.js";
 import type { TransferProgress } from "./engine/data-transfer.js";
-import { runTransaction, type RecipientResult, type SendResult, type TransactionHooks, type TransactionPlan } from "./engine/transaction.js";
+import { deliveryUnknown, runTransaction, type RecipientResult, type SendResult, type TransactionHooks, type TransactionPlan } from "./engine/transaction.js";
 import { planTransaction } from "./component/transaction-plan.js";
 import { ErrorCode, SmtpError } from "./errors.js";
 import type { SmtpEvents, TransferEvent } from "./events.js";
@@ -238,6 +238,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
           const complete = item.prepare(this);
           raw = complete !== undefined;
           composed = await this.#compose(complete);
+          item.composed?.(composed.headers.find((h) => h.field.toLowerCase() === "message-id")?.value);
         } catch (e) {
           item.settle(undefined, failureOf(e, signal), false);
           continue;
@@ -295,7 +296,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       if (series?.handover) hooks.handover = series.handover;
       return runTransaction(session, envelope, { parts: composed.parts }, plan, hooks, signal);
     };
-    if (!series) return this.#withSession(signal, transact);
+    if (!series) return this.#withSession(signal, transact, (err) => deliveryUnknown(err));
     // A series never opens a connection of its own: a lost one ends it (retryable, nothing was sent).
     const session = series.session;
     if (!session?.isOpen || this.#session !== session) {
@@ -659,17 +660,23 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   }
 
   /** Runs `body` on a session; one opened just for it is closed afterwards. */
-  async #withSession<T>(signal: AbortSignal, body: (session: SmtpSession) => Promise<T>): Promise<T> {
+  async #withSession<T>(signal: AbortSignal, body: (session: SmtpSession) => Promise<T>, untrusted: (err: SmtpError) => SmtpError = (err) => err): Promise<T> {
     const own = !this.getConnected();
     const session = await this.#ensureSession(signal);
+    let result: T;
     try {
-      return await body(session);
+      result = await body(session);
     } finally {
       if (own && this.#session === session) {
         this.#session = undefined;
         await session.quit();
       }
     }
+    // The goodbye answered in step vouches for the replies before it; one
+    // answered out of step (a late refusal read as the reply to QUIT) does not.
+    const broken = own ? session.connection.outOfStep : undefined;
+    if (broken) throw untrusted(broken);
+    return result;
   }
 
   #tlsHooks(): TlsHooks {
@@ -746,6 +753,8 @@ function smime(): Promise<typeof import("./smime/index.js")> {
 export interface SeriesMessage {
   /** Puts the message on the object, or returns a complete message to send as it is (sendMessage). */
   prepare(smtp: Smtp): ComposedMessage | undefined;
+  /** The message was composed with this Message-ID: a retry must keep it. */
+  composed?(messageId: string | undefined): void;
   /**
    * Called once with the outcome. `turnMissed`: the connection was gone
    * before this message's turn, so nothing of it was sent and it can go

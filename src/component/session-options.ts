@@ -52,6 +52,8 @@ export function sessionOptions(store: PropertyStore, hooks: TlsHooks, override?:
     // With AbsoluteTimeout the whole operation is timed (by the component), not each wait.
     timeoutMs: absolute ? 0 : timeoutMs,
     maxLineLength: store.int("MaxLineLength"),
+    maxReplyLength: store.int("MaxReplyLength"),
+    maxReplyLines: store.int("MaxReplyLines"),
     hello: String(store.setting("Hello")),
     allowExtensions: store.get("AllowExtensions") === true,
     tlsMode,

@@ -101,7 +101,7 @@ async function exchange(session: SmtpSession, mechanism: SaslMechanism, credenti
   const initialText = initial === undefined ? "" : ` ${initial.length === 0 ? "=" : initial.toString("base64")}`;
   const command = `AUTH ${mechanism.name}${initialText}`;
   const shown = `AUTH ${mechanism.name}${initial === undefined ? "" : log ? initialText : ` ${MASK}`}`;
-  let reply = await session.command(command, { display: shown });
+  let reply = await session.command(command, { display: shown, expect: "auth" });
   for (let round = 0; reply.code === 334; round++) {
     if (round >= MAX_ROUNDS) {
       await cancel(session, log);
@@ -115,7 +115,7 @@ async function exchange(session: SmtpSession, mechanism: SaslMechanism, credenti
       throw e instanceof SmtpError ? e : new SmtpError(ErrorCode.Auth, `AUTH ${mechanism.name} failed: ${String(e)}`, { cause: e });
     }
     const line = response.toString("base64");
-    reply = await session.command(line, { display: log ? line : MASK });
+    reply = await session.command(line, { display: log ? line : MASK, expect: "auth" });
   }
   if (reply.code !== 235) throw refusal(reply, mechanism, shown);
   sasl.finish();
@@ -124,7 +124,7 @@ async function exchange(session: SmtpSession, mechanism: SaslMechanism, credenti
 /** "*" ends an exchange the client cannot continue (RFC 4954 §4); the server answers 501. */
 async function cancel(session: SmtpSession, log: boolean): Promise<void> {
   try {
-    await session.command("*", { display: log ? "*" : "* (cancel)" });
+    await session.command("*", { display: log ? "*" : "* (cancel)", expect: "auth" });
   } catch {
     // The error that made us cancel matters more.
   }

@@ -45,9 +45,11 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
 
   const sendChunk = async (chunk: Buffer, last: boolean): Promise<void> => {
     const line = `BDAT ${chunk.length}${last ? " LAST" : ""}`;
-    const [reply] = conn.pipeline([{ line, timeoutMs: opts.timeoutMs, payload: chunk }]);
+    // pipeline() writes only to an open connection: then the chunk is handed to the socket.
+    const open = conn.isOpen;
+    const [reply] = conn.pipeline([{ line, timeoutMs: opts.timeoutMs, payload: chunk, expect: "verdict" }]);
     pending.push({ label: line, reply: reply as Promise<SmtpReply> });
-    if (last) opts.onLastSent?.();
+    if (last && open) opts.onLastSent?.();
     sent += chunk.length;
     opts.onProgress({ bytes: sent, total: opts.total, chunk });
     await throttle.wrote(chunk.length, opts.signal);

@@ -8,7 +8,7 @@ import { replyError, type SmtpSession } from "./session.js";
 /** VRFY (RFC 5321 §3.5): 250 / 251 the user is known, 252 cannot verify but will accept; anything else fails. */
 export async function verify(session: SmtpSession, address: string): Promise<SmtpReply> {
   const line = `VRFY ${argument("verify()", address)}`;
-  const reply = await session.command(line);
+  const reply = await session.command(line, { expect: "command" });
   if (reply.code !== 250 && reply.code !== 251 && reply.code !== 252) throw replyError(reply, `the server could not verify ${address}`, line);
   return reply;
 }
@@ -16,7 +16,7 @@ export async function verify(session: SmtpSession, address: string): Promise<Smt
 /** EXPN: each line of the 250 reply is one member of the list. */
 export async function expand(session: SmtpSession, name: string): Promise<string[]> {
   const line = `EXPN ${argument("expand()", name)}`;
-  const reply = await session.command(line);
+  const reply = await session.command(line, { expect: "command" });
   if (reply.code !== 250) throw replyError(reply, `the server could not expand ${name}`, line);
   // text has the enhanced status ("2.1.5") already taken off each line.
   return reply.text.split("\n").map((l) => l.trim()).filter((l) => l !== "");

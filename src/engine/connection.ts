@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { socketError } from "../transport/socket-errors.js";
 import { describeReply, type SmtpReply } from "./reply.js";
+import { plausible, type Expected } from "./reply-expectations.js";
 import { ReplyParser } from "./reply-parser.js";
 
 export interface ConnectionHooks {
@@ -22,6 +23,8 @@ export interface ConnectionHooks {
 
 export interface ConnectionOptions {
   maxLineLength: number;
+  maxReplyLength?: number;
+  maxReplyLines?: number;
   hooks: ConnectionHooks;
   /** Graceful close (FIN, waiting up to lingerMs for the server's side) or a reset at once. */
   linger?: boolean;
@@ -36,6 +39,7 @@ interface Waiter {
   timeoutMs: number;
   /** False while the command it answers is still being written (message data). */
   armed: boolean;
+  expect: Expected;
   lastInClear?: boolean;
   resolve(reply: SmtpReply): void;
   reject(err: SmtpError): void;
@@ -45,6 +49,8 @@ export interface CommandOptions {
   /** Shown in PITrail and errors instead of the command (credentials). */
   display?: string;
   timeoutMs: number;
+  /** The replies that can answer it; anything else means the two sides are out of step. Default "any". */
+  expect?: Expected;
   /**
    * Stop reading after this command's reply and drop anything received
    * after it (STARTTLS: bytes before the handshake may be injected).
@@ -65,6 +71,10 @@ export class SmtpConnection {
   private lastReply: SmtpReply | undefined;
   /** A reply that arrived when no command was waiting (typically 421 before a close). */
   private unsolicited: SmtpReply | undefined;
+  /** The server said 421: it is closing the channel, nothing more may be sent (RFC 5321 §3.8). */
+  private closing: SmtpReply | undefined;
+  /** Replies and commands fell out of step (stray, extra, implausible or malformed replies). */
+  private violation: SmtpError | undefined;
   private ended = false;
   private sock: Duplex;
   private receivedAny = false;
@@ -73,14 +83,17 @@ export class SmtpConnection {
   private replyTimerMs = 0;
   /** The waiter the reply timer is timing (the head of the queue), if any. */
   private timed: Waiter | undefined;
+  /** When the timed wait began (performance.now()). */
+  private timedSince = 0;
   private readonly listeners = {
     data: (chunk: Buffer): void => this.onData(chunk),
     error: (err: Error): void => this.fail(socketError(err, "connection error")),
+    end: (): void => this.onEnd(),
     close: (): void => this.onClose(),
   };
 
   constructor(socket: Duplex, private readonly opts: ConnectionOptions) {
-    this.parser = new ReplyParser({ maxLineLength: opts.maxLineLength });
+    this.parser = new ReplyParser({ maxLineLength: opts.maxLineLength, maxReplyLength: opts.maxReplyLength, maxReplyLines: opts.maxReplyLines });
     this.sock = socket;
     this.bind(socket);
   }
@@ -101,7 +114,15 @@ export class SmtpConnection {
   }
 
   get isOpen(): boolean {
-    return !this.ended && this.failure === undefined && !this.sock.destroyed;
+    return !this.ended && this.failure === undefined && this.closing === undefined && !this.sock.destroyed;
+  }
+
+  /**
+   * Set once replies and commands fell out of step: no reply read on this
+   * connection since can be trusted as the answer to its command.
+   */
+  get outOfStep(): SmtpError | undefined {
+    return this.violation;
   }
 
   get pendingReplies(): number {
@@ -118,8 +139,8 @@ export class SmtpConnection {
   }
 
   /** Waits for a reply without sending anything (the greeting). */
-  expectReply(label: string, timeoutMs: number): Promise<SmtpReply> {
-    return this.pushWaiter(label, timeoutMs);
+  expectReply(label: string, timeoutMs: number, expect: Expected = "greeting"): Promise<SmtpReply> {
+    return this.pushWaiter(label, timeoutMs, expect);
   }
 
   /**
@@ -132,7 +153,7 @@ export class SmtpConnection {
     const reply = this.failure || !this.isOpen
       ? Promise.reject(this.failure ?? this.closedError(label))
       : new Promise<SmtpReply>((resolve, reject) => {
-          waiter = { label, timeoutMs, armed: false, resolve, reject };
+          waiter = { label, timeoutMs, armed: false, expect: "verdict", resolve, reject };
           this.waiters.push(waiter);
         });
     // Settled later by the caller; a failure before that must not be "unhandled".
@@ -162,17 +183,21 @@ export class SmtpConnection {
       const err = this.failure ?? this.closedError(commands[0]?.display ?? commands[0]?.line ?? "command");
       for (let i = 0; i < commands.length; i++) promises.push(Promise.reject(err));
     } else {
+      // The whole group is checked before any waiter is queued: a bad line
+      // later in it must not leave waiters for commands never written.
+      for (const c of commands) {
+        if (/[\r\n\0]/.test(c.line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR, LF or NUL");
+      }
       const pieces: Buffer[] = [];
       let text = "";
       for (const c of commands) {
-        if (/[\r\n]/.test(c.line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR or LF");
         this.opts.hooks.trail(0, c.display ?? c.line);
         text += c.line + "\r\n";
         if (c.payload) {
           pieces.push(Buffer.from(text, "utf8"), c.payload);
           text = "";
         }
-        promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs, c.lastInClear));
+        promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs, c.expect ?? "any", c.lastInClear));
       }
       if (pieces.length === 0) this.sock.write(text);
       else {
@@ -279,6 +304,7 @@ export class SmtpConnection {
   private bind(socket: Duplex): void {
     socket.on("data", this.listeners.data);
     socket.on("error", this.listeners.error);
+    socket.on("end", this.listeners.end);
     socket.on("close", this.listeners.close);
     // A proxy handshake may leave the socket paused with the greeting already buffered.
     socket.resume();
@@ -287,12 +313,13 @@ export class SmtpConnection {
   private unbind(socket: Duplex): void {
     socket.off("data", this.listeners.data);
     socket.off("error", this.listeners.error);
+    socket.off("end", this.listeners.end);
     socket.off("close", this.listeners.close);
   }
 
-  private pushWaiter(label: string, timeoutMs: number, lastInClear = false): Promise<SmtpReply> {
+  private pushWaiter(label: string, timeoutMs: number, expect: Expected, lastInClear = false): Promise<SmtpReply> {
     return new Promise<SmtpReply>((resolve, reject) => {
-      const waiter: Waiter = { label, timeoutMs, armed: true, lastInClear, resolve, reject };
+      const waiter: Waiter = { label, timeoutMs, armed: true, expect, lastInClear, resolve, reject };
       this.waiters.push(waiter);
       // Only the head of the queue is timed: the others cannot be answered before it.
       if (this.waiters.length === 1) this.armTimer(waiter);
@@ -307,6 +334,7 @@ export class SmtpConnection {
   private armTimer(w: Waiter): void {
     if (w.timeoutMs <= 0 || !w.armed || this.timed === w) return;
     this.timed = w;
+    this.timedSince = performance.now();
     if (this.replyTimer && this.replyTimerMs === w.timeoutMs) {
       this.replyTimer.refresh();
       return;
@@ -334,8 +362,11 @@ export class SmtpConnection {
 
   private onData(chunk: Buffer): void {
     if (this.failure) return;
-    // Timeout is about inactivity: every byte from the server restarts the wait.
-    if (this.timed) this.replyTimer?.refresh();
+    // Timeout is about inactivity: bytes from the server restart the wait, but
+    // a reply that trickles in forever must still end: one wait lasts at most
+    // twice Timeout in all.
+    const t = this.timed;
+    if (t && performance.now() - this.timedSince < t.timeoutMs) this.replyTimer?.refresh();
     if (!this.receivedAny) {
       this.receivedAny = true;
       // A TLS record (handshake 0x16 / alert 0x15, version 3.x) where a greeting belongs.
@@ -350,8 +381,7 @@ export class SmtpConnection {
     try {
       replies = this.parser.push(chunk);
     } catch (e) {
-      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.MalformedReply, String(e));
-      this.fail(err);
+      this.violate(e instanceof SmtpError ? e : new SmtpError(ErrorCode.MalformedReply, String(e)));
       return;
     }
     // More replies than commands in flight: the two sides are out of step, and
@@ -360,12 +390,7 @@ export class SmtpConnection {
     const answerable = clearLimit >= 0 ? clearLimit + 1 : this.waiters.length;
     if (replies.length > answerable && clearLimit < 0 && replies.slice(answerable).some((r) => r.code !== 421)) {
       for (const r of replies) this.opts.hooks.trail(1, r.raw);
-      const extra = replies[answerable] as SmtpReply;
-      this.fail(new SmtpError(ErrorCode.MalformedReply, `the server sent more replies than commands were sent (out of step): ${describeReply(extra)}`, {
-        replyCode: extra.code,
-        enhancedStatus: extra.enhancedStatus,
-        lastReply: extra.raw,
-      }));
+      this.violate(outOfStep("the server sent more replies than commands were sent (out of step)", replies[answerable] as SmtpReply));
       return;
     }
     for (let i = 0; i < replies.length; i++) {
@@ -373,30 +398,36 @@ export class SmtpConnection {
       this.lastReply = reply;
       this.opts.hooks.trail(1, reply.raw);
       this.opts.hooks.reply(reply);
-      if (this.waiters[0] && !this.waiters[0].armed) {
-        // Its command (the message data) is still being written: this reply cannot be its answer.
-        this.fail(new SmtpError(ErrorCode.MalformedReply, `the server replied before the end of the message was sent: ${describeReply(reply)}`, {
-          replyCode: reply.code,
-          enhancedStatus: reply.enhancedStatus,
-          lastReply: reply.raw,
-        }));
-        return;
-      }
-      const w = this.waiters.shift();
-      if (!w) {
+      const head = this.waiters[0];
+      if (!head) {
         this.onUnsolicited(reply);
-        if (this.failure) return;
+        if (this.failure || this.closing) return;
         continue;
       }
-      if (this.timed === w) this.timed = undefined;
-      if (w.lastInClear && reply.code === 220) {
+      if (!head.armed) {
+        // Its command (the message data) is still being written: this reply cannot be its answer.
+        this.violate(outOfStep("the server replied before the end of the message was sent", reply));
+        return;
+      }
+      if (!plausible(head.expect, reply.code)) {
+        this.violate(outOfStep(`the server's reply cannot answer ${head.label} (out of step)`, reply));
+        return;
+      }
+      this.waiters.shift();
+      if (this.timed === head) this.timed = undefined;
+      if (head.lastInClear && reply.code === 220) {
         this.stopReadingInClear(replies.length - i - 1);
-        w.resolve(reply);
+        head.resolve(reply);
+        return;
+      }
+      if (reply.code === 421) {
+        head.resolve(reply);
+        this.serverClosing(reply);
         return;
       }
       const next = this.waiters[0];
       if (next) this.armTimer(next);
-      w.resolve(reply);
+      head.resolve(reply);
     }
   }
 
@@ -415,14 +446,33 @@ export class SmtpConnection {
     // two sides disagree about which reply answers which command.
     if (reply.code === 421) {
       this.unsolicited = reply;
-      this.opts.hooks.trail(2, "the server announced it is closing the connection");
+      this.serverClosing(reply);
       return;
     }
-    this.fail(new SmtpError(ErrorCode.MalformedReply, `the server sent a reply to no command: ${describeReply(reply)}`, {
-      replyCode: reply.code,
-      enhancedStatus: reply.enhancedStatus,
-      lastReply: reply.raw,
-    }));
+    this.violate(outOfStep("the server sent a reply to no command (out of step)", reply));
+  }
+
+  /**
+   * After a 421 the server closes the channel (RFC 5321 §3.8): nothing more is
+   * written, the commands still waiting cannot be answered, and the session
+   * is over for its owner (isOpen false), who opens a new one.
+   */
+  private serverClosing(reply: SmtpReply): void {
+    this.closing = reply;
+    this.opts.hooks.trail(2, "the server announced it is closing the connection");
+    this.rejectAll(this.closedError(this.waiters[0]?.label));
+    this.ended = true;
+    const t = setTimeout(() => this.sock.destroy(), this.opts.lingerMs ?? 2000);
+    t.unref();
+    this.sock.once("close", () => clearTimeout(t));
+    this.sock.end();
+  }
+
+  /** The server ended its side: no reply can come any more. */
+  private onEnd(): void {
+    if (this.failure) return;
+    this.ended = true;
+    if (this.waiters.length > 0) this.rejectAll(this.closedError(this.waiters[0]?.label));
   }
 
   private onClose(): void {
@@ -430,6 +480,12 @@ export class SmtpConnection {
     this.ended = true;
     this.rejectAll(err);
     this.opts.hooks.closed(this.failure);
+  }
+
+  /** A protocol violation: nothing read on this connection can be trusted any more. */
+  private violate(err: SmtpError): void {
+    this.violation ??= err;
+    this.fail(err);
   }
 
   private fail(err: SmtpError): void {
@@ -445,14 +501,24 @@ export class SmtpConnection {
   }
 
   private closedError(label: string | undefined): SmtpError {
-    const last = this.unsolicited ?? this.lastReply;
+    const last = this.closing ?? this.unsolicited ?? this.lastReply;
     const lastText = last ? `; its last reply was "${describeReply(last)}"` : "";
     const what = label ? ` while waiting for the reply to ${label}` : "";
+    const announced = this.closing ?? this.unsolicited;
     return new SmtpError(ErrorCode.ConnectionClosed, `the server closed the connection${what}${lastText}`, {
-      replyCode: this.unsolicited?.code,
-      enhancedStatus: this.unsolicited?.enhancedStatus,
+      replyCode: announced?.code,
+      enhancedStatus: announced?.enhancedStatus,
       lastReply: last?.raw,
       command: label,
     });
   }
+}
+
+function outOfStep(what: string, reply: SmtpReply): SmtpError {
+  return new SmtpError(ErrorCode.MalformedReply, `${what}: ${describeReply(reply)}`, {
+    replyCode: reply.code,
+    enhancedStatus: reply.enhancedStatus,
+    lastReply: reply.raw,
+    hint: "the connection was closed: replies can no longer be matched to commands",
+  });
 }

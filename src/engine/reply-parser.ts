@@ -17,9 +17,15 @@ import { createReply, type SmtpReply } from "./reply.js";
 export interface ReplyParserOptions {
   /** Maximum bytes per line, excluding the line end. Default 2048. */
   maxLineLength?: number;
+  /** Maximum bytes of one whole reply, line ends included. Default 65536. */
+  maxReplyLength?: number;
+  /** Maximum lines of one reply. Default 1000. */
+  maxReplyLines?: number;
 }
 
 const DEFAULT_MAX_LINE_LENGTH = 2048;
+const DEFAULT_MAX_REPLY_LENGTH = 65536;
+const DEFAULT_MAX_REPLY_LINES = 1000;
 const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
@@ -34,6 +40,10 @@ interface PendingLine {
 
 export class ReplyParser {
   private readonly maxLineLength: number;
+  private readonly maxReplyLength: number;
+  private readonly maxReplyLines: number;
+  /** Bytes of the finished lines of the current multi-line reply. */
+  private replyBytes = 0;
   /** Bytes of the current, unfinished line (copied: the caller may reuse its chunks). */
   private carry: Buffer[] = [];
   private carryLength = 0;
@@ -49,6 +59,8 @@ export class ReplyParser {
       throw new SmtpError(ErrorCode.InvalidValue, `maxLineLength must be an integer >= 3, got ${String(max)}`);
     }
     this.maxLineLength = max;
+    this.maxReplyLength = bound("maxReplyLength", opts.maxReplyLength ?? DEFAULT_MAX_REPLY_LENGTH, 3);
+    this.maxReplyLines = bound("maxReplyLines", opts.maxReplyLines ?? DEFAULT_MAX_REPLY_LINES, 1);
   }
 
   /** True while bytes of an unfinished reply are buffered. */
@@ -61,6 +73,7 @@ export class ReplyParser {
     this.carry = [];
     this.carryLength = 0;
     this.lines = [];
+    this.replyBytes = 0;
     this.code = 0;
     this.failure = undefined;
   }
@@ -151,18 +164,33 @@ export class ReplyParser {
       malformed(`reply code ${code} in a multi-line reply that started with ${this.code}`, bytes);
     }
     this.code = code;
+    // An endless multi-line reply must not grow memory: the whole reply is bounded too.
+    this.replyBytes += bytes.length + 2;
+    if (this.replyBytes > this.maxReplyLength || this.lines.length + 1 > this.maxReplyLines) {
+      throw new SmtpError(ErrorCode.ReplyTooLong, `Server reply exceeds ${this.replyBytes > this.maxReplyLength ? `${this.maxReplyLength} bytes` : `${this.maxReplyLines} lines`}`, {
+        hint: "the server is misbehaving, or raise MaxReplyLength / MaxReplyLines",
+      });
+    }
     const text = decode(bytes.subarray(4));
     // The code and separator are ASCII, so raw is just that prefix plus the text.
     this.lines.push({ text, raw: bytes.toString("latin1", 0, Math.min(4, bytes.length)) + text });
     if (!last) return undefined;
     const lines = this.lines;
     this.lines = [];
+    this.replyBytes = 0;
     return createReply(
       code,
       lines.map((l) => l.text),
       lines.map((l) => l.raw).join("\r\n"),
     );
   }
+}
+
+function bound(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new SmtpError(ErrorCode.InvalidValue, `${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
 }
 
 /** Reply codes are 2xx-5xx (RFC 5321 section 4.2); SMTP has no 1xx. */

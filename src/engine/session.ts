@@ -39,6 +39,9 @@ export interface SessionOptions {
   /** Per-reply limit; 0 = no limit. */
   timeoutMs: number;
   maxLineLength: number;
+  /** Bounds of one reply (all its lines): bytes and lines. */
+  maxReplyLength: number;
+  maxReplyLines: number;
   /** EHLO / HELO argument; "" = worked out from the host name or local address. */
   hello: string;
   allowExtensions: boolean;
@@ -119,6 +122,8 @@ export class SmtpSession {
     let closedReported = false;
     const conn = new SmtpConnection(tls?.socket ?? tcp, {
       maxLineLength: opts.maxLineLength,
+      maxReplyLength: opts.maxReplyLength,
+      maxReplyLines: opts.maxReplyLines,
       linger: opts.linger,
       lingerMs: opts.lingerMs,
       tcp,
@@ -170,7 +175,7 @@ export class SmtpSession {
 
   /** Sends RSET and requires 250. */
   async rset(): Promise<void> {
-    const reply = await this.command("RSET");
+    const reply = await this.command("RSET", { expect: "command" });
     if (reply.code !== 250) throw replyError(reply, "the server refused RSET", "RSET");
   }
 
@@ -212,7 +217,7 @@ async function startTlsIfOffered(conn: SmtpConnection, caps: ServerCapabilities,
       hint: "use port 465 with SSLStartMode=1 if the server has implicit TLS, or SSLStartMode=0 with SSLEnabled=false to allow clear text",
     });
   }
-  const reply = await conn.command("STARTTLS", { timeoutMs: opts.timeoutMs, lastInClear: true });
+  const reply = await conn.command("STARTTLS", { timeoutMs: opts.timeoutMs, lastInClear: true, expect: "starttls" });
   if (reply.code !== 220) {
     if (!required) return undefined;
     await quietQuit(conn, opts);
@@ -237,7 +242,7 @@ function quietQuit(conn: SmtpConnection, opts: SessionOptions): Promise<void> {
 async function closePolitely(conn: SmtpConnection, timeoutMs: number): Promise<void> {
   if (conn.isOpen) {
     try {
-      await conn.command("QUIT", { timeoutMs });
+      await conn.command("QUIT", { timeoutMs, expect: "quit" });
     } catch {
       // The goodbye is a courtesy: the connection closes either way.
     }
@@ -253,12 +258,12 @@ async function closePolitely(conn: SmtpConnection, timeoutMs: number): Promise<v
 async function hello(conn: SmtpConnection, opts: SessionOptions, localAddress: string): Promise<ServerCapabilities> {
   const name = opts.hello || defaultHelloName(localAddress);
   if (opts.allowExtensions) {
-    const ehlo = await conn.command(`EHLO ${name}`, { timeoutMs: opts.timeoutMs });
+    const ehlo = await conn.command(`EHLO ${name}`, { timeoutMs: opts.timeoutMs, expect: "command" });
     if (ehlo.code === 250) return parseEhloReply(ehlo);
     // 421 means the server is going away: HELO would only fail too.
     if (ehlo.code === 421) throw replyError(ehlo, "the server closed the session", `EHLO ${name}`);
   }
-  const helo = await conn.command(`HELO ${name}`, { timeoutMs: opts.timeoutMs });
+  const helo = await conn.command(`HELO ${name}`, { timeoutMs: opts.timeoutMs, expect: "command" });
   if (helo.code !== 250) throw replyError(helo, "the server refused HELO", `HELO ${name}`);
   return heloCapabilities(helo);
 }

@@ -101,6 +101,12 @@ export interface MessageData {
   parts: readonly MessagePart[];
 }
 
+/**
+ * Runs the transaction and gives every failure its one true meaning. From
+ * the moment the last byte of the message is handed to the socket, a failure
+ * to read the server's verdict in step is "delivery unknown" (never retried
+ * automatically); only a refusal read in step is a refusal.
+ */
 export async function runTransaction(
   session: SmtpSession,
   envelope: Envelope,
@@ -109,6 +115,30 @@ export async function runTransaction(
   hooks: TransactionHooks,
   signal?: AbortSignal,
 ): Promise<SendResult> {
+  const progress: Progress = { wholeMessageSent: false, phase: "DATA" };
+  try {
+    return await transact(session, envelope, message, plan, hooks, progress, signal);
+  } catch (e) {
+    throw verdictOf(e, progress, session);
+  }
+}
+
+/** How far the message got: set the moment its last byte is handed to the socket. */
+interface Progress {
+  wholeMessageSent: boolean;
+  phase: "DATA" | "BDAT";
+}
+
+async function transact(
+  session: SmtpSession,
+  envelope: Envelope,
+  message: MessageData,
+  plan: TransactionPlan,
+  hooks: TransactionHooks,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<SendResult> {
+  if (plan.chunking) progress.phase = "BDAT";
   const timeoutMs = session.options.timeoutMs;
   // In-memory messages are normalized once: their exact size is known for SIZE and BDAT.
   const inMemory = message.parts.every((p) => Buffer.isBuffer(p));
@@ -128,8 +158,8 @@ export async function runTransaction(
 
   session.transactions++;
   const commands: PipelinedCommand[] = [];
-  if (plan.rset) commands.push({ line: "RSET", timeoutMs });
-  commands.push({ line: mailLine, timeoutMs });
+  if (plan.rset) commands.push({ line: "RSET", timeoutMs, expect: "command" });
+  commands.push({ line: mailLine, timeoutMs, expect: "command" });
   let rcptReplies: Promise<SmtpReply>[];
   let mail: SmtpReply;
   let rset: SmtpReply | undefined;
@@ -137,11 +167,14 @@ export async function runTransaction(
   let bdatReply: Promise<SmtpReply> | undefined;
 
   if (plan.pipelining) {
-    for (const line of rcptLines) commands.push({ line, timeoutMs });
-    if (wholeInGroup && normalized) commands.push({ line: `BDAT ${normalized.length} LAST`, timeoutMs, payload: normalized });
-    else if (!plan.chunking) commands.push({ line: "DATA", timeoutMs });
+    for (const line of rcptLines) commands.push({ line, timeoutMs, expect: "command" });
+    if (wholeInGroup && normalized) commands.push({ line: `BDAT ${normalized.length} LAST`, timeoutMs, payload: normalized, expect: "verdict" });
+    else if (!plan.chunking) commands.push({ line: "DATA", timeoutMs, expect: "data" });
     if (wholeInGroup) hooks.startTransfer();
+    // pipeline() writes only to an open connection, and then writes the whole group at once.
+    const open = session.connection.isOpen;
     const replies = session.connection.pipeline(commands);
+    if (wholeInGroup && open) progress.wholeMessageSent = true;
     let i = 0;
     if (plan.rset) rset = await (replies[i++] as Promise<SmtpReply>);
     mail = await (replies[i++] as Promise<SmtpReply>);
@@ -151,9 +184,9 @@ export async function runTransaction(
     else if (!plan.chunking) dataReply = last;
   } else {
     if (plan.rset) {
-      rset = await session.command("RSET");
+      rset = await session.command("RSET", { expect: "command" });
     }
-    mail = rset && rset.code !== 250 ? rset : await session.command(mailLine);
+    mail = rset && rset.code !== 250 ? rset : await session.command(mailLine, { expect: "command" });
     rcptReplies = [];
   }
 
@@ -176,7 +209,7 @@ export async function runTransaction(
   for (let k = 0; k < envelope.recipients.length; k++) {
     const r = envelope.recipients[k] as EnvelopeRecipient;
     const line = rcptLines[k] as string;
-    const reply = plan.pipelining ? await (rcptReplies[k] as Promise<SmtpReply>) : await session.command(line);
+    const reply = plan.pipelining ? await (rcptReplies[k] as Promise<SmtpReply>) : await session.command(line, { expect: "command" });
     const accepted = reply.code === 250 || reply.code === 251;
     const result = recipientResult(r, reply, accepted);
     results.push(result);
@@ -197,21 +230,24 @@ export async function runTransaction(
   }
   // A 421 or a stopping refusal already in hand is the reason, whatever happens to the replies after it.
   const decided = closing ?? stopError;
-  const settle = async (p: Promise<SmtpReply> | undefined, whole: boolean): Promise<SmtpReply | undefined> => {
+  const settle = async (p: Promise<SmtpReply> | undefined): Promise<SmtpReply | undefined> => {
     if (!p) return undefined;
     try {
       return await p;
     } catch (e) {
-      // The server hung up after a 421 or a refusal: that refusal is the reason.
+      // The server hung up after a 421 or a refusal: that refusal is the reason
+      // (unless the whole message went with the group: then its fate is unknown).
       const hungUp = e instanceof SmtpError && (e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset);
-      if (decided && hungUp) throw decided;
-      // D: BDAT n LAST went out with the group: the whole message was sent.
-      throw whole ? lostDuringData(e, "BDAT", true) : e;
+      if (decided && hungUp && !progress.wholeMessageSent) throw decided;
+      throw e;
     }
   };
-  const data = await settle(dataReply, false);
-  const bdat = await settle(bdatReply, true);
-  if (closing) throw closing;
+  const data = await settle(dataReply);
+  const bdat = await settle(bdatReply);
+  if (closing) {
+    if (bdat) await trusted(session);
+    throw closing;
+  }
 
   const accepted = results.filter((r) => r.accepted);
   const failure = stopError ?? (accepted.length === 0 ? noRecipientError(results) : undefined);
@@ -219,7 +255,10 @@ export async function runTransaction(
     // A 354 already given must not be answered with "." : that would deliver
     // an empty message. Closing the connection makes the server drop it.
     if (data?.code === 354) throw abortOn(session, failure);
-    if (bdat) hooks.endTransfer();
+    if (bdat) {
+      hooks.endTransfer();
+      await trusted(session);
+    }
     await resetQuietly(session, failure);
     throw failure;
   }
@@ -233,7 +272,6 @@ export async function runTransaction(
     bytes = normalized.length;
   } else if (plan.chunking) {
     hooks.startTransfer();
-    let lastSent = false;
     try {
       ({ final, bytes } = await transferChunks(session.connection, {
         parts,
@@ -244,17 +282,19 @@ export async function runTransaction(
         maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
         onLastSent: () => {
-          lastSent = true;
+          progress.wholeMessageSent = true;
         },
         signal,
       }));
     } catch (e) {
-      throw lostDuringData(e, "BDAT", lastSent);
+      // Replies to chunks still in flight must not answer later commands.
+      if (e instanceof SmtpError && session.isOpen) session.abort(e);
+      throw progress.wholeMessageSent ? e : notDelivered(e, "BDAT");
     } finally {
       hooks.endTransfer();
     }
   } else {
-    const dataR = data ?? (await session.command("DATA"));
+    const dataR = data ?? (await session.command("DATA", { expect: "data" }));
     if (dataR.code !== 354) {
       const err = replyError(dataR, "the server refused DATA", "DATA");
       await resetQuietly(session, err);
@@ -266,7 +306,6 @@ export async function runTransaction(
     const endOfData = session.connection.deferReply("the end of data (.)", timeoutMs);
     // Only a pipelining server may get the next commands before this verdict (RFC 2920).
     const handover = plan.pipelining ? hooks.handover : undefined;
-    let markerSent = false;
     try {
       bytes = await transferData(session.connection, {
         parts,
@@ -274,25 +313,24 @@ export async function runTransaction(
         maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
         onMarker: () => {
+          // Called right before the last write: it hands the bytes over only on an open connection.
+          if (session.connection.isOpen) progress.wholeMessageSent = true;
           endOfData.arm();
           // The next message's envelope joins the end of this one in a single write.
           if (handover) session.connection.coalesce();
         },
         signal,
       });
-      markerSent = true;
       endOfData.arm();
       handover?.();
       final = await endOfData.reply;
     } catch (e) {
-      throw lostDuringData(e, "DATA", markerSent);
+      throw progress.wholeMessageSent ? e : notDelivered(e, "DATA");
     } finally {
       hooks.endTransfer();
     }
   }
-  // A connection that broke while these replies were read (out-of-step replies) cannot vouch for them.
-  const broken = session.connection.failedWith;
-  if (broken) throw broken;
+  await trusted(session);
   if (final.code !== 250) {
     const err = replyError(final, "the server did not accept the message", "end of data");
     throw new SmtpError(err.code, err.message, { replyCode: err.replyCode, enhancedStatus: err.enhancedStatus, lastReply: err.lastReply, command: err.command, recipientResults: results });
@@ -315,6 +353,30 @@ function normalize(buf: Buffer): Buffer {
   const lines = dotStuff(buf, { stuff: false, terminate: false });
   // Line ends are all CRLF now, so a final LF means the last line is complete: usually no copy at all.
   return lines.length === 0 || lines[lines.length - 1] === 0x0a ? lines : Buffer.concat([lines, CRLF]);
+}
+
+/**
+ * A verdict counts only if replies and commands are still in step. Bytes
+ * already received are read first (one turn of the event loop), so a stray
+ * reply that came with the verdict shows up before the verdict is believed.
+ */
+async function trusted(session: SmtpSession): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const broken = session.connection.outOfStep;
+  if (broken) throw broken;
+}
+
+/**
+ * The one place a failure gets its meaning: once the whole message went out,
+ * only a refusal read in step says "not delivered"; anything else (close,
+ * reset, timeout, interrupt, a garbled or out-of-step reply) is delivery unknown.
+ */
+function verdictOf(e: unknown, progress: Progress, session: SmtpSession): SmtpError {
+  const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
+  if (!progress.wholeMessageSent || err.deliveryUnknown) return err;
+  const refusedInStep = (err.code === ErrorCode.Protocol || err.code === ErrorCode.NoRecipient) && err.replyCode !== undefined && !session.connection.outOfStep;
+  if (refusedInStep) return err;
+  return deliveryUnknown(err, progress.phase);
 }
 
 /** Reads the remaining replies of a group; failures there change nothing any more. */
@@ -372,33 +434,34 @@ function abortOn(session: SmtpSession, err: SmtpError): SmtpError {
 }
 
 /**
- * Rewords a failure during the message. Before the end of the message was
- * written the server cannot have accepted it: "not delivered". After it, only
- * the verdict was lost: "delivery unknown" (a blind resend may duplicate it).
+ * A failure before the end of the message was written: the server cannot
+ * have accepted it ("not delivered"), reworded when the connection dropped.
  */
-function lostDuringData(e: unknown, phase: "DATA" | "BDAT", wholeMessageSent: boolean): SmtpError {
+function notDelivered(e: unknown, phase: "DATA" | "BDAT"): SmtpError {
   if (!(e instanceof SmtpError)) return new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
-  const network = e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset || e.code === ErrorCode.TimedOut || e.code === ErrorCode.Communication;
-  // A garbled verdict after the whole message is as unknown as a missing one.
-  const garbled = e.code === ErrorCode.MalformedReply || e.code === ErrorCode.ReplyTooLong;
-  if (!network && !(garbled && wholeMessageSent)) {
-    if (wholeMessageSent && e.code === ErrorCode.Interrupted) {
-      return new SmtpError(e.code, `${e.message}: the whole message was sent (${phase}) before the interruption; delivery unknown, it may or may not have been delivered`, { command: phase, cause: e, deliveryUnknown: true });
-    }
-    return e;
-  }
+  const dropped = e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset || e.code === ErrorCode.Communication;
+  if (!dropped) return e;
   const last = e.lastReply ? `; its last reply was "${e.lastReply.split(/\r?\n/).join(" / ")}"` : "";
-  const details = { replyCode: e.replyCode, enhancedStatus: e.enhancedStatus, lastReply: e.lastReply, command: phase, cause: e };
-  if (wholeMessageSent) {
-    return new SmtpError(e.code, `${e.message}: the whole message was sent (${phase}) but the server's verdict was lost; delivery unknown, it may or may not have been delivered`, {
-      ...details,
-      deliveryUnknown: true,
-      hint: "check with the recipient or the server's logs before sending it again",
-    });
-  }
-  if (e.code === ErrorCode.TimedOut) return e;
   return new SmtpError(e.code, `the server closed the connection during ${phase}, before the whole message was sent; it was not delivered${last}`, {
-    ...details,
+    replyCode: e.replyCode,
+    enhancedStatus: e.enhancedStatus,
+    lastReply: e.lastReply,
+    command: phase,
+    cause: e,
     hint: "the message may be too large for the server, or the server dropped the connection; retry later",
+  });
+}
+
+/** The whole message went out and its verdict was not read in step: it may or may not have been delivered. */
+export function deliveryUnknown(e: SmtpError, phase?: "DATA" | "BDAT"): SmtpError {
+  const why = e.code === ErrorCode.Interrupted ? "before the interruption" : "but the server's verdict was lost";
+  return new SmtpError(e.code, `${e.message}: the whole message was sent${phase ? ` (${phase})` : ""} ${why}; delivery unknown, it may or may not have been delivered`, {
+    replyCode: e.replyCode,
+    enhancedStatus: e.enhancedStatus,
+    lastReply: e.lastReply,
+    command: phase ?? e.command,
+    cause: e,
+    deliveryUnknown: true,
+    hint: "check with the recipient or the server's logs before sending it again",
   });
 }

@@ -65,6 +65,8 @@ interface Task {
   resolve(result: SendResult): void;
   reject(err: unknown): void;
   attempts: number;
+  /** The Message-ID it was first composed with: every retry keeps it, so receivers can de-duplicate. */
+  messageId?: string;
 }
 
 interface Worker {
@@ -278,7 +280,11 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
         prepare: (smtp) => {
           if (task.raw) return rawMessage(task.raw.from, task.raw.recipients, task.raw.body);
           apply(smtp, task.message);
+          if (task.messageId !== undefined && task.message.messageId === undefined) smtp.messageId = task.messageId;
           return undefined;
+        },
+        composed: (messageId) => {
+          task.messageId ??= messageId;
         },
         settle: (result, error, turnMissed) => {
           if (result) task.resolve(result);

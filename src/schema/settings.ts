@@ -40,6 +40,8 @@ export const SETTINGS = [
   { name: "LogCredentials", type: "bool", default: false, doc: "Show AUTH arguments and responses in PITrail. Off: they appear as `****`." },
   { name: "MaxHeaderLength", type: "int", default: 80, min: 20, max: 998, doc: "Header lines are folded to at most this many characters where whitespace allows." },
   { name: "MaxLineLength", type: "int", default: 2048, min: 512, max: 16777216, doc: "Longest server reply line accepted, in bytes; a longer one fails with code 606 and closes the connection." },
+  { name: "MaxReplyLength", type: "int", default: 65536, min: 512, max: 16777216, doc: "Most bytes one server reply (all its lines) may have; a longer one fails with code 606 and closes the connection, so a hostile server cannot fill the client's memory." },
+  { name: "MaxReplyLines", type: "int", default: 1000, min: 1, max: 1000000, doc: "Most lines one multi-line server reply may have; more fail with code 606 and close the connection." },
   { name: "MaxTransferRate", type: "int", default: 0, min: 0, max: 2147483647, doc: "Limit for the message data, in bytes per second; 0: no limit." },
   { name: "OtherHeaders", type: "string", default: "", check: "headerBlock", property: "OtherHeaders", doc: "Same as the OtherHeaders property." },
   { name: "OutBufferSize", type: "int", default: 0, min: 0, max: 67108864, doc: "Socket write buffer (high-water mark) in bytes; 0: Node's default." },
