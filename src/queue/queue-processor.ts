@@ -5,7 +5,9 @@
  * .errors file for permanent ones. Each recipient's outcome is kept, so a
  * retry goes only to the recipients that did not take the message yet. New
  * state is written before the claim is released: a crash leaves a stale
- * claim to be taken back, never a lost message.
+ * claim to be taken back, never a lost message. A message sent in full
+ * whose verdict was lost (deliveryUnknown, an abort included) is never put
+ * back: it may have been delivered, so it goes to .failed for an operator.
  */
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +15,7 @@ import type { RecipientResult } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { SmtpPool } from "../pool/smtp-pool.js";
 import { claim, listQueued, ownerId, reclaimStale } from "./queue-claims.js";
-import { queuedId, stateName } from "./queue-names.js";
+import { stateName } from "./queue-names.js";
 import { fileError, messageStream, readEnvelope, writeQueueFile, type QueueEnvelope, type RecipientFailure } from "./queue-file.js";
 import { syncDirectory, writeAtomically } from "./queue-no-follow.js";
 
@@ -99,8 +101,6 @@ function isSetupError(err: SmtpError): boolean {
 }
 
 async function processFile(dir: string, name: string, owner: string, pool: SmtpPool, settings: QueueSettings, signal: AbortSignal | undefined): Promise<{ status: QueueFileStatus; detail: string } | undefined> {
-  // listQueued() passes only .queued names.
-  const id = queuedId(name) ?? name;
   // Not due yet: look without claiming.
   const peek = await readEnvelope(join(dir, name)).catch(() => undefined);
   if (peek?.envelope.nextAttempt && peek.envelope.nextAttempt.getTime() > Date.now()) {
@@ -108,6 +108,7 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
   }
   const claimed = await claim(dir, name, owner);
   if (!claimed) return undefined;
+  const { id } = claimed;
   let read: Awaited<ReturnType<typeof readEnvelope>>;
   try {
     read = await readEnvelope(claimed.path);
