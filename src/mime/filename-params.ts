@@ -1,7 +1,9 @@
 /**
  * File name parameters for an attachment: `filename` on Content-Disposition
- * (RFC 2183, with RFC 2231 for non-ASCII or long names) and the older `name`
- * on Content-Type that some clients still read instead (RFC 2047 words there).
+ * (RFC 2183, with RFC 2231 for non-ASCII or long names, and for names a
+ * decoder would take for encoded-words) and the older `name` on Content-Type
+ * that some clients still read instead (RFC 2047 words there, which encode
+ * the literal text).
  */
 import { formatParameter } from "./header-params.js";
 import { encodeRfc2231 } from "./rfc2231.js";
@@ -22,8 +24,13 @@ export interface FileNameParams {
   contentType: string[];
 }
 
+/**
+ * A name that contains "=?" goes encoded even when it is short ASCII:
+ * receivers decode encoded-words in parameter values (RFC 2231 forms aside),
+ * so "=?utf-8?b?ZXZpbC5leGU=?=" would arrive as "evil.exe".
+ */
 function isPlain(name: string): boolean {
-  return name.length <= MAX_PLAIN_NAME && /^[\x20-\x7e]*$/.test(name);
+  return name.length <= MAX_PLAIN_NAME && /^[\x20-\x7e]*$/.test(name) && !name.includes("=?");
 }
 
 /**
