@@ -2,6 +2,7 @@
  * Commands outside a mail transaction: VRFY, EXPN and raw commands.
  */
 import { ErrorCode, SmtpError } from "../errors.js";
+import { assertNoLineBreak } from "../message/header-block.js";
 import type { SmtpReply } from "./reply.js";
 import { replyError, type SmtpSession } from "./session.js";
 
@@ -29,6 +30,6 @@ export function rawCommand(session: SmtpSession, line: string): Promise<SmtpRepl
 
 export function argument(what: string, value: string): string {
   if (typeof value !== "string" || value.trim() === "") throw new SmtpError(ErrorCode.InvalidValue, `${what} needs a non-empty argument`);
-  if (/[\r\n]/.test(value)) throw new SmtpError(ErrorCode.LineBreakInjection, `${what}: the argument must not contain CR or LF`);
+  assertNoLineBreak(`${what}: the argument`, value);
   return value.trim();
 }

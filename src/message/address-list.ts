@@ -3,6 +3,7 @@
  * mailboxes and formatted back to header form.
  */
 import { SmtpError, ErrorCode } from "../errors.js";
+import { assertNoLineBreak } from "./header-block.js";
 import { decodeWords, encodePhrase, needsEncoding } from "./header-encoding.js";
 
 export interface Mailbox {
@@ -40,6 +41,16 @@ type ItemToken = Word | Angle;
 const WORD_STOP = new Set(['"', "(", ")", ",", ":", ";", "<", ">", " ", "\t"]);
 const ENCODED_WORD = /^=\?[^?\s]+\?[QqBb]\?[^?\s]*\?=$/;
 const PHRASE_ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+$/;
+/**
+ * Never part of an address: C0 and C1 controls, DEL, and NBSP. RFC 5322 knows
+ * only SP and HTAB as whitespace, so NBSP is not a separator; RFC 6532 would
+ * let it into a UTF-8 local part, but an invisible look-alike of a space in a
+ * mailbox is a paste accident or a spoof, never a real address. In a display
+ * name it is ordinary text (written as an encoded-word).
+ */
+const NOT_IN_ADDRESS = /[\x00-\x1f\x7f-\x9f\u00a0]/;
+/** Half a surrogate pair has no UTF-8 form: written out it would come back as U+FFFD. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function invalid(message: string): SmtpError {
   return new SmtpError(ErrorCode.InvalidAddress, message);
@@ -52,6 +63,16 @@ function skipQuoted(s: string, open: number): number {
     else if (s[i] === '"') return i + 1;
   }
   return -1;
+}
+
+/**
+ * Index just past the domain literal opening at `open` ("[...]", which may
+ * hold ':' and '"'), or open + 1 when it is never closed. Every scanner here
+ * uses it, so a list reads the same bare, inside <...> and when checked.
+ */
+function skipLiteral(s: string, open: number): number {
+  const close = s.indexOf("]", open);
+  return close > 0 ? close + 1 : open + 1;
 }
 
 function unescapeQuoted(raw: string): string {
@@ -91,10 +112,12 @@ function tokenize(input: string): Token[] {
           const end = skipQuoted(input, j);
           if (end < 0) throw bad("unterminated quoted string");
           j = end;
-        } else j++;
+        } else if (input[j] === "[") j = skipLiteral(input, j);
+        else j++;
       }
       if (j >= input.length) throw bad("missing '>'");
-      tokens.push({ kind: "angle", text: input.slice(i + 1, j).trim(), spaceBefore: space, start: i, end: j + 1 });
+      // Only SP and HTAB are whitespace here (String.trim would also drop NBSP, hiding it from the checks).
+      tokens.push({ kind: "angle", text: input.slice(i + 1, j).replace(/^[ \t]+|[ \t]+$/g, ""), spaceBefore: space, start: i, end: j + 1 });
       i = j + 1;
       space = false;
     } else if (c === ">" || c === ")") {
@@ -115,8 +138,7 @@ function tokenize(input: string): Token[] {
       let j = i;
       while (j < input.length && !WORD_STOP.has(input[j] ?? "")) {
         // A domain literal may hold ':' (IPv6).
-        const close = input[j] === "[" ? input.indexOf("]", j) : -1;
-        j = close > 0 ? close + 1 : j + 1;
+        j = input[j] === "[" ? skipLiteral(input, j) : j + 1;
       }
       const raw = input.slice(i, j);
       tokens.push({ kind: "word", text: raw, raw, quoted: false, spaceBefore: space, start: i, end: j });
@@ -136,6 +158,8 @@ function checkAddress(address: string, item: string): string {
   // Obsolete source routes (<@relay:user@host>) are dropped.
   const addr = address.replace(/^@[^:"]*:/, "");
   if (addr === "") throw bad("empty address");
+  assertNoLineBreak("An address", addr);
+  if (NOT_IN_ADDRESS.test(addr)) throw bad("control characters and no-break spaces are not allowed in an address");
   let at = -1;
   for (let i = 0; i < addr.length; i++) {
     const c = addr[i] ?? "";
@@ -144,12 +168,9 @@ function checkAddress(address: string, item: string): string {
       if (end < 0) throw bad("unterminated quoted string");
       i = end - 1;
     } else if (c === "[") {
-      const close = addr.indexOf("]", i);
-      i = close > 0 ? close : i;
+      i = skipLiteral(addr, i) - 1;
     } else if (c === " " || c === "\t") {
       throw bad("spaces are not allowed in an unquoted address (put a name before <address>)");
-    } else if (c === "\r" || c === "\n") {
-      throw new SmtpError(ErrorCode.LineBreakInjection, "An address must not contain CR or LF");
     } else if (c === "," || c === ";" || c === "<" || c === ">" || c === "(" || c === ")") {
       throw bad(`unexpected '${c}'`);
     } else if (c === "@") {
@@ -214,9 +235,8 @@ export function parseAddressList(input: string): Mailbox[] {
 }
 
 function parseUncached(input: string): Mailbox[] {
-  if (/[\r\n]/.test(input)) {
-    throw new SmtpError(ErrorCode.LineBreakInjection, "An address list must not contain CR or LF");
-  }
+  assertNoLineBreak("An address list", input);
+  if (LONE_SURROGATE.test(input)) throw invalid(`Invalid address list ${JSON.stringify(input)}: not well-formed Unicode (a lone surrogate)`);
   const result: Mailbox[] = [];
   let group: string | null = null;
   let item: ItemToken[] = [];

@@ -50,6 +50,7 @@ export function validateOtherHeaders(text: string): void {
   lines.forEach((line, k) => {
     const n = k + 1;
     if (line.includes("\r")) throw injection(n, line, "contains a CR that is not followed by LF");
+    if (line.includes("\0")) throw injection(n, line, "contains NUL");
     // Some parsers take a whitespace-only line as the end of the header block.
     if (/^[ \t]*$/.test(line)) throw injection(n, line, "is empty, which would end the header block");
     if (/^[ \t]/.test(line)) {
@@ -60,8 +61,12 @@ export function validateOtherHeaders(text: string): void {
   });
 }
 
+/** CR or LF end a command or header line early; NUL ends it early for C-string based servers and filters. */
+const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+
+/** The one check for every single-line value (properties, headers, addresses, command arguments): SmtpError 602. */
 export function assertNoLineBreak(what: string, value: string): void {
-  if (/[\r\n]/.test(value)) {
-    throw new SmtpError(ErrorCode.LineBreakInjection, `${what} must not contain CR or LF`);
+  if (LINE_BREAK_OR_NUL.test(value)) {
+    throw new SmtpError(ErrorCode.LineBreakInjection, `${what} must not contain CR, LF or NUL`);
   }
 }

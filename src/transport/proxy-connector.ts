@@ -7,6 +7,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP, type Socket } from "node:net";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { assertNoLineBreak } from "../message/header-block.js";
 import { connectTcp, normalizeHost, type SocketOptions } from "./tcp-connector.js";
 
 /** FirewallType values. */
@@ -131,9 +132,7 @@ function httpConnect(socket: Socket, proxy: ProxySettings, host: string, port: n
   const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
   const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
   if (proxy.user) lines.push(`Proxy-Authorization: Basic ${Buffer.from(`${proxy.user}:${proxy.password}`, "utf8").toString("base64")}`);
-  for (const l of lines) {
-    if (/[\r\n]/.test(l)) throw new SmtpError(ErrorCode.LineBreakInjection, "proxy settings must not contain CR or LF");
-  }
+  for (const l of lines) assertNoLineBreak("proxy settings", l);
   return new Promise<Socket>((resolve, reject) => {
     let received = Buffer.alloc(0);
     let timer: NodeJS.Timeout | undefined;
