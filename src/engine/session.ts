@@ -268,23 +268,36 @@ async function hello(conn: SmtpConnection, opts: SessionOptions, localAddress: s
   return heloCapabilities(helo);
 }
 
-const DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** RFC 1035 label: letters, digits, inner hyphens, at most 63 characters. */
+const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /**
- * RFC 5321 wants a domain or an address literal. Machine names with
- * underscores or non-ASCII letters are refused by strict servers, so those
- * fall back to the local address.
+ * RFC 5321 §4.1.4: the EHLO argument is the client's fully qualified domain
+ * name, or an address literal when it has none. Container and VM names ("vm",
+ * "3f2a9c1b7d4e") are single labels, and names with underscores or non-ASCII
+ * letters are refused by strict servers (Postfix reject_non_fqdn_helo_hostname,
+ * reject_invalid_helo_hostname): all of those fall back to the local address.
+ * A name counts as qualified with two or more valid labels, the last one not
+ * all digits (that would be an IPv4 address or a bogus TLD).
  */
 export function defaultHelloName(localAddress: string, host: string = hostname()): string {
-  if (DOMAIN.test(host)) return host;
-  return addressLiteral(localAddress);
+  return isQualifiedName(host) ? host.replace(/\.$/, "") : addressLiteral(localAddress);
 }
 
+function isQualifiedName(host: string): boolean {
+  const name = host.replace(/\.$/, "");
+  const labels = name.split(".");
+  return name.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1] ?? "");
+}
+
+/** The local address as an RFC 5321 address literal: [192.0.2.1], [IPv6:2001:db8::1]. */
 export function addressLiteral(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  // A zone id (fe80::1%eth0) means nothing to the server and is not valid in a literal.
+  const plain = address.replace(/%.*$/, "");
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain);
   if (mapped?.[1]) return `[${mapped[1]}]`;
-  if (isIPv4(address)) return `[${address}]`;
-  if (isIPv6(address)) return `[IPv6:${address}]`;
+  if (isIPv4(plain)) return `[${plain}]`;
+  if (isIPv6(plain)) return `[IPv6:${plain}]`;
   return "[127.0.0.1]";
 }
 
