@@ -55,6 +55,7 @@ describe("PITrail", () => {
       "RCPT TO:<a@example.com>",
       "RCPT TO:<b@example.com>",
       "DATA",
+      "NOOP",
       "QUIT",
     ]);
   });

@@ -104,7 +104,7 @@ describe("round trips per message (flights)", () => {
     expect(msg.flightLog[1]?.[0]).toMatch(/^BDAT \d+ LAST$/);
   });
 
-  it("PIPELINING without CHUNKING: 2 flights (MAIL, RCPTs, DATA; then the message)", async () => {
+  it("PIPELINING without CHUNKING: 2 flights (MAIL, RCPTs, DATA; then the message and the NOOP that vouches for its verdict)", async () => {
     for (const sendTo of ["rcpt@example.com", THREE]) {
       const s = await serve({ extensions: PIPE_ONLY });
       await smtp(s.port, { sendTo }).send();
@@ -112,7 +112,7 @@ describe("round trips per message (flights)", () => {
       expect(msg.via).toBe("DATA");
       expect(msg.flights, JSON.stringify(msg.flightLog)).toBe(2);
       expect(msg.flightLog[0]?.at(-1)).toBe("DATA");
-      expect(msg.flightLog[1]).toEqual([`<data ${msg.wire?.length}>`]);
+      expect(msg.flightLog[1]).toEqual([`<data ${msg.wire?.length}>`, "NOOP"]);
     }
   });
 

@@ -612,10 +612,10 @@ describe("SmtpPool: a connection's messages are pipelined one after another", ()
     for (let i = 0; i < 5; i++) {
       // <data n> of message i, then the whole envelope of message i + 1
       const f = flights[i] ?? [];
-      expect(f.map((l) => l.split(/[ :]/, 1)[0]), JSON.stringify(f)).toEqual(["<data", "RSET", "MAIL", "RCPT", "DATA"]);
-      expect(f[2]).toBe(`MAIL FROM:<sender${i + 1}@example.com>`);
+      expect(f.map((l) => l.split(/[ :]/, 1)[0]), JSON.stringify(f)).toEqual(["<data", "NOOP", "RSET", "MAIL", "RCPT", "DATA"]);
+      expect(f[3]).toBe(`MAIL FROM:<sender${i + 1}@example.com>`);
     }
-    expect(flights[5]?.map((l) => l.split(/[ :]/, 1)[0])).toEqual(["<data"]);
+    expect(flights[5]?.map((l) => l.split(/[ :]/, 1)[0])).toEqual(["<data", "NOOP"]);
   });
 
   it("a message refused at its end of data (554) fails alone: the ones pipelined behind it are delivered on the same connection", async () => {
@@ -678,7 +678,7 @@ describe("SmtpPool: a connection's messages are pipelined one after another", ()
 
     expect(server.messages).toHaveLength(4);
     const flights = server.connections[0]?.flights ?? [];
-    for (const f of flights.filter((x) => x.some((l) => l.startsWith("<data")))) expect(f.map((l) => l.split(/[ :]/, 1)[0])).toEqual(["<data"]);
+    for (const f of flights.filter((x) => x.some((l) => l.startsWith("<data")))) expect(f.map((l) => l.split(/[ :]/, 1)[0])).toEqual(["<data", "NOOP"]);
   });
 
   it("a message whose turn never came (the connection died under the one before) uses no retry: a 421 on its next try still gets it a third connection", async () => {

@@ -27,17 +27,22 @@ export interface ChunkTransferOptions {
   maxRate?: number;
   /** The LAST chunk has been handed to the socket. */
   onLastSent?: () => void;
+  /** Pipeline NOOP behind BDAT LAST: its reply shows the verdict was read in step. */
+  confirm?: boolean;
 }
 
 export interface ChunkTransferResult {
   final: SmtpReply;
   bytes: number;
+  /** The reply to the NOOP sent behind the last chunk (with `confirm`). */
+  confirmation?: Promise<SmtpReply>;
 }
 
 const CRLF = Buffer.from("\r\n");
 
 export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOptions): Promise<ChunkTransferResult> {
   const pending: { label: string; reply: Promise<SmtpReply> }[] = [];
+  let confirmation: Promise<SmtpReply> | undefined;
   let sent = 0;
   let lastByte = -1;
   const throttle = new Throttle(opts.maxRate ?? 0);
@@ -47,8 +52,10 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
     const line = `BDAT ${chunk.length}${last ? " LAST" : ""}`;
     // pipeline() writes only to an open connection: then the chunk is handed to the socket.
     const open = conn.isOpen;
-    const [reply] = conn.pipeline([{ line, timeoutMs: opts.timeoutMs, payload: chunk, expect: "verdict" }]);
+    const confirm = last && opts.confirm;
+    const [reply, noop] = conn.pipeline([{ line, timeoutMs: opts.timeoutMs, payload: chunk, expect: "verdict" }, ...(confirm ? [{ line: "NOOP", timeoutMs: opts.timeoutMs, expect: "reset" as const }] : [])]);
     pending.push({ label: line, reply: reply as Promise<SmtpReply> });
+    if (noop) confirmation = noop;
     if (last && open) opts.onLastSent?.();
     sent += chunk.length;
     opts.onProgress({ bytes: sent, total: opts.total, chunk });
@@ -106,7 +113,7 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
     await sendChunk(tail, true);
   }
   const final = await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
-  return { final, bytes: sent };
+  return { final, bytes: sent, confirmation };
 }
 
 /** Every intermediate chunk must be accepted; the LAST one's reply is the caller's to judge. */

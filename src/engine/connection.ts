@@ -148,12 +148,12 @@ export class SmtpConnection {
    * end of data), so an instant reply can never arrive "unsolicited". Its
    * timer starts only at arm().
    */
-  deferReply(label: string, timeoutMs: number): { reply: Promise<SmtpReply>; arm(): void } {
+  deferReply(label: string, timeoutMs: number, expect: Expected = "verdict"): { reply: Promise<SmtpReply>; arm(): void } {
     let waiter: Waiter | undefined;
     const reply = this.failure || !this.isOpen
       ? Promise.reject(this.failure ?? this.closedError(label))
       : new Promise<SmtpReply>((resolve, reject) => {
-          waiter = { label, timeoutMs, armed: false, expect: "verdict", resolve, reject };
+          waiter = { label, timeoutMs, armed: false, expect, resolve, reject };
           this.waiters.push(waiter);
         });
     // Settled later by the caller; a failure before that must not be "unhandled".
@@ -165,6 +165,27 @@ export class SmtpConnection {
         waiter.armed = true;
         if (this.waiters[0] === waiter) this.armTimer(waiter);
       },
+    };
+  }
+
+  /**
+   * A command that rides in the same write as the end of the message (the
+   * caller writes the returned bytes right after the marker): its waiter is
+   * queued now, behind the end-of-data one, and armed with it.
+   */
+  deferCommand(line: string, timeoutMs: number, expect: Expected): { reply: Promise<SmtpReply>; arm(): void; bytes: Buffer } {
+    if (/[\r\n\0]/.test(line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR, LF or NUL");
+    const deferred = this.deferReply(line, timeoutMs, expect);
+    let armed = false;
+    return {
+      reply: deferred.reply,
+      arm: () => {
+        if (armed) return;
+        armed = true;
+        this.opts.hooks.trail(0, line);
+        deferred.arm();
+      },
+      bytes: Buffer.from(`${line}\r\n`, "latin1"),
     };
   }
 

@@ -33,6 +33,8 @@ export interface DataTransferOptions {
   onProgress(p: TransferProgress): void;
   /** Called right before the chunk that ends with the end-of-data marker is written. */
   onMarker?(): void;
+  /** Bytes written together with the end-of-data marker (a pipelined command after it). */
+  trailer?: Buffer;
   signal?: AbortSignal;
   /** MaxTransferRate in bytes per second; 0 = unlimited. */
   maxRate?: number;
@@ -62,8 +64,9 @@ async function transferBuffer(conn: SmtpConnection, wire: Buffer, opts: DataTran
     // The marker leaves with the last body bytes: one write, no Nagle / delayed-ACK stall.
     if (wire.length - end < slice / 4) end = wire.length;
     const chunk = wire.subarray(offset, end);
-    if (end === wire.length) opts.onMarker?.();
-    await conn.write(chunk, opts.timeoutMs, LABEL);
+    const last = end === wire.length;
+    if (last) opts.onMarker?.();
+    await conn.write(last && opts.trailer ? Buffer.concat([chunk, opts.trailer]) : chunk, opts.timeoutMs, LABEL);
     offset = end;
     opts.onProgress({ bytes: Math.min(offset, total), total, chunk });
     await throttle.wrote(chunk.length, opts.signal);
@@ -101,8 +104,9 @@ async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): 
           if (previous) opts.onProgress({ bytes: written, total: undefined, chunk: previous });
           try {
             // Dot-stuffed output holds CRLF.CRLF only at its very end (or is just ".\r\n").
-            if (chunk.length >= 3 && chunk.subarray(-3).toString("latin1") === ".\r\n" && (chunk.length === 3 ? written === 0 : chunk.subarray(-5, -3).toString("latin1") === "\r\n")) opts.onMarker?.();
-            await conn.write(chunk, opts.timeoutMs, LABEL);
+            const marker = chunk.length >= 3 && chunk.subarray(-3).toString("latin1") === ".\r\n" && (chunk.length === 3 ? written === 0 : chunk.subarray(-5, -3).toString("latin1") === "\r\n");
+            if (marker) opts.onMarker?.();
+            await conn.write(marker && opts.trailer ? Buffer.concat([chunk, opts.trailer]) : chunk, opts.timeoutMs, LABEL);
           } catch (e) {
             connectionFailure = e instanceof SmtpError ? e : undefined;
             throw e;

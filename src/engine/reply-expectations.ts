@@ -7,7 +7,7 @@
  */
 
 /** What a waiter expects; "any" for commands whose replies vary (HELP, raw sendCommand()). */
-export type Expected = "any" | "greeting" | "command" | "data" | "verdict" | "quit" | "starttls" | "auth";
+export type Expected = "any" | "greeting" | "command" | "reset" | "data" | "verdict" | "quit" | "starttls" | "auth";
 
 /** 4xx and 5xx answer any command (421 closing, 500-504 syntax, 530 auth required...). */
 function negative(code: number): boolean {
@@ -23,6 +23,9 @@ export function plausible(expected: Expected, code: number): boolean {
     case "command":
       // MAIL, RCPT, RSET, NOOP, EHLO, HELO, VRFY, EXPN: 250, 251, 252.
       return (code >= 250 && code <= 252) || negative(code);
+    case "reset":
+      // RSET and NOOP have no refusal of their own: 250, or the server closing, or a syntax error.
+      return code === 250 || code === 421 || (code >= 500 && code <= 504);
     case "data":
       return code === 354 || negative(code);
     case "verdict":

@@ -175,7 +175,7 @@ export class SmtpSession {
 
   /** Sends RSET and requires 250. */
   async rset(): Promise<void> {
-    const reply = await this.command("RSET", { expect: "command" });
+    const reply = await this.command("RSET", { expect: "reset" });
     if (reply.code !== 250) throw replyError(reply, "the server refused RSET", "RSET");
   }
 

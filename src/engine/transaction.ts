@@ -158,17 +158,22 @@ async function transact(
 
   session.transactions++;
   const commands: PipelinedCommand[] = [];
-  if (plan.rset) commands.push({ line: "RSET", timeoutMs, expect: "command" });
+  if (plan.rset) commands.push({ line: "RSET", timeoutMs, expect: "reset" });
   commands.push({ line: mailLine, timeoutMs, expect: "command" });
   let rcptReplies: Promise<SmtpReply>[];
   let mail: SmtpReply;
   let rset: SmtpReply | undefined;
   let dataReply: Promise<SmtpReply> | undefined;
   let bdatReply: Promise<SmtpReply> | undefined;
+  /** The reply to a NOOP pipelined behind the end of the message: it vouches for the verdict. */
+  let confirmation: Promise<SmtpReply> | undefined;
 
   if (plan.pipelining) {
     for (const line of rcptLines) commands.push({ line, timeoutMs, expect: "command" });
-    if (wholeInGroup && normalized) commands.push({ line: `BDAT ${normalized.length} LAST`, timeoutMs, payload: normalized, expect: "verdict" });
+    if (wholeInGroup && normalized) {
+      commands.push({ line: `BDAT ${normalized.length} LAST`, timeoutMs, payload: normalized, expect: "verdict" });
+      commands.push({ line: "NOOP", timeoutMs, expect: "reset" });
+    }
     else if (!plan.chunking) commands.push({ line: "DATA", timeoutMs, expect: "data" });
     if (wholeInGroup) hooks.startTransfer();
     // pipeline() writes only to an open connection, and then writes the whole group at once.
@@ -180,11 +185,14 @@ async function transact(
     mail = await (replies[i++] as Promise<SmtpReply>);
     rcptReplies = replies.slice(i, i + rcptLines.length);
     const last = replies[i + rcptLines.length];
-    if (wholeInGroup) bdatReply = last;
+    if (wholeInGroup) {
+      bdatReply = last;
+      confirmation = replies[i + rcptLines.length + 1];
+    }
     else if (!plan.chunking) dataReply = last;
   } else {
     if (plan.rset) {
-      rset = await session.command("RSET", { expect: "command" });
+      rset = await session.command("RSET", { expect: "reset" });
     }
     mail = rset && rset.code !== 250 ? rset : await session.command(mailLine, { expect: "command" });
     rcptReplies = [];
@@ -245,7 +253,7 @@ async function transact(
   const data = await settle(dataReply);
   const bdat = await settle(bdatReply);
   if (closing) {
-    if (bdat) await trusted(session);
+    if (bdat) await trusted(session, confirmation);
     throw closing;
   }
 
@@ -257,7 +265,7 @@ async function transact(
     if (data?.code === 354) throw abortOn(session, failure);
     if (bdat) {
       hooks.endTransfer();
-      await trusted(session);
+      await trusted(session, confirmation);
     }
     await resetQuietly(session, failure);
     throw failure;
@@ -273,7 +281,7 @@ async function transact(
   } else if (plan.chunking) {
     hooks.startTransfer();
     try {
-      ({ final, bytes } = await transferChunks(session.connection, {
+      ({ final, bytes, confirmation } = await transferChunks(session.connection, {
         parts,
         total: normalized?.length,
         chunkSize: plan.chunkSize,
@@ -284,6 +292,7 @@ async function transact(
         onLastSent: () => {
           progress.wholeMessageSent = true;
         },
+        confirm: plan.pipelining,
         signal,
       }));
     } catch (e) {
@@ -304,6 +313,8 @@ async function transact(
     // Queued before the first byte so even an instant reply finds its waiter;
     // its Timeout starts only once the end-of-data marker is written.
     const endOfData = session.connection.deferReply("the end of data (.)", timeoutMs);
+    const noop = plan.pipelining ? session.connection.deferCommand("NOOP", timeoutMs, "reset") : undefined;
+    confirmation = noop?.reply;
     // Only a pipelining server may get the next commands before this verdict (RFC 2920).
     const handover = plan.pipelining ? hooks.handover : undefined;
     try {
@@ -312,16 +323,19 @@ async function transact(
         timeoutMs,
         maxRate: session.options.maxTransferRate,
         onProgress: (p) => hooks.transfer(p),
+        trailer: noop?.bytes,
         onMarker: () => {
           // Called right before the last write: it hands the bytes over only on an open connection.
           if (session.connection.isOpen) progress.wholeMessageSent = true;
           endOfData.arm();
+          noop?.arm();
           // The next message's envelope joins the end of this one in a single write.
           if (handover) session.connection.coalesce();
         },
         signal,
       });
       endOfData.arm();
+      noop?.arm();
       handover?.();
       final = await endOfData.reply;
     } catch (e) {
@@ -330,7 +344,7 @@ async function transact(
       hooks.endTransfer();
     }
   }
-  await trusted(session);
+  await trusted(session, confirmation);
   if (final.code !== 250) {
     const err = replyError(final, "the server did not accept the message", "end of data");
     throw new SmtpError(err.code, err.message, { replyCode: err.replyCode, enhancedStatus: err.enhancedStatus, lastReply: err.lastReply, command: err.command, recipientResults: results });
@@ -356,12 +370,20 @@ function normalize(buf: Buffer): Buffer {
 }
 
 /**
- * A verdict counts only if replies and commands are still in step. Bytes
- * already received are read first (one turn of the event loop), so a stray
+ * A verdict counts only if replies and commands are still in step. With
+ * PIPELINING a NOOP rides behind the end of the message: a stray reply before
+ * the verdict shifts the real verdict onto the NOOP, where it cannot pass
+ * (NOOP only ever gets 250), so the reply to the NOOP is awaited first. Without
+ * it, bytes already received are read (one turn of the event loop), so a stray
  * reply that came with the verdict shows up before the verdict is believed.
  */
-async function trusted(session: SmtpSession): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
+async function trusted(session: SmtpSession, confirmation: Promise<SmtpReply> | undefined): Promise<void> {
+  if (confirmation) {
+    // A server that closes after its verdict never answers the NOOP: that does not undo the verdict.
+    await confirmation.catch(() => undefined);
+  } else {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   const broken = session.connection.outOfStep;
   if (broken) throw broken;
 }
