@@ -46,7 +46,7 @@ export const ErrorCode = {
   TlsClientCert: 278,
   /** A property or setting was given a value it does not accept. */
   InvalidValue: 601,
-  /** CR or LF inside a header value, address or command argument (header / command injection). */
+  /** CR, LF or NUL inside a header value, address or command argument (header / command injection). */
   LineBreakInjection: 602,
   /** config() was given a setting name that does not exist. */
   UnknownSetting: 603,
@@ -124,7 +124,7 @@ export const ERROR_CODES: readonly ErrorCodeDoc[] = [
   { code: 301, name: "Interrupted", meaning: "interrupt() was called, or the AbortSignal passed to the method fired.", retry: "transient" },
   { code: 302, name: "CannotOpenFile", meaning: "A file could not be opened.", retry: "permanent" },
   { code: 601, name: "InvalidValue", meaning: "A property or setting was given a value it does not accept (out of range, wrong type).", retry: "permanent" },
-  { code: 602, name: "LineBreakInjection", meaning: "A header value, address or command argument contains CR or LF; refused to prevent header / command injection.", retry: "permanent" },
+  { code: 602, name: "LineBreakInjection", meaning: "A header value, address or command argument contains CR, LF or NUL; refused to prevent header / command injection.", retry: "permanent" },
   { code: 603, name: "UnknownSetting", meaning: "config() was given a setting name that does not exist.", retry: "permanent" },
   { code: 604, name: "InvalidAddress", meaning: "An address or address list could not be parsed.", retry: "permanent" },
   { code: 605, name: "MalformedReply", meaning: "The server sent bytes that are not a valid SMTP reply (bad code, mismatched multi-line codes); the connection is closed.", retry: "transient" },

@@ -565,6 +565,34 @@ describe("real Postfix: PIPELINING, CHUNKING, SIZE", () => {
     await peer.waitForLog(new RegExp(`size=\\d+, nrcpt=1`));
   });
 
+  it("a send interrupted right after its one flight (MAIL, RCPT, BDAT LAST) is delivery unknown, never refused, whatever Postfix did with it", async () => {
+    const outcomes: { id: string; error: SmtpError | undefined }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const id = `<interrupted-${i}-${process.pid}@example.com>`;
+      const m = postfixClient({ messageId: id, messageText: `interrupted ${i}\r\n` });
+      await m.connect();
+      // The group is written right after its trail lines; the interrupt comes once it is on the wire.
+      m.on("PITrail", (e) => {
+        if (e.direction === 0 && /^BDAT \d+ LAST$/.test(e.message)) setImmediate(() => void m.interrupt());
+      });
+      const error = await m.send().then(() => undefined, (e: unknown) => e as SmtpError);
+      outcomes.push({ id, error });
+      await m.disconnect().catch(() => undefined);
+    }
+    // Postfix logs message-id= once it has taken the message (cleanup), whether or not the client heard the 250.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const log = peer.log();
+    for (const { id, error } of outcomes) {
+      if (!error) {
+        expect(log, `${id} reported sent`).toContain(`message-id=${id}`);
+        continue;
+      }
+      expect(error).toBeInstanceOf(SmtpError);
+      expect(error.code).toBe(ErrorCode.Interrupted);
+      expect(error.deliveryUnknown, `${id}: ${error.message}`).toBe(true);
+    }
+  });
+
   it("a 2 MB stream body with ChunkSize 65536: every chunk acknowledged with its byte count, the message queued", async () => {
     const m = postfixClient({ settings: { ChunkSize: 65536 } });
     const line = Buffer.from(`${"0123456789abcdef".repeat(4)}\r\n`);

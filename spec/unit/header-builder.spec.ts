@@ -276,7 +276,7 @@ describe("header blocks", () => {
 
   it("assertNoLineBreak names the value", () => {
     expect(() => assertNoLineBreak("Subject", "ok")).not.toThrow();
-    expect(() => assertNoLineBreak("Subject", "a\nb")).toThrow("Subject must not contain CR or LF");
+    expect(() => assertNoLineBreak("Subject", "a\nb")).toThrow("Subject must not contain CR, LF or NUL");
     expect(codeOf(() => assertNoLineBreak("X", "\r"))).toBe(ErrorCode.LineBreakInjection);
   });
 });
