@@ -27,7 +27,7 @@ import type { SmtpReply } from "./engine/reply.js";
 import { interrupted, SmtpSession, type SessionEvents } from "./engine/session.js";
 import type { TransferProgress } from "./engine/data-transfer.js";
 import { deliveryUnknown, runTransaction, type RecipientResult, type SendResult, type TransactionHooks, type TransactionPlan } from "./engine/transaction.js";
-import { planTransaction } from "./component/transaction-plan.js";
+import { messageForServer, planTransaction } from "./component/transaction-plan.js";
 import { ErrorCode, SmtpError } from "./errors.js";
 import type { SmtpEvents, TransferEvent } from "./events.js";
 import type { GeneratedAccessors, SmtpOptions } from "./schema/accessor-types.js";
@@ -287,14 +287,17 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
         trail: (message) => this.emit("PITrail", { direction: 2, message }),
       }, signal);
     }
-    const transact = (session: SmtpSession): Promise<SendResult> => {
-      const { envelope, plan, notes } = planTransaction(store, session, composed, verb);
+    const transact = (session: SmtpSession, message: ComposedMessage = composed): Promise<SendResult> => {
+      // As this server takes it: 7-bit (DKIM-signed again) without 8BITMIME; streams sent as they are get checked.
+      const ready = messageForServer(store, session, message, (m) => this.#dkim(m));
+      if (ready instanceof Promise) return ready.then((m) => transact(session, m));
+      const { envelope, plan, notes } = planTransaction(store, session, ready, verb);
       for (const note of notes) this.emit("PITrail", { direction: 2, message: note });
       // The stream is spent from here on; before this a failed connect leaves it for a retry.
       if (!raw) this.#stream = undefined;
       const hooks = this.#transactionHooks();
       if (series?.handover) hooks.handover = series.handover;
-      return runTransaction(session, envelope, { parts: composed.parts }, plan, hooks, signal);
+      return runTransaction(session, envelope, { parts: ready.parts }, plan, hooks, signal);
     };
     if (!series) return this.#withSession(signal, transact, (err) => deliveryUnknown(err));
     // A series never opens a connection of its own: a lost one ends it (retryable, nothing was sent).

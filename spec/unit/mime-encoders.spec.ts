@@ -14,6 +14,8 @@ import {
   createBoundary,
 } from "../../src/mime/index.js";
 import { foldPartHeader } from "../../src/mime/part-headers.js";
+import { hasLongLine, LineMeter } from "../../src/mime/line-length.js";
+import { encodeBodyText, mustEncodeBody, quotedPrintableBody } from "../../src/mime/plain-body.js";
 import { decodeWords } from "../../src/message/header-encoding.js";
 import { ErrorCode, SmtpError } from "../../src/errors.js";
 
@@ -157,6 +159,73 @@ describe("QuotedPrintableEncoder", () => {
     const out = encodeQuotedPrintable(Buffer.from("x".repeat(75) + " \r\n")).toString();
     expectWellFormedQp(crlfLines(Buffer.from(out)));
     expect(decodeQp(Buffer.from(out)).toString()).toBe("x".repeat(75) + " \r\n");
+  });
+});
+
+describe("QP for a whole message body (finalLineBreak: false)", () => {
+  it("is the part form without its last CRLF, streamed or not, for any chunking", async () => {
+    await fc.assert(
+      fc.asyncProperty(textAndCuts, async ([bytes, cuts]) => {
+        const part = encodeQuotedPrintable(bytes);
+        const body = encodeQuotedPrintable(bytes, { finalLineBreak: false });
+        expect(Buffer.concat([body, Buffer.from("\r\n")]).equals(part)).toBe(true);
+        expect((await run(new QuotedPrintableEncoder({ finalLineBreak: false }), split(bytes, cuts))).equals(body)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("line lengths (998 octets, RFC 5322 §2.1.1)", () => {
+  it("counts CR, LF and CRLF as line ends, also across chunks", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom("\r", "\n", "\r\n"), fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1200 })), { maxLength: 8 }), fc.array(fc.nat({ max: 6000 }), { maxLength: 6 }), (pieces, cuts) => {
+        const text = pieces.join("");
+        const expected = text.split(/\r\n|\r|\n/).some((line) => line.length > 998);
+        expect(hasLongLine(Buffer.from(text))).toBe(expected);
+        const meter = new LineMeter();
+        expect(split(Buffer.from(text), cuts).map((c) => meter.feed(c)).some(Boolean)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+    expect(hasLongLine(Buffer.from("x".repeat(998)))).toBe(false);
+    expect(hasLongLine(Buffer.from("x".repeat(999)))).toBe(true);
+    expect(hasLongLine(Buffer.from("x".repeat(998) + "\r" + "y".repeat(998)))).toBe(false);
+  });
+});
+
+describe("encodeBodyText (a message body without MIME structure)", () => {
+  it("leaves short-lined ASCII as it is, with CRLF line breaks", () => {
+    expect(encodeBodyText(Buffer.from("a\nb\rc\r\n"))).toEqual({ encoding: "7bit", body: Buffer.from("a\r\nb\r\nc\r\n") });
+  });
+
+  it("encodes long lines and NUL so that every line fits and the text decodes back", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom("\n", "\r\n", "\0", "ü", " "), fc.string({ unit: "grapheme-ascii", maxLength: 2000 })), { maxLength: 6 }), fc.nat(), fc.constantFrom("L".repeat(999), "\0"), (pieces, at, culprit) => {
+        pieces.splice(at % (pieces.length + 1), 0, culprit);
+        const bytes = Buffer.from(pieces.join(""), "utf8");
+        expect(mustEncodeBody(bytes)).toBe(true);
+        const { encoding, body } = encodeBodyText(bytes);
+        expect(encoding).not.toBe("7bit");
+        const canonical = Buffer.from(bytes.toString("latin1").replace(/\r\n|\r|\n/g, "\r\n"), "latin1");
+        const decoded = encoding === "base64" ? Buffer.from(body.toString("latin1"), "base64") : decodeQp(Buffer.concat([body, Buffer.from("\r\n")]));
+        expect(decoded.equals(canonical)).toBe(true);
+        for (const line of body.toString("latin1").split("\r\n")) expect(line.length).toBeLessThanOrEqual(76);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("streams any body as quoted-printable with CRLF line breaks, for any chunking", async () => {
+    await fc.assert(
+      fc.asyncProperty(textAndCuts, async ([bytes, cuts]) => {
+        const chunks: Buffer[] = [];
+        for await (const c of quotedPrintableBody(split(bytes, cuts).map((b) => Readable.from([b])))) chunks.push(c as Buffer);
+        const canonical = Buffer.from(Buffer.from(bytes).toString("latin1").replace(/\r\n|\r|\n/g, "\r\n"), "latin1");
+        expect(Buffer.concat(chunks).equals(encodeQuotedPrintable(canonical, { finalLineBreak: false }))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 

@@ -13,7 +13,10 @@ import type { Envelope, EnvelopeRecipient, RecipientType } from "../engine/trans
 import { parseAddressList, type Mailbox } from "../message/address-list.js";
 import { assertNoLineBreak, parseHeaderBlock, type Header } from "../message/header-block.js";
 import { buildHeaders, serializeHeaders } from "../message/header-builder.js";
+import { dotStuff } from "../message/dot-stuffer.js";
 import { buildMimeEntity, type AttachmentSource, type MimeEntity } from "../mime/index.js";
+import { hasLongLine } from "../mime/line-length.js";
+import { encodeBodyText, mustEncodeBody } from "../mime/plain-body.js";
 import type { PropertyStore } from "../schema/property-store.js";
 
 export interface ComposedMessage {
@@ -31,6 +34,16 @@ export interface ComposedMessage {
   cleanup?: () => Promise<void>;
   /** The message came complete (Message property, sendMessage()): one buffer holds headers and body. */
   prebuilt?: boolean;
+  /**
+   * Content sent as it is has a line over 998 octets (RFC 5322 §2.1.1): only
+   * BDAT with BODY=BINARYMIME carries it unchanged. Its line breaks are CRLF already.
+   */
+  longLines?: boolean;
+  /**
+   * A stream is sent as it is, unread until then: eightBit is a guess, and its
+   * line lengths and 8-bit bytes are checked while it is sent.
+   */
+  unscanned?: boolean;
 }
 
 const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
@@ -59,18 +72,8 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
   const prebuilt = store.string("Message");
 
   if (prebuilt !== "") {
-    const bytes = Buffer.from(prebuilt, "utf8");
     const headers = parseHeaderBlock(prebuilt);
-    return {
-      envelope,
-      headers,
-      headersString: headerText(prebuilt),
-      parts: [bytes],
-      eightBit: hasEightBit(bytes),
-      utf8Addresses: envelopeIsUtf8(envelope),
-      binary: bytes.includes(0),
-      prebuilt: true,
-    };
+    return { envelope, headers, headersString: headerText(prebuilt), ...completeMessage(Buffer.from(prebuilt, "utf8")), utf8Addresses: envelopeIsUtf8(envelope) };
   }
 
   // ReturnPath covers the envelope only: a built message always needs its From header (RFC 5322 §3.6).
@@ -81,8 +84,14 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
   }
   const mime = prepared ? { headers: prepared.headers, body: prepared.body as Buffer | Readable } : await mimeBody(store, stream, extras);
   const text = store.string("MessageText");
-  const body = mime ? undefined : stream ? undefined : encodeText(text, charset);
-  const bodyIsNonAscii = body !== undefined && hasEightBit(body);
+  const raw = mime ? undefined : stream ? undefined : encodeText(text, charset);
+  const bodyIsNonAscii = raw !== undefined && hasEightBit(raw);
+  // OtherHeaders may declare the body's MIME framing itself; such a body is the caller's and goes as it is.
+  const framed = declaresFraming(store.string("OtherHeaders"));
+  // RFC 5322 §2.1.1: lines over 998 octets (or NUL) cannot go as they are, so the text is encoded as a MIME part would be.
+  const encoded = raw && !framed && mustEncodeBody(raw) ? encodeBodyText(raw) : undefined;
+  const longLines = raw !== undefined && !encoded && hasLongLine(raw);
+  const body = encoded ? encoded.body : longLines && raw ? dotStuff(raw, { stuff: false, terminate: false }) : raw;
   const { to, cc } = headerRecipients(store);
   let headers = buildHeaders({
     from: store.string("From"),
@@ -108,6 +117,7 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
     // The entity's own Content-* headers describe the body: they replace any in OtherHeaders.
     headers = [...headers.filter((h) => !/^(mime-version|content-type|content-transfer-encoding)$/i.test(h.field)), { field: "MIME-Version", value: "1.0" }, ...mime.headers];
   }
+  if (encoded) headers = withTransferEncoding(headers, encoded.encoding);
   const headersString = serializeHeaders(headers, store.int("MaxHeaderLength"));
   const head = Buffer.from(headersString, "utf8");
   const parts: MessagePart[] = [head];
@@ -120,9 +130,25 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
     headersString: headersString.replace(/\r\n\r\n$/, "\r\n"),
     parts,
     // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
-    eightBit: (stream !== undefined && !mime) || hasEightBit(head) || bodyIsNonAscii || (Buffer.isBuffer(bodyPart) && hasEightBit(bodyPart)),
+    eightBit: (stream !== undefined && !mime) || hasEightBit(head) || (Buffer.isBuffer(bodyPart) && hasEightBit(bodyPart)),
     utf8Addresses: envelopeIsUtf8(envelope),
+    longLines,
+    unscanned: stream !== undefined && !mime,
   };
+}
+
+/** OtherHeaders sets Content-Transfer-Encoding, or a multipart / message type, which no re-encoding of ours may contradict. */
+function declaresFraming(otherHeaders: string): boolean {
+  return parseHeaderBlock(otherHeaders).some((h) => /^content-transfer-encoding$/i.test(h.field) || (/^content-type$/i.test(h.field) && /^\s*(multipart|message)\//i.test(h.value)));
+}
+
+/** The headers for a body in `encoding`: its Content-Transfer-Encoding replaced or added, with MIME-Version. */
+export function withTransferEncoding(headers: readonly Header[], encoding: string): Header[] {
+  const out = headers.filter((h) => !/^content-transfer-encoding$/i.test(h.field));
+  if (!out.some((h) => /^mime-version$/i.test(h.field))) out.push({ field: "MIME-Version", value: "1.0" });
+  const at = headers.findIndex((h) => /^content-transfer-encoding$/i.test(h.field));
+  out.splice(at < 0 ? out.length : Math.min(at, out.length), 0, { field: "Content-Transfer-Encoding", value: encoding });
+  return out;
 }
 
 /** Largest MIME body collected into memory, so small messages keep the one-write / one-flight paths. */
@@ -185,13 +211,25 @@ export function rawMessage(from: string, recipients: string | readonly RawRecipi
   if (typeof message === "string" || Buffer.isBuffer(message)) {
     const bytes = typeof message === "string" ? Buffer.from(message, "utf8") : message;
     const text = bytes.subarray(0, 65536).toString("utf8");
-    return { envelope, headers: parseHeaderBlock(text), headersString: headerText(text), parts: [bytes], eightBit: hasEightBit(bytes), utf8Addresses: envelopeIsUtf8(envelope), binary: bytes.includes(0), prebuilt: true };
+    return { envelope, headers: parseHeaderBlock(text), headersString: headerText(text), ...completeMessage(bytes), utf8Addresses: envelopeIsUtf8(envelope) };
   }
   if (!message || typeof (message as Partial<Readable>).pipe !== "function") {
     throw new SmtpError(ErrorCode.InvalidValue, "sendMessage() takes the message as a string, a Buffer or a readable stream");
   }
   // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
-  return { envelope, headers: [], headersString: "", parts: [message], eightBit: true, utf8Addresses: envelopeIsUtf8(envelope), prebuilt: true };
+  return { envelope, headers: [], headersString: "", parts: [message], eightBit: true, utf8Addresses: envelopeIsUtf8(envelope), prebuilt: true, unscanned: true };
+}
+
+/**
+ * A complete message in memory is sent as it is, never re-encoded: what it
+ * needs of the server (BINARYMIME, 8BITMIME) is worked out from its bytes.
+ */
+function completeMessage(bytes: Buffer): Pick<ComposedMessage, "parts" | "eightBit" | "binary" | "longLines" | "prebuilt"> {
+  const binary = bytes.includes(0);
+  const longLines = hasLongLine(bytes);
+  // BINARYMIME sends the bytes untouched, so the line breaks of text are made CRLF here, as DATA would make them.
+  const parts = [longLines && !binary ? dotStuff(bytes, { stuff: false, terminate: false }) : bytes];
+  return { parts, eightBit: hasEightBit(bytes), binary, longLines, prebuilt: true };
 }
 
 /** The envelope only: sender and recipients, checked and de-duplicated. */

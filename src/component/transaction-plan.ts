@@ -8,6 +8,7 @@ import { domainToASCII } from "node:url";
 import type { Envelope, EnvelopeRecipient, TransactionPlan } from "../engine/transaction.js";
 import type { SmtpSession } from "../engine/session.js";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { checkedStream } from "../mime/content-check.js";
 import type { PropertyStore } from "../schema/property-store.js";
 import type { ComposedMessage } from "./compose.js";
 
@@ -24,13 +25,11 @@ export function planTransaction(store: PropertyStore, session: SmtpSession, comp
   const notes: string[] = [];
   const mail: string[] = [...composed.envelope.mailParameters];
 
-  if (composed.binary) {
-    // NUL bytes cannot travel in DATA; BDAT with BINARYMIME carries them unchanged.
-    if (!use("UseChunking", "CHUNKING") || !caps.has("BINARYMIME") || verb !== "MAIL") {
-      throw new SmtpError(ErrorCode.ExtensionRequired, "the message contains binary data (NUL bytes), which needs CHUNKING and BINARYMIME (RFC 3030), and the server does not offer them; nothing was sent", {
-        hint: "encode binary parts as base64 MIME, or send through a server that offers BINARYMIME",
-      });
-    }
+  const binaryMime = use("UseChunking", "CHUNKING") && caps.has("BINARYMIME") && verb === "MAIL";
+  // NUL bytes cannot travel in DATA, nor lines over 998 octets (RFC 5322 §2.1.1); BDAT with BINARYMIME carries both unchanged.
+  const binary = composed.binary === true || composed.longLines === true;
+  if (binary) {
+    if (!binaryMime) throw needsBinaryMime(composed);
     mail.push("BODY=BINARYMIME");
   } else if (composed.eightBit && use("Use8BitMime", "8BITMIME")) mail.push("BODY=8BITMIME");
   let { sender, recipients } = composed.envelope;
@@ -70,13 +69,38 @@ export function planTransaction(store: PropertyStore, session: SmtpSession, comp
       rset: session.transactions > 0 && store.bool("SendRSET"),
       pipelining: use("UsePipelining", "PIPELINING"),
       chunking: use("UseChunking", "CHUNKING") && verb === "MAIL",
-      binary: composed.binary === true,
+      binary,
       chunkSize: store.int("ChunkSize"),
       sizeLimit: sizeOffered && caps.sizeLimit ? caps.sizeLimit : undefined,
       announceSize: sizeOffered,
     },
     notes,
   };
+}
+
+function needsBinaryMime(composed: ComposedMessage): SmtpError {
+  if (composed.binary) {
+    return new SmtpError(ErrorCode.ExtensionRequired, "the message contains binary data (NUL bytes), which needs CHUNKING and BINARYMIME (RFC 3030), and the server does not offer them; nothing was sent", {
+      hint: "encode binary parts as base64 MIME, or send through a server that offers BINARYMIME",
+    });
+  }
+  // A complete message (or a body whose encoding OtherHeaders declares) is the caller's: it is not re-encoded.
+  return new SmtpError(ErrorCode.ExtensionRequired, "the message has a line longer than 998 octets (RFC 5322 §2.1.1), which servers cut, wrap or refuse, and the server does not offer CHUNKING and BINARYMIME (RFC 3030) to carry it unchanged; nothing was sent", {
+    hint: "give the text as MessageText, which is encoded as needed, or encode the body (quoted-printable) before handing it over",
+  });
+}
+
+/**
+ * The message as this server can take it. A stream sent as it is gets its
+ * bytes checked while it is sent (see checkedStream). Synchronous, so the
+ * usual send keeps its timing (a series writes the next envelope in the
+ * same tick).
+ */
+export function messageForServer(_store: PropertyStore, _session: SmtpSession, composed: ComposedMessage, _sign: (message: ComposedMessage) => Promise<ComposedMessage>): ComposedMessage | Promise<ComposedMessage> {
+  if (!composed.unscanned) return composed;
+  // The header block in front of a body stream is ours and checked already; cleanup stays with the original.
+  const parts = composed.parts.map((p) => (Buffer.isBuffer(p) ? p : checkedStream(p, { sevenBit: false })));
+  return { ...composed, parts, cleanup: undefined };
 }
 
 /** Without SMTPUTF8 an IDN domain can still go as punycode; a non-ASCII local part cannot. */
