@@ -41,6 +41,7 @@ export type Step =
   | { kind: "expect"; pattern: RegExp }
   | { kind: "expectData"; stopAfter: number | undefined }
   | { kind: "expectBytes"; count: number }
+  | { kind: "expectBdat" }
   | { kind: "wait"; ms: number }
   | { kind: "stall" }
   | { kind: "close" }
@@ -58,6 +59,8 @@ export const step = {
   expect: (pattern: RegExp): Step => ({ kind: "expect", pattern }),
   expectData: (opts: { stopAfter?: number } = {}): Step => ({ kind: "expectData", stopAfter: opts.stopAfter }),
   expectBytes: (count: number): Step => ({ kind: "expectBytes", count }),
+  /** A `BDAT n [LAST]` line and its n bytes of chunk data. */
+  expectBdat: (): Step => ({ kind: "expectBdat" }),
   wait: (ms: number): Step => ({ kind: "wait", ms }),
   stall: (): Step => ({ kind: "stall" }),
   close: (): Step => ({ kind: "close" }),
@@ -310,6 +313,33 @@ export async function hostileServer(script: readonly Step[] | ((index: number) =
             return false;
           }
           conn.data.push(body);
+          return true;
+        }
+        case "expectBdat": {
+          const line = await reader.until(() => {
+            const at = reader.buf.indexOf(CRLF);
+            if (at < 0) return undefined;
+            const l = reader.buf.subarray(0, at).toString("latin1");
+            reader.buf = reader.buf.subarray(at + 2);
+            return l;
+          });
+          const count = line === undefined ? undefined : /^BDAT (\d+)( LAST)?$/.exec(line)?.[1];
+          if (line !== undefined) conn.lines.push(line);
+          if (count === undefined) {
+            conn.problems.push(`expected a BDAT line, got ${JSON.stringify(line)}`);
+            return false;
+          }
+          const chunk = await reader.until(() => {
+            if (reader.buf.length < Number(count)) return undefined;
+            const b = reader.buf.subarray(0, Number(count));
+            reader.buf = reader.buf.subarray(Number(count));
+            return b;
+          });
+          if (chunk === undefined) {
+            conn.problems.push(`the client went away before sending ${count} BDAT bytes`);
+            return false;
+          }
+          conn.data.push(chunk);
           return true;
         }
         case "expectBytes": {

@@ -1,0 +1,258 @@
+/**
+ * Verdicts that never lie, over real sockets: once the whole message is on
+ * the wire, a lost verdict is "delivery unknown" (and never retried); a stray
+ * reply never becomes a verdict; a 421 or a server's close ends the session;
+ * one reply is bounded in memory and in time.
+ */
+import { Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { ErrorCode, Smtp, SmtpError, SmtpPool } from "../../src/index.js";
+import { SmtpConnection } from "../../src/engine/connection.js";
+import type { SmtpOptions } from "../../src/schema/accessor-types.js";
+import { client, rejectsWith } from "../support/client.js";
+import { ehloReply, hostileServer, preamble, step, type HostileServer, type Step } from "../support/hostile-server.js";
+import { forceGc, liveBytes } from "../support/memory.js";
+
+const ONE_FLIGHT = ["PIPELINING", "CHUNKING", "8BITMIME", "ENHANCEDSTATUSCODES"];
+const PIPE_ONLY = ["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"];
+const PLAIN = ["8BITMIME", "ENHANCEDSTATUSCODES"];
+
+const servers: HostileServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function hostile(script: readonly Step[] | ((i: number) => readonly Step[])): Promise<HostileServer> {
+  const s = await hostileServer(script);
+  servers.push(s);
+  return s;
+}
+
+function victim(port: number, options: SmtpOptions = {}): Smtp {
+  return client(port, { timeout: 2, ...options });
+}
+
+async function outcome(p: Promise<unknown>): Promise<SmtpError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  expect(e, "expected a failure").toBeInstanceOf(SmtpError);
+  return e as SmtpError;
+}
+
+/** The one-flight group of a single-recipient message: MAIL, RCPT, BDAT n LAST (+ its bytes) and the NOOP behind it. */
+const oneFlight: Step[] = [step.expect(/^MAIL FROM:/), step.expect(/^RCPT TO:/), step.expectBdat(), step.expect(/^NOOP$/)];
+
+describe("one-flight BDAT: the whole message went with the envelope", () => {
+  const faults: [string, Step[]][] = [
+    ["close", [step.close()]],
+    ["reset", [step.reset()]],
+    ["malformed reply", [step.reply("2x0 what")]],
+    ["out-of-range reply", [step.reply("354 go ahead")]],
+    ["silence", [step.stall()]],
+  ];
+  for (const [name, fault] of faults) {
+    it(`${name} before any reply of the group: delivery unknown`, async () => {
+      const s = await hostile([...preamble(ONE_FLIGHT), ...oneFlight, step.wait(20), ...fault]);
+      const err = await outcome(victim(s.port, { timeout: 1 }).send());
+      expect(err.deliveryUnknown, err.message).toBe(true);
+    });
+  }
+
+  it("interrupt() right after the flight: 301, delivery unknown", async () => {
+    const s = await hostile([...preamble(ONE_FLIGHT), ...oneFlight, step.stall()]);
+    const m = victim(s.port);
+    m.on("PITrail", (e) => {
+      if (e.direction === 0 && e.message.startsWith("BDAT")) setImmediate(() => void m.interrupt());
+    });
+    const err = await outcome(m.send());
+    expect(err.code).toBe(ErrorCode.Interrupted);
+    expect(err.deliveryUnknown).toBe(true);
+  });
+
+  it("SmtpPool never sends such a message again (one connection, one copy)", async () => {
+    const s = await hostile([...preamble(ONE_FLIGHT), ...oneFlight, step.wait(20), step.close()]);
+    const pool = new SmtpPool(client(s.port, { timeout: 2 }), { maxConnections: 1 });
+    const err = await outcome(pool.send({ from: "a@example.com", sendTo: "b@example.com", subject: "once", messageText: "once\r\n" }));
+    await pool.close();
+    expect(err.deliveryUnknown).toBe(true);
+    expect(s.connections).toHaveLength(1);
+  });
+});
+
+describe("a retried message keeps its Message-ID", () => {
+  it("SmtpPool: dropped during DATA (not delivered), retried on a new connection with the same Message-ID", async () => {
+    // Both connections take the headers and the start of the body, then reset: the message is never whole.
+    const s = await hostile([...preamble(PLAIN), step.expect(/^MAIL/), step.reply("250 ok"), step.expect(/^RCPT/), step.reply("250 ok"), step.expect(/^DATA$/), step.reply("354 go"), step.wait(300), step.reset()]);
+    // Throttled, so the data is still being written when the server resets.
+    const pool = new SmtpPool(client(s.port, { timeout: 5, settings: { MaxTransferRate: 65536 } }), { maxConnections: 1 });
+    const messageText = "line of the body\r\n".repeat(60_000);
+    const err = await outcome(pool.send({ from: "a@example.com", sendTo: "b@example.com", subject: "twice", messageText }));
+    await pool.close();
+    expect(err.deliveryUnknown, err.message).toBe(false);
+    expect(s.connections).toHaveLength(2);
+    const ids = s.connections.map((c) => /^Message-ID: (.*)$/im.exec(c.text())?.[1]);
+    expect(ids[0]).toMatch(/^<.+@.+>$/);
+    expect(ids[1]).toBe(ids[0]);
+  });
+});
+
+describe("a stray reply never becomes the verdict", () => {
+  const strayThenRefusal = [step.reply("250 2.0.0 stray"), step.wait(100), step.reply("554 5.7.1 rejected")];
+
+  it("DATA: a stray 250 before the server's 554 is caught by the reply to QUIT: delivery unknown, not sent", async () => {
+    const s = await hostile([...preamble(PLAIN), step.expect(/^MAIL/), step.reply("250 ok"), step.expect(/^RCPT/), step.reply("250 ok"), step.expect(/^DATA$/), step.reply("354 go"), step.expectData(), ...strayThenRefusal, step.expect(/^QUIT$/), step.reply("221 bye"), step.close()]);
+    const err = await outcome(victim(s.port).send());
+    expect(err.code).toBe(ErrorCode.MalformedReply);
+    expect(err.deliveryUnknown).toBe(true);
+  });
+
+  it("DATA + PIPELINING: the 554 lands on the NOOP behind the data: delivery unknown, not sent", async () => {
+    const s = await hostile([...preamble(PIPE_ONLY), step.expect(/^MAIL/), step.expect(/^RCPT/), step.expect(/^DATA$/), step.reply("250 ok\r\n250 ok\r\n354 go"), step.expectData(), step.expect(/^NOOP$/), ...strayThenRefusal, step.stall()]);
+    const err = await outcome(victim(s.port).send());
+    expect(err.code).toBe(ErrorCode.MalformedReply);
+    expect(err.deliveryUnknown).toBe(true);
+  });
+
+  it("BDAT in chunks: the same", async () => {
+    const s = await hostile([...preamble(["PIPELINING", "CHUNKING"]), step.expect(/^MAIL/), step.reply("250 ok"), step.expect(/^RCPT/), step.reply("250 ok"), step.expectBdat(), step.expect(/^NOOP$/), step.wait(20), ...strayThenRefusal, step.stall()]);
+    const m = victim(s.port, { settings: { ChunkSize: 1 << 20 } });
+    // A stream body is not known in advance: it goes in chunks after the envelope, not in one flight.
+    m.setMessageStream((await import("node:stream")).Readable.from([Buffer.from("streamed body\r\n")]));
+    const err = await outcome(m.send());
+    expect(err.code).toBe(ErrorCode.MalformedReply);
+    expect(err.deliveryUnknown).toBe(true);
+  });
+
+  it("a reused connection, one flight: message 2 is never reported sent on a shifted reply; message 3 gets a fresh connection", async () => {
+    const good: Step[] = [...oneFlight, step.wait(20), step.reply("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n250 ok")];
+    const s = await hostile((i) =>
+      i === 0
+        ? [...preamble(ONE_FLIGHT), ...good, step.expect(/^RSET$/), ...oneFlight, step.wait(20), step.reply("250 stray"), step.wait(50), step.reply("250 ok\r\n250 ok\r\n250 ok\r\n554 5.7.1 rejected\r\n250 ok"), step.stall()]
+        : [...preamble(ONE_FLIGHT), ...good, step.expect(/^QUIT$/), step.reply("221 bye"), step.close()],
+    );
+    const m = victim(s.port);
+    await m.connect();
+    expect((await m.send()).replyCode).toBe(250);
+    const err = await outcome(m.send());
+    expect(err.deliveryUnknown, err.message).toBe(true);
+    expect(m.connected).toBe(false);
+    expect((await m.send()).replyCode).toBe(250);
+    expect(s.connections).toHaveLength(2);
+    expect((await s.connection(0)).problems).toEqual([]);
+    await m.disconnect();
+  });
+});
+
+describe("421 and a server that closed while idle", () => {
+  const accepted: Step[] = [step.expect(/^MAIL/), step.reply("250 ok"), step.expect(/^RCPT/), step.reply("250 ok"), step.expect(/^DATA$/), step.reply("354 go"), step.expectData(), step.reply("250 2.0.0 queued")];
+  const fresh: Step[] = [...preamble(PLAIN), ...accepted, step.expect(/^QUIT$/), step.reply("221 bye"), step.close()];
+
+  it("a 421 to MAIL on a kept-open connection: Connected is false at once, the next send opens a new connection", async () => {
+    const s = await hostile((i) => (i === 0 ? [...preamble(PLAIN), ...accepted, step.expect(/^RSET$/), step.reply("250 ok"), step.expect(/^MAIL/), step.reply("421 4.3.2 shutting down"), step.wait(500), step.close()] : fresh));
+    const m = victim(s.port);
+    await m.connect();
+    await m.send();
+    const err = await outcome(m.send());
+    expect(err.replyCode).toBe(421);
+    expect(err.deliveryUnknown).toBe(false);
+    expect(m.connected).toBe(false);
+    expect((await m.send()).replyCode).toBe(250);
+    expect(s.connections).toHaveLength(2);
+  });
+
+  it("a Gmail-style 421 while idle: the next send opens a new connection and writes nothing on the old one", async () => {
+    const s = await hostile((i) => (i === 0 ? [...preamble(PLAIN), ...accepted, step.wait(50), step.reply("421 4.7.0 Try again later, closing connection."), step.wait(300), step.close()] : fresh));
+    const m = victim(s.port);
+    await m.connect();
+    await m.send();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(m.connected).toBe(false);
+    expect((await m.send()).replyCode).toBe(250);
+    const first = (await s.connection(0)).text();
+    expect(first).not.toMatch(/RSET/);
+    expect(s.connections).toHaveLength(2);
+  });
+
+  it("a server that closed an idle connection: send() opens a new one", async () => {
+    const s = await hostile((i) => (i === 0 ? [...preamble(PLAIN), ...accepted, step.wait(30), step.close()] : fresh));
+    const m = victim(s.port);
+    await m.connect();
+    await m.send();
+    await (await s.connection(0)).closed;
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await m.send()).replyCode).toBe(250);
+    expect(s.connections).toHaveLength(2);
+  });
+});
+
+describe("one reply is bounded", () => {
+  it("an endless multi-line greeting: 606 at MaxReplyLength, memory flat", async () => {
+    const line = Buffer.from(`220-${"x".repeat(500)}\r\n`);
+    const s = await hostile([
+      step.run(async (conn) => {
+        // Writes until the client gives up (at most 200 MB), honouring backpressure.
+        for (let sent = 0; sent < 200 * 1024 * 1024 && !conn.isClosed; sent += line.length * 64) {
+          const burst = Buffer.concat(Array.from({ length: 64 }, () => line));
+          if (!conn.io.write(burst)) await new Promise<void>((r) => conn.io.once("drain", () => r()).once("close", () => r()));
+        }
+      }),
+    ]);
+    forceGc();
+    const before = liveBytes();
+    const err = await rejectsWith(victim(s.port).connect(), ErrorCode.ReplyTooLong);
+    forceGc();
+    expect(err.message).toMatch(/65536 bytes/);
+    expect(liveBytes() - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it("MaxReplyLines: 2000 short lines fail at the default 1000, pass when raised", async () => {
+    const many = Array.from({ length: 1999 }, (_, i) => `220-line ${i}`).join("\r\n") + "\r\n220 ready";
+    const s = await hostile([step.reply(many), step.expect(/^EHLO/), step.reply(ehloReply(PLAIN)), step.expect(/^QUIT/), step.reply("221 bye"), step.close()]);
+    const err = await rejectsWith(victim(s.port).connect(), ErrorCode.ReplyTooLong);
+    expect(err.message).toMatch(/1000 lines/);
+    const m = victim(s.port, { settings: { MaxReplyLines: 5000, MaxReplyLength: 1 << 20 } });
+    await m.connect();
+    await m.disconnect();
+  });
+
+  it("a reply that trickles in forever still times out: one wait lasts at most twice Timeout", async () => {
+    const s = await hostile([
+      step.run(async (conn) => {
+        conn.io.write("220-");
+        for (let i = 0; i < 200 && !conn.isClosed; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (!conn.isClosed) conn.io.write(i % 50 === 49 ? "\r\n220-" : "x");
+        }
+      }),
+    ]);
+    const started = performance.now();
+    const err = await rejectsWith(victim(s.port, { timeout: 1 }).connect(), ErrorCode.TimedOut);
+    expect(err.isTimeout()).toBe(true);
+    // 2 s of trickle at most, plus generous slack for a loaded machine; the trickle itself lasts 20 s.
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe("a pipelined group is validated before any waiter is queued", () => {
+  it("a bad later line: 602, nothing queued or written, the next reply goes to the right command", async () => {
+    const s = await hostile([step.reply("220 hi"), step.expect(/^NOOP$/), step.reply("250 2.0.0 noop ok"), step.expect(/^QUIT$/), step.reply("221 bye"), step.close()]);
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const sock = new Socket();
+      sock.once("error", reject).connect(s.port, "127.0.0.1", () => resolve(sock));
+    });
+    const conn = new SmtpConnection(socket, { maxLineLength: 2048, hooks: { trail: () => undefined, reply: () => undefined, closed: () => undefined } });
+    expect((await conn.expectReply("greeting", 2000)).code).toBe(220);
+    let caught: unknown;
+    try {
+      conn.pipeline([{ line: "RSET", timeoutMs: 2000 }, { line: "MAIL FROM:<a@b>\r\nRCPT TO:<evil@x>", timeoutMs: 2000 }]);
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as SmtpError).code).toBe(ErrorCode.LineBreakInjection);
+    expect(conn.pendingReplies).toBe(0);
+    const noop = await conn.command("NOOP", { timeoutMs: 2000 });
+    expect(noop.raw).toBe("250 2.0.0 noop ok");
+    await conn.command("QUIT", { timeoutMs: 2000 });
+    await conn.end();
+    expect((await s.connection(0)).text()).not.toMatch(/RSET|MAIL/);
+  });
+});
