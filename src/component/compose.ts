@@ -16,8 +16,9 @@ import { buildHeaders, serializeHeaders } from "../message/header-builder.js";
 import { dotStuff } from "../message/dot-stuffer.js";
 import { buildMimeEntity, type AttachmentSource, type MimeEntity } from "../mime/index.js";
 import { hasLongLine } from "../mime/line-length.js";
-import { encodeBodyText, mustEncodeBody } from "../mime/plain-body.js";
+import { encodeBodyText, mustEncodeBody, withTransferEncoding } from "../mime/plain-body.js";
 import type { PropertyStore } from "../schema/property-store.js";
+import { sevenBitConverter } from "./seven-bit.js";
 
 export interface ComposedMessage {
   envelope: Envelope;
@@ -44,6 +45,13 @@ export interface ComposedMessage {
    * line lengths and 8-bit bytes are checked while it is sent.
    */
   unscanned?: boolean;
+  /**
+   * For a server without 8BITMIME (RFC 6152 §3): the same message as 7-bit,
+   * made from the body parts (those after the header block) of the message
+   * being sent, unsigned. Absent when the message cannot be converted (a
+   * complete one is the caller's) or need not be.
+   */
+  sevenBit?: (body: readonly MessagePart[]) => ComposedMessage;
 }
 
 const ENVELOPE_FORBIDDEN = /[<>\s\x00-\x1f\x7f]/;
@@ -123,7 +131,7 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
   const parts: MessagePart[] = [head];
   const bodyPart = mime ? mime.body : stream ?? (body && body.length > 0 ? body : undefined);
   if (bodyPart) parts.push(bodyPart);
-  return {
+  const composed: ComposedMessage = {
     envelope,
     headers,
     // Without the empty line that ends the block: that is the property's form.
@@ -135,20 +143,16 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
     longLines,
     unscanned: stream !== undefined && !mime,
   };
+  // Kept 8-bit for servers that take it; converted only for one that does not (RFC 6152 §3).
+  if (composed.eightBit) {
+    composed.sevenBit = sevenBitConverter(composed, { headers, charset, maxHeaderLength: store.int("MaxHeaderLength"), body: mime || framed ? "keep" : "text" });
+  }
+  return composed;
 }
 
 /** OtherHeaders sets Content-Transfer-Encoding, or a multipart / message type, which no re-encoding of ours may contradict. */
 function declaresFraming(otherHeaders: string): boolean {
   return parseHeaderBlock(otherHeaders).some((h) => /^content-transfer-encoding$/i.test(h.field) || (/^content-type$/i.test(h.field) && /^\s*(multipart|message)\//i.test(h.value)));
-}
-
-/** The headers for a body in `encoding`: its Content-Transfer-Encoding replaced or added, with MIME-Version. */
-export function withTransferEncoding(headers: readonly Header[], encoding: string): Header[] {
-  const out = headers.filter((h) => !/^content-transfer-encoding$/i.test(h.field));
-  if (!out.some((h) => /^mime-version$/i.test(h.field))) out.push({ field: "MIME-Version", value: "1.0" });
-  const at = headers.findIndex((h) => /^content-transfer-encoding$/i.test(h.field));
-  out.splice(at < 0 ? out.length : Math.min(at, out.length), 0, { field: "Content-Transfer-Encoding", value: encoding });
-  return out;
 }
 
 /** Largest MIME body collected into memory, so small messages keep the one-write / one-flight paths. */

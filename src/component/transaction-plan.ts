@@ -31,7 +31,11 @@ export function planTransaction(store: PropertyStore, session: SmtpSession, comp
   if (binary) {
     if (!binaryMime) throw needsBinaryMime(composed);
     mail.push("BODY=BINARYMIME");
-  } else if (composed.eightBit && use("Use8BitMime", "8BITMIME")) mail.push("BODY=8BITMIME");
+  } else if (composed.eightBit) {
+    if (use("Use8BitMime", "8BITMIME")) mail.push("BODY=8BITMIME");
+    // A stream's 8-bit bytes are only known as it is sent: checkedStream() stops it then.
+    else if (!composed.unscanned && !store.bool("Allow8BitWithout8BitMime")) throw needs8BitMime(caps.has("8BITMIME"));
+  }
   let { sender, recipients } = composed.envelope;
   if (composed.utf8Addresses) {
     if (use("UseSMTPUTF8", "SMTPUTF8")) mail.push("SMTPUTF8");
@@ -90,16 +94,38 @@ function needsBinaryMime(composed: ComposedMessage): SmtpError {
   });
 }
 
+function needs8BitMime(offered: boolean): SmtpError {
+  return new SmtpError(ErrorCode.ExtensionRequired, `the message has 8-bit data and ${offered ? "Use8BitMime is off" : "the server does not offer 8BITMIME (RFC 6152)"}; a complete message is not re-encoded, so nothing was sent`, {
+    hint: "encode it as 7-bit (quoted-printable or base64), or set config Allow8BitWithout8BitMime=true to send it as it is",
+  });
+}
+
 /**
- * The message as this server can take it. A stream sent as it is gets its
- * bytes checked while it is sent (see checkedStream). Synchronous, so the
- * usual send keeps its timing (a series writes the next envelope in the
- * same tick).
+ * The message as this server can take it. 8-bit content for a server without
+ * 8BITMIME (or with Use8BitMime off) is converted to 7-bit when the message
+ * is ours (RFC 6152 §3), and `sign` (DKIM) is applied again, since the body
+ * changed; only then is a promise returned, so the usual send keeps its
+ * timing (a series writes the next envelope in the same tick). A stream sent
+ * as it is gets its bytes checked while it is sent (see checkedStream).
  */
-export function messageForServer(_store: PropertyStore, _session: SmtpSession, composed: ComposedMessage, _sign: (message: ComposedMessage) => Promise<ComposedMessage>): ComposedMessage | Promise<ComposedMessage> {
+export function messageForServer(store: PropertyStore, session: SmtpSession, composed: ComposedMessage, sign: (message: ComposedMessage) => Promise<ComposedMessage>): ComposedMessage | Promise<ComposedMessage> {
+  const eightBit = store.bool("Use8BitMime") && session.capabilities.has("8BITMIME");
+  if (composed.eightBit && !eightBit && composed.sevenBit) {
+    return sign(composed.sevenBit(composed.parts.slice(1))).then((converted) => {
+      // The original is cleaned up once the send is over: the converted one's spool file (DKIM) goes with it.
+      const own = composed.cleanup;
+      const added = converted.cleanup;
+      if (added) composed.cleanup = async () => {
+        await own?.();
+        await added();
+      };
+      return converted;
+    });
+  }
   if (!composed.unscanned) return composed;
+  const sevenBit = !eightBit && !store.bool("Allow8BitWithout8BitMime");
   // The header block in front of a body stream is ours and checked already; cleanup stays with the original.
-  const parts = composed.parts.map((p) => (Buffer.isBuffer(p) ? p : checkedStream(p, { sevenBit: false })));
+  const parts = composed.parts.map((p) => (Buffer.isBuffer(p) ? p : checkedStream(p, { sevenBit })));
   return { ...composed, parts, cleanup: undefined };
 }
 

@@ -7,9 +7,11 @@
  * the last line itself, so the text arrives with exactly its own line breaks.
  */
 import { pipeline, Readable } from "node:stream";
+import type { Header } from "../message/header-block.js";
 import { dotStuff, DotStuffer } from "../message/dot-stuffer.js";
 import { partChunks, type MessagePart } from "../message/message-parts.js";
 import { encodeBase64 } from "./base64-encoder.js";
+import { formatParameter, joinParameters } from "./header-params.js";
 import { hasLongLine } from "./line-length.js";
 import { encodeQuotedPrintable, QuotedPrintableEncoder } from "./qp-encoder.js";
 import { chooseTextEncoding, type TransferEncoding } from "./transfer-encoding.js";
@@ -49,4 +51,19 @@ export function quotedPrintableBody(parts: readonly MessagePart[]): Readable {
     // Errors reach the reader through the last stream; pipeline() also closes the source.
     () => undefined,
   );
+}
+
+/** The headers for a body in `encoding`: its Content-Transfer-Encoding replaced or added, with MIME-Version. */
+export function withTransferEncoding(headers: readonly Header[], encoding: TransferEncoding): Header[] {
+  const out = headers.filter((h) => !/^content-transfer-encoding$/i.test(h.field));
+  if (!out.some((h) => /^mime-version$/i.test(h.field))) out.push({ field: "MIME-Version", value: "1.0" });
+  const at = headers.findIndex((h) => /^content-transfer-encoding$/i.test(h.field));
+  out.splice(at < 0 ? out.length : Math.min(at, out.length), 0, { field: "Content-Transfer-Encoding", value: encoding });
+  return out;
+}
+
+/** A Content-Type naming the charset, unless the headers have one (OtherHeaders may say text/html, say). */
+export function withTextType(headers: readonly Header[], charset: string): Header[] {
+  if (headers.some((h) => /^content-type$/i.test(h.field))) return [...headers];
+  return [...headers, { field: "Content-Type", value: joinParameters("text/plain", [formatParameter("charset", charset)]) }];
 }
