@@ -66,6 +66,13 @@ describe("a server without 8BITMIME gets a built message as 7-bit", () => {
     expect(parsed.text).toBe("ASCII body\n");
   });
 
+  it("what cannot be made 7-bit (a non-ASCII local part in OtherHeaders) is refused with 614 before MAIL FROM", async () => {
+    const s = await recording.serve({ extensions: ["PIPELINING"] });
+    const err = await rejectsWith(recording.smtp(s.port, { messageText: GERMAN, otherHeaders: "Reply-To: jörg@example.com" }).send(), ErrorCode.ExtensionRequired);
+    expect(err.message).toMatch(/8BITMIME/);
+    expect(s.commands("MAIL")).toEqual([]);
+  });
+
   it("a setMessageStream() body goes quoted-printable as it is read, and reads back the same", async () => {
     const s = await serve({ hide8BITMIME: true });
     const m = smtp(s.port);

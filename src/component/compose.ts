@@ -98,7 +98,8 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
   const framed = declaresFraming(store.string("OtherHeaders"));
   // RFC 5322 §2.1.1: lines over 998 octets (or NUL) cannot go as they are, so the text is encoded as a MIME part would be.
   const encoded = raw && !framed && mustEncodeBody(raw) ? encodeBodyText(raw) : undefined;
-  const longLines = raw !== undefined && !encoded && hasLongLine(raw);
+  // Only a framed body can still have them: it goes with BINARYMIME or is refused (planTransaction).
+  const longLines = framed && raw !== undefined && hasLongLine(raw);
   const body = encoded ? encoded.body : longLines && raw ? dotStuff(raw, { stuff: false, terminate: false }) : raw;
   const { to, cc } = headerRecipients(store);
   let headers = buildHeaders({

@@ -33,8 +33,12 @@ function sevenBitHeaders(headers: readonly Header[], charset: string): Header[] 
   return headers.map((h) => {
     if (isAscii(Buffer.from(h.value, "utf8"))) return h;
     if (ADDRESS_FIELD.test(h.field)) {
-      // A non-ASCII local part cannot be encoded (it needs SMTPUTF8): the value then stays 8-bit and the send is refused.
-      return { field: h.field, value: formatAddressList(parseAddressList(h.value), charset) };
+      // A non-ASCII local part, or a list that does not parse, cannot be encoded: it stays 8-bit and the send is refused (614).
+      try {
+        return { field: h.field, value: formatAddressList(parseAddressList(h.value), charset) };
+      } catch {
+        return h;
+      }
     }
     return { field: h.field, value: encodeWords(h.value, charset) };
   });

@@ -95,7 +95,7 @@ function needsBinaryMime(composed: ComposedMessage): SmtpError {
 }
 
 function needs8BitMime(offered: boolean): SmtpError {
-  return new SmtpError(ErrorCode.ExtensionRequired, `the message has 8-bit data and ${offered ? "Use8BitMime is off" : "the server does not offer 8BITMIME (RFC 6152)"}; a complete message is not re-encoded, so nothing was sent`, {
+  return new SmtpError(ErrorCode.ExtensionRequired, `the message has 8-bit data and ${offered ? "Use8BitMime is off" : "the server does not offer 8BITMIME (RFC 6152)"}; it is not converted to 7-bit (a complete message, or a body whose framing OtherHeaders declares, goes as given), so nothing was sent`, {
     hint: "encode it as 7-bit (quoted-printable or base64), or set config Allow8BitWithout8BitMime=true to send it as it is",
   });
 }
