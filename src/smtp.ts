@@ -54,6 +54,8 @@ export interface Smtp extends GeneratedAccessors {}
 
 export class Smtp extends TypedEmitter<SmtpEvents> {
   #session: SmtpSession | undefined;
+  /** connect() was called (and not disconnect()): sends keep their connection open, reopening it if the server closed it. */
+  #kept = false;
   #operation: AbortController | undefined;
   #controller: AbortController | undefined;
   #stream: Readable | undefined;
@@ -148,6 +150,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   connect(opts: CallOptions = {}): Promise<void> {
     return this.#run(opts, async (signal) => {
       await this.#ensureSession(signal);
+      this.#kept = true;
     });
   }
 
@@ -156,6 +159,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return this.#run(opts, async () => {
       const session = this.#session;
       this.#session = undefined;
+      this.#kept = false;
       if (session) await session.quit();
     });
   }
@@ -163,7 +167,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   /**
    * Sends the message. Connects first when not connected, and then closes
    * the connection again afterwards; on a connection opened with connect()
-   * the connection stays open.
+   * the connection stays open (and one the server closed meanwhile is
+   * opened again, and kept, until disconnect()).
    */
   send(opts: CallOptions = {}): Promise<SendResult> {
     return this.#run(opts, (signal) => this.#send("MAIL", signal));
@@ -664,7 +669,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
 
   /** Runs `body` on a session; one opened just for it is closed afterwards. */
   async #withSession<T>(signal: AbortSignal, body: (session: SmtpSession) => Promise<T>, untrusted: (err: SmtpError) => SmtpError = (err) => err): Promise<T> {
-    const own = !this.getConnected();
+    const own = !this.getConnected() && !this.#kept;
     const session = await this.#ensureSession(signal);
     let result: T;
     try {

@@ -54,6 +54,7 @@ export function sessionOptions(store: PropertyStore, hooks: TlsHooks, override?:
     maxLineLength: store.int("MaxLineLength"),
     maxReplyLength: store.int("MaxReplyLength"),
     maxReplyLines: store.int("MaxReplyLines"),
+    maxReplyMs: store.int("MaxReplyTime") * 1000,
     hello: String(store.setting("Hello")),
     allowExtensions: store.get("AllowExtensions") === true,
     tlsMode,

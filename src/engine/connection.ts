@@ -25,6 +25,8 @@ export interface ConnectionOptions {
   maxLineLength: number;
   maxReplyLength?: number;
   maxReplyLines?: number;
+  /** Longest total wait for one reply, bytes trickling in or not; 0 / absent: four times its Timeout. */
+  maxReplyMs?: number;
   hooks: ConnectionHooks;
   /** Graceful close (FIN, waiting up to lingerMs for the server's side) or a reset at once. */
   linger?: boolean;
@@ -369,6 +371,15 @@ export class SmtpConnection {
     const w = this.timed;
     // Stale: the reply it was timing arrived (nothing is timed, or another waiter is).
     if (!w || this.waiters[0] !== w) return;
+    const waited = performance.now() - this.timedSince;
+    if (waited > w.timeoutMs * 1.5) {
+      // Bytes kept coming, but the reply never completed.
+      this.fail(new SmtpError(ErrorCode.TimedOut, `the reply to ${w.label} did not complete within ${Math.round(waited / 1000)} s although bytes kept arriving`, {
+        command: w.label,
+        hint: "the server trickles its reply; raise MaxReplyTime if it is just slow",
+      }));
+      return;
+    }
     this.fail(new SmtpError(ErrorCode.TimedOut, `timed out after ${w.timeoutMs / 1000} s waiting for the reply to ${w.label}`, {
       command: w.label,
       hint: "the server accepted the connection but did not answer; raise Timeout if it is just slow",
@@ -384,10 +395,10 @@ export class SmtpConnection {
   private onData(chunk: Buffer): void {
     if (this.failure) return;
     // Timeout is about inactivity: bytes from the server restart the wait, but
-    // a reply that trickles in forever must still end: one wait lasts at most
-    // twice Timeout in all.
+    // a reply that trickles in forever must still end: no restart may carry
+    // the wait past MaxReplyTime.
     const t = this.timed;
-    if (t && performance.now() - this.timedSince < t.timeoutMs) this.replyTimer?.refresh();
+    if (t && performance.now() - this.timedSince + t.timeoutMs <= (this.opts.maxReplyMs || 4 * t.timeoutMs)) this.replyTimer?.refresh();
     if (!this.receivedAny) {
       this.receivedAny = true;
       // A TLS record (handshake 0x16 / alert 0x15, version 3.x) where a greeting belongs.

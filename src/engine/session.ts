@@ -42,6 +42,8 @@ export interface SessionOptions {
   /** Bounds of one reply (all its lines): bytes and lines. */
   maxReplyLength: number;
   maxReplyLines: number;
+  /** Longest total wait for one reply in ms; 0: four times timeoutMs. */
+  maxReplyMs: number;
   /** EHLO / HELO argument; "" = worked out from the host name or local address. */
   hello: string;
   allowExtensions: boolean;
@@ -124,6 +126,7 @@ export class SmtpSession {
       maxLineLength: opts.maxLineLength,
       maxReplyLength: opts.maxReplyLength,
       maxReplyLines: opts.maxReplyLines,
+      maxReplyMs: opts.maxReplyMs,
       linger: opts.linger,
       lingerMs: opts.lingerMs,
       tcp,

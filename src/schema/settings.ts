@@ -42,6 +42,7 @@ export const SETTINGS = [
   { name: "MaxHeaderLength", type: "int", default: 80, min: 20, max: 998, doc: "Header lines are folded to at most this many characters where whitespace allows." },
   { name: "MaxLineLength", type: "int", default: 2048, min: 512, max: 16777216, doc: "Longest server reply line accepted, in bytes; a longer one fails with code 606 and closes the connection." },
   { name: "MaxReplyLength", type: "int", default: 65536, min: 512, max: 16777216, doc: "Most bytes one server reply (all its lines) may have; a longer one fails with code 606 and closes the connection, so a hostile server cannot fill the client's memory." },
+  { name: "MaxReplyTime", type: "int", default: 0, min: 0, max: 2147483, unit: "seconds", doc: "Longest total wait for one server reply, however its bytes trickle in (Timeout restarts on every byte; this does not). 0: four times Timeout." },
   { name: "MaxReplyLines", type: "int", default: 1000, min: 1, max: 1000000, doc: "Most lines one multi-line server reply may have; more fail with code 606 and close the connection." },
   { name: "MaxTransferRate", type: "int", default: 0, min: 0, max: 2147483647, doc: "Limit for the message data, in bytes per second; 0: no limit." },
   { name: "OtherHeaders", type: "string", default: "", check: "headerBlock", property: "OtherHeaders", doc: "Same as the OtherHeaders property." },
