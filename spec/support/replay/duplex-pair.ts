@@ -3,9 +3,14 @@
  * connection. What one end writes arrives at the other as one chunk per write
  * (or per corked batch), each in its own macrotask (setImmediate), in order:
  * microtasks and nextTicks run between two arrivals, as between two socket
- * reads. Ending one end (FIN) ends the other's readable side; destroying one
- * end closes the other. `reset()` destroys the client end with an ECONNRESET
- * error, after everything sent before it has arrived.
+ * reads. A write completes (its callback runs) only after it has arrived and
+ * the reader's immediate answer is on its way back, so a large message is
+ * paced like on a socket with a small window: the writer sees backpressure,
+ * and a server that acts on the first part of a message is heard before the
+ * rest is written.
+ * Ending one end (FIN) ends the other's readable side; destroying one end
+ * closes the other. `reset()` destroys the client end with an ECONNRESET
+ * error.
  *
  * Only setImmediate is used, so the pair keeps working under fake timers
  * that fake setTimeout / setInterval alone.
@@ -41,14 +46,12 @@ export class PairEnd extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.pair.transmit(this.side, chunk);
-    callback();
+    this.pair.transmit(this.side, chunk, () => callback());
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
     // A corked batch travels as one segment.
-    this.pair.transmit(this.side, Buffer.concat(chunks.map((c) => c.chunk)));
-    callback();
+    this.pair.transmit(this.side, Buffer.concat(chunks.map((c) => c.chunk)), () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -85,14 +88,19 @@ export class DuplexPair {
   }
 
   /** @internal */
-  transmit(from: Side, bytes: Buffer): void {
+  transmit(from: Side, bytes: Buffer, arrived: () => void): void {
     const copy = Buffer.from(bytes);
     if (from === "client") this.hooks.clientWrote?.(copy);
     const to = this.peer(from);
     this.later(() => {
-      if (to.destroyed || to.eof) return;
-      this.hooks.arriving?.(to.side, copy);
-      to.push(copy);
+      if (!to.destroyed && !to.eof) {
+        this.hooks.arriving?.(to.side, copy);
+        to.push(copy);
+      }
+      // The write completes a turn later, like an acknowledgement: whatever the reader
+      // answered at once reaches the writer before it can write again. Bytes lost to a
+      // closed peer complete too, as on a socket: the writer learns of it from the close.
+      this.later(arrived);
     });
   }
 

@@ -19,12 +19,15 @@ export type Outcome =
 export class Watched {
   outcome: Outcome = { kind: "pending" };
 
-  constructor(promise: Promise<unknown>, sequencer: Sequencer) {
+  /** `settledHook` runs in the same turn as the settlement, before anything else can happen. */
+  constructor(promise: Promise<unknown>, sequencer: Sequencer, settledHook?: () => void) {
     promise.then(
       () => {
+        settledHook?.();
         this.outcome = { kind: "sent", seq: sequencer.now };
       },
       (e: unknown) => {
+        settledHook?.();
         this.outcome = classify(e, sequencer.now);
       },
     );

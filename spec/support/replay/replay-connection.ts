@@ -150,7 +150,8 @@ export class ReplayConnection {
       if (accepted) this.reader.startData();
     }
     if (fault) this.fault(fault, event, r.faultAfterReply ? NEXT_REPLY : r.reply);
-    if (r.closeAfter && this.state !== "gone") {
+    // QUIT's FIN follows its reply; a fault that took the reply's place decides alone.
+    if (r.closeAfter && replySent && (this.state === "script" || this.state === "generic")) {
       this.ending ??= "fin";
       this.state = "gone";
     }
@@ -212,13 +213,15 @@ export class ReplayConnection {
     const server = this.pair.server;
     const bytes = Buffer.concat(this.burst);
     this.burst = [];
-    if (!server.destroyed && !server.writableEnded) {
-      for (const piece of splitOutput(bytes, this.chunking)) server.write(piece);
-    }
+    const writable = !server.destroyed && !server.writableEnded;
+    const pieces = writable ? splitOutput(bytes, this.chunking) : [];
     const ending = this.ending;
     this.ending = undefined;
-    if (ending === "fin" && !server.destroyed && !server.writableEnded) server.end();
-    if (ending === "reset") this.pair.reset();
+    // The reset follows the burst once all of it has arrived (a FIN follows the writes by itself).
+    const reset = (): void => this.pair.reset();
+    pieces.forEach((piece, i) => server.write(piece, ending === "reset" && i === pieces.length - 1 ? reset : undefined));
+    if (ending === "fin" && writable) server.end();
+    if (ending === "reset" && pieces.length === 0) reset();
   }
 }
 

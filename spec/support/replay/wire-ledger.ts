@@ -117,7 +117,8 @@ export class WireLedger {
       }
       item.delivered = { seq, clientBytes: this.clientBytes, position, unsolicited };
       if (item.kind === "garbled") this.poisons.push({ why: "garbled reply", text: item.text, seq, clientBytes: this.clientBytes });
-      else if (unsolicited) this.poisons.push({ why: "unsolicited reply", text: item.text, seq, clientBytes: this.clientBytes });
+      // A server may announce its closing with a 421 nobody asked for (RFC 5321 3.8): that is no poison.
+      else if (unsolicited && item.code !== 421) this.poisons.push({ why: "unsolicited reply", text: item.text, seq, clientBytes: this.clientBytes });
       if (item.kind === "reply" && item.code === 421) this.closings.push({ seq, clientBytes: this.clientBytes });
     }
   }
