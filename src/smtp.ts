@@ -288,6 +288,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
           sig,
         ),
         hooks: this.#transactionHooks(),
+        sign: (message) => this.#dkim(message),
         failed: (err) => this.#emitError(err.code, err.message),
         trail: (message) => this.emit("PITrail", { direction: 2, message }),
       }, signal);

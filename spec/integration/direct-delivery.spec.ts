@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Readable } from "node:stream";
+import { simpleParser } from "mailparser";
 import { ErrorCode } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { client, record, rejectsWith } from "../support/client.js";
@@ -19,6 +20,7 @@ let mx1: SmtpTarget; // 127.0.0.1
 let mx2: SmtpTarget; // 127.0.0.2
 let mx3: SmtpTarget; // 127.0.0.3
 let busy: RawTarget; // 127.0.0.5, greets with 421
+let seven: SmtpTarget; // 127.0.0.6, no 8BITMIME
 const DEAD = "127.0.0.4"; // nothing listens there
 
 beforeAll(async () => {
@@ -28,6 +30,7 @@ beforeAll(async () => {
     { kind: "smtp", host: "127.0.0.2", name: "mx2.test" },
     { kind: "smtp", host: "127.0.0.3", name: "mx3.test" },
     { kind: "greeter", host: "127.0.0.5", greeting: "421 4.3.2 mx5.test too busy, try another host" },
+    { kind: "smtp", host: "127.0.0.6", name: "mx6.test", hide8BITMIME: true },
   ]);
   hosts = started;
   port = started.port;
@@ -35,6 +38,7 @@ beforeAll(async () => {
   mx2 = started.servers[1] as SmtpTarget;
   mx3 = started.servers[2] as SmtpTarget;
   busy = started.servers[3] as RawTarget;
+  seven = started.servers[4] as SmtpTarget;
 });
 
 afterAll(async () => {
@@ -58,6 +62,21 @@ function direct(sendTo: string, options: SmtpOptions = {}) {
 
 const got = (t: SmtpTarget, rcpt: string) => t.received.filter((m) => m.rcptTo.includes(rcpt));
 const counts = () => [mx1, mx2, mx3].map((t) => t.connections.length);
+
+describe("a mail host without 8BITMIME", () => {
+  it("gets an 8-bit message converted to 7-bit, text unchanged once decoded", async () => {
+    zone({ "seven.test": { MX: [{ preference: 10, exchange: "mx.seven.test" }] }, "mx.seven.test": { A: ["127.0.0.6"] } });
+    const text = "Grüße aus Köln: café, naïve, 100 €\r\n";
+    const result = await direct("user@seven.test", { subject: "Grüße", messageText: text }).send();
+    expect(result.accepted).toEqual(["user@seven.test"]);
+    const raw = got(seven, "user@seven.test")[0]?.raw ?? Buffer.alloc(0);
+    expect(raw.length).toBeGreaterThan(0);
+    expect(raw.some((b) => b >= 0x80)).toBe(false);
+    const parsed = await simpleParser(raw);
+    expect(parsed.text?.replace(/\r?\n$/, "")).toBe(text.replace(/\r\n$/, ""));
+    expect(parsed.subject).toBe("Grüße");
+  });
+});
 
 describe("MX hosts", () => {
   it("lowest preference first, whatever order DNS lists them in; `host` names the MX", async () => {

@@ -40,6 +40,8 @@ export interface SmtpTargetOptions {
    * server reached as "localhost", which a proxy may resolve to either family).
    */
   alsoOn?: string[];
+  /** Leave 8BITMIME out of the EHLO reply. */
+  hide8BITMIME?: boolean;
 }
 
 export interface SmtpTarget {
@@ -73,6 +75,7 @@ function createTarget(opts: SmtpTargetOptions): SmtpTarget & Pending {
     ...(mode === "plain" ? {} : { key, cert }),
     disabledCommands: mode === "plain" ? ["STARTTLS", "AUTH"] : ["AUTH"],
     hideSTARTTLS: mode === "plain",
+    hide8BITMIME: opts.hide8BITMIME === true,
     authOptional: true,
     logger: false,
     closeTimeout: 300,

@@ -11,12 +11,14 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import type { PropertyStore } from "../schema/property-store.js";
 import { parseDnsServers, resolveMailHosts } from "../transport/mx-resolver.js";
 import type { ComposedMessage } from "./compose.js";
-import { planTransaction } from "./transaction-plan.js";
+import { messageForServer, planTransaction } from "./transaction-plan.js";
 
 export interface DirectDeliveryContext {
   /** Opens a session to `address` (an IP) for the mail host `hostName`. */
   open(address: string, hostName: string, signal: AbortSignal): Promise<SmtpSession>;
   hooks: TransactionHooks;
+  /** DKIM-signs a message converted for a mail host (7-bit for one without 8BITMIME). */
+  sign(message: ComposedMessage): Promise<ComposedMessage>;
   /** A domain that could not be delivered (Error event). */
   failed(err: SmtpError): void;
   trail(message: string): void;
@@ -109,11 +111,13 @@ async function deliverDomain(store: PropertyStore, composed: ComposedMessage, do
         continue;
       }
       try {
-        const { envelope, plan, notes } = planTransaction(store, session, composed, "MAIL");
+        // As this host takes it: 7-bit (signed again) when it lacks 8BITMIME.
+        const ready = await messageForServer(store, session, composed, ctx.sign);
+        const { envelope, plan, notes } = planTransaction(store, session, ready, "MAIL");
         for (const n of notes) ctx.trail(n);
         // Every recipient result (events, getRecipientResults) names the host that answered.
         const hooks: TransactionHooks = { ...ctx.hooks, recipientResult: (r) => ctx.hooks.recipientResult({ ...r, host: host.name }) };
-        const result = await runTransaction(session, envelope, { parts: composed.parts }, plan, hooks, signal);
+        const result = await runTransaction(session, envelope, { parts: ready.parts }, plan, hooks, signal);
         return { result, host: host.name };
       } finally {
         await session.quit();
