@@ -16,6 +16,7 @@ import { splitOutput } from "../support/replay/output-chunking.js";
 import { replaySmtp, REPLAY_TIMEOUT_S } from "../support/replay/replay-client.js";
 import { ReplayHarness } from "../support/replay/replay-harness.js";
 import { END_OF_DATA, lines, type Step, type Transcript } from "../support/replay/transcript.js";
+import { WireLedger } from "../support/replay/wire-ledger.js";
 
 const BODY_LINES = Array.from({ length: 30 }, (_, i) => `Line ${String(i + 1).padStart(2, "0")} of the replay message, long enough to need a few BDAT chunks.`);
 BODY_LINES.splice(5, 0, ".A line that starts with a dot (dot-stuffed by DATA, not by BDAT).");
@@ -203,6 +204,66 @@ describe("command reader", () => {
     expect(bdat).toMatchObject({ line: `BDAT ${payload.length} LAST`, size: payload.length, last: true });
     expect(bdat.payload.equals(payload)).toBe(true);
     expect(events[2]).toMatchObject({ kind: "command", line: "QUIT" });
+  });
+});
+
+describe("wire ledger", () => {
+  function ledger(): { ledger: WireLedger; arrive(text: string): void } {
+    let seq = 0;
+    const l = new WireLedger({
+      get now() {
+        return seq;
+      },
+      next: () => ++seq,
+    });
+    return {
+      ledger: l,
+      arrive(text) {
+        seq++;
+        l.deliveredToClient(Buffer.byteLength(text, "latin1"));
+      },
+    };
+  }
+
+  it("matches replies to what the client wrote by position, and flags one too many", () => {
+    const { ledger: l, arrive } = ledger();
+    l.serverWrote("reply", "220 hi\r\n", 220);
+    arrive("220 hi\r\n");
+    l.clientWrote(Buffer.from("EHLO a\r\nMAIL FROM:<a@replay.test>\r\n"));
+    l.serverWrote("reply", "250 a\r\n", 250);
+    l.serverWrote("reply", "250 b\r\n", 250);
+    l.serverWrote("reply", "250 stray\r\n", 250);
+    arrive("250 a\r\n250 b\r\n250 stray\r\n");
+    expect(l.units.map((u) => [u.kind, u.line, u.sender])).toEqual([
+      ["greeting", "", undefined],
+      ["command", "EHLO a", undefined],
+      ["command", "MAIL FROM:<a@replay.test>", "a@replay.test"],
+    ]);
+    expect(l.replyTo(2)?.text).toBe("250 b\r\n");
+    expect(l.poisons).toMatchObject([{ why: "unsolicited reply", text: "250 stray\r\n", clientBytes: 35 }]);
+  });
+
+  it("counts a garbled line as a poison, a half line as nothing, and an unasked 421 as a closing", () => {
+    const { ledger: l, arrive } = ledger();
+    l.serverWrote("garbled", "2x0 hi\r\n", undefined);
+    l.serverWrote("partial", "25", undefined);
+    arrive("2x0 hi\r\n25");
+    expect(l.poisons.map((p) => p.why)).toEqual(["garbled reply"]);
+    l.serverWrote("reply", "421 bye\r\n", 421);
+    arrive("421 bye\r\n");
+    expect(l.closings).toHaveLength(1);
+    expect(l.poisons).toHaveLength(1);
+  });
+
+  it("reads message data after DATA only when the server said 354", () => {
+    const { ledger: l } = ledger();
+    l.clientWrote(Buffer.from("MAIL FROM:<a@replay.test>\r\nDATA\r\n"));
+    l.decidedData(0, false);
+    l.clientWrote(Buffer.from("RSET\r\nDATA\r\n"));
+    l.decidedData(1, true);
+    l.clientWrote(Buffer.from("Subject: x\r\n\r\nRSET\r\n.\r\nNOOP\r\n"));
+    expect(l.units.map((u) => u.line)).toEqual(["", "MAIL FROM:<a@replay.test>", "DATA", "RSET", "DATA", ".", "NOOP"]);
+    expect(l.messagesSent().map((u) => u.message?.toString())).toEqual(["Subject: x\r\n\r\nRSET\r\n"]);
   });
 });
 
