@@ -381,10 +381,14 @@ function apply(smtp: Smtp, message: PoolMessage): void {
   }
 }
 
-/** A failure the server cannot have turned into a delivery: a 421, or a connection lost before the end of the message. */
+/**
+ * A failure the server cannot have turned into a delivery: a 421, a
+ * connection lost before the end of the message, or replies out of step
+ * (the connection is closed; a fresh one may do better).
+ */
 function retryable(err: SmtpError): boolean {
   if (err.deliveryUnknown) return false;
-  if (err.replyCode === 421) return true;
+  if (err.replyCode === 421 || err.code === ErrorCode.MalformedReply) return true;
   return err.isNetwork() && err.replyCode === undefined;
 }
 
