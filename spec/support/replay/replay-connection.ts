@@ -9,7 +9,7 @@
  * connection (FIN, reset) follows the burst's writes.
  */
 import type { Duplex } from "node:stream";
-import { CommandReader, type ReaderEvent } from "./command-reader.js";
+import { CommandReader } from "./command-reader.js";
 import { DuplexPair } from "./duplex-pair.js";
 import type { Responder, ScriptEvent } from "./generic-responder.js";
 import { splitOutput, type ChunkMode } from "./output-chunking.js";
@@ -239,4 +239,3 @@ function describe(event: ScriptEvent): string {
   }
 }
 
-export type { ReaderEvent };
