@@ -123,6 +123,8 @@ async function checkPending(pending: { label: string; reply: Promise<SmtpReply> 
     const item = pending[i] as { label: string; reply: Promise<SmtpReply> };
     const reply = await item.reply;
     if (reply.code !== 250) {
+      // With LAST already sent, its reply is this message's verdict: a refusal counts only once it is read.
+      if (includesLast) await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
       throw new SmtpError(ErrorCode.Protocol, `the server refused a message chunk (${item.label}): ${describeReply(reply)}`, {
         replyCode: reply.code,
         enhancedStatus: reply.enhancedStatus,

@@ -494,6 +494,11 @@ export class SmtpConnection {
     this.opts.hooks.trail(2, "the server announced it is closing the connection");
     this.rejectAll(this.closedError(this.waiters[0]?.label));
     this.ended = true;
+    // Commands still in the write buffer must not follow a 421: drop them with the connection.
+    if (this.sock.writableLength > 0) {
+      this.sock.destroy();
+      return;
+    }
     const t = setTimeout(() => this.sock.destroy(), this.opts.lingerMs ?? 2000);
     t.unref();
     this.sock.once("close", () => clearTimeout(t));

@@ -160,7 +160,9 @@ export function checkRun(cell: Cell, run: ScenarioRun): Violation[] {
       const seq = settledSeq(m.outcome);
       const started = mailsOf(c, key).some((u) => u.at <= poison.clientBytes);
       if (!started || seq === undefined || seq < poison.seq || m.outcome.kind === "invalid") continue;
-      const expected = endsOf(c, key).length > 0 ? "unknown" : "refused";
+      // Out = handed to the socket (write() called), as the engine counts it, even if it never left the buffer.
+      const out = endsOf(c, key).length > 0 || c.handed.units.some((u) => u.message !== undefined && keyOfUnit(u) === key);
+      const expected = out ? "unknown" : "refused";
       // The pool may send a message the poisoned connection refused again on a fresh connection.
       const retried = expected === "refused" && connections.some((later) => later.index > c.index && mailsOf(later, key).length > 0);
       if (m.outcome.kind !== expected && !retried) {

@@ -44,6 +44,12 @@ type State = "script" | "generic" | "silent" | "gone";
 export class ReplayConnection {
   readonly pair: DuplexPair;
   readonly ledger: WireLedger;
+  /**
+   * The same account, from the client's write() calls: bytes handed to its
+   * socket, whether or not they left its buffer before the connection died
+   * (the engine's "the whole message went out" is this moment).
+   */
+  readonly handed: WireLedger;
   /** Every command line (BDAT lines included) the server read, in order. */
   readonly commands: string[] = [];
   /** Each write (or corked batch) the client handed to its end, as handed. */
@@ -69,6 +75,7 @@ export class ReplayConnection {
     private readonly sequencer: Sequencer,
   ) {
     this.ledger = new WireLedger(sequencer);
+    this.handed = new WireLedger(sequencer);
     this.pair = new DuplexPair({
       clientWrote: (bytes) => {
         this.clientWrites.push(bytes);
@@ -82,6 +89,13 @@ export class ReplayConnection {
         this.closedAt[side] = sequencer.now;
       },
     });
+    const client = this.pair.client;
+    const write = client.write.bind(client) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    client.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+      if (Buffer.isBuffer(chunk)) this.handed.clientWrote(chunk);
+      else if (typeof chunk === "string") this.handed.clientWrote(Buffer.from(chunk, "latin1"));
+      return write(chunk, ...rest);
+    }) as typeof client.write;
     this.runner = new TranscriptRunner(transcript, generic);
     this.reader = new CommandReader((e) => this.handle(e));
     const server = this.pair.server;
