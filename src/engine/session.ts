@@ -3,10 +3,11 @@
  * commands until QUIT. The mail transaction itself is in transaction.ts.
  */
 import { hostname } from "node:os";
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { connectThroughProxy, type ProxySettings } from "../transport/proxy-connector.js";
-import { connectTcp, normalizeHost, type SocketOptions } from "../transport/tcp-connector.js";
+import { connectTcp, normalizeHost, whenConnected, type SocketOptions } from "../transport/tcp-connector.js";
 import { startTls, type TlsOptions, type TlsResult } from "../transport/tls-upgrade.js";
 import { endpoints, type Connector } from "../transport/connector.js";
 import { heloCapabilities, parseEhloReply, type ServerCapabilities } from "./capabilities.js";
@@ -97,7 +98,7 @@ export class SmtpSession {
     const host = normalizeHost(opts.host);
     events.trail(2, `connecting to ${host} port ${opts.port}`);
     const tcp = opts.connector
-      ? await opts.connector({ host: opts.host, port: opts.port, signal })
+      ? await openWithConnector(opts.connector, opts, signal)
       : opts.proxy
       ? await connectThroughProxy(opts.proxy, { host: opts.host, port: opts.port }, {
           ...opts.socket,
@@ -190,6 +191,12 @@ export class SmtpSession {
   abort(err: SmtpError): void {
     this.connection.abort(err);
   }
+}
+
+/** A connector's stream; a socket it returned still connecting is waited for like our own. */
+async function openWithConnector(connector: Connector, opts: SessionOptions, signal: AbortSignal | undefined): Promise<Duplex> {
+  const stream = await connector({ host: opts.host, port: opts.port, signal });
+  return stream instanceof Socket ? whenConnected(stream, `connecting through the connector to ${opts.host}`, opts.connectTimeoutMs, signal) : stream;
 }
 
 async function greet(conn: SmtpConnection, opts: SessionOptions, secure: boolean): Promise<SmtpReply> {

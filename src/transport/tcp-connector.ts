@@ -35,34 +35,42 @@ export function normalizeHost(host: string): string {
 
 export function connectTcp(opts: TcpOptions): Promise<Socket> {
   const host = normalizeHost(opts.host);
-  const where = `connecting to ${host}:${opts.port}`;
+  if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
+  const family = opts.useIPv6 === 0 ? 4 : opts.useIPv6 === 1 ? 6 : 0;
+  const socket = connect({
+    host,
+    port: opts.port,
+    localAddress: opts.localAddress || undefined,
+    localPort: opts.localPort || undefined,
+    family,
+    // Happy Eyeballs (RFC 8305) when both families are allowed.
+    autoSelectFamily: family === 0,
+    // noDelay: the end-of-data marker must not wait for a delayed ACK (~40 ms a message).
+    noDelay: opts.noDelay ?? true,
+    keepAlive: opts.keepAlive ?? false,
+    keepAliveInitialDelay: opts.keepAliveMs ?? 0,
+    ...(opts.inBufferSize ? { readableHighWaterMark: opts.inBufferSize } : {}),
+    ...(opts.outBufferSize ? { writableHighWaterMark: opts.outBufferSize } : {}),
+  });
+  return whenConnected(socket, `connecting to ${host}:${opts.port}`, opts.timeoutMs, opts.signal);
+}
+
+/**
+ * Resolves once `socket` is connected (at once if it is already), bounded by
+ * `timeoutMs` (0: none) and cancellable; a failure is a typed error naming `where`.
+ */
+export function whenConnected(socket: Socket, where: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
-    if (opts.signal?.aborted) {
-      reject(opts.signal.reason);
+    if (!socket.connecting) {
+      resolve(socket);
       return;
     }
-    const family = opts.useIPv6 === 0 ? 4 : opts.useIPv6 === 1 ? 6 : 0;
-    const socket = connect({
-      host,
-      port: opts.port,
-      localAddress: opts.localAddress || undefined,
-      localPort: opts.localPort || undefined,
-      family,
-      // Happy Eyeballs (RFC 8305) when both families are allowed.
-      autoSelectFamily: family === 0,
-      // noDelay: the end-of-data marker must not wait for a delayed ACK (~40 ms a message).
-      noDelay: opts.noDelay ?? true,
-      keepAlive: opts.keepAlive ?? false,
-      keepAliveInitialDelay: opts.keepAliveMs ?? 0,
-      ...(opts.inBufferSize ? { readableHighWaterMark: opts.inBufferSize } : {}),
-      ...(opts.outBufferSize ? { writableHighWaterMark: opts.outBufferSize } : {}),
-    });
     let timer: NodeJS.Timeout | undefined;
     const finish = (err?: unknown): void => {
       if (timer) clearTimeout(timer);
       socket.off("connect", onConnect);
       socket.off("error", onError);
-      opts.signal?.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
       if (err !== undefined) {
         socket.destroy();
         reject(err);
@@ -72,14 +80,14 @@ export function connectTcp(opts: TcpOptions): Promise<Socket> {
     };
     const onConnect = (): void => finish();
     const onError = (err: Error): void => finish(socketError(err, where));
-    const onAbort = (): void => finish(opts.signal?.reason);
+    const onAbort = (): void => finish(signal?.reason);
     socket.once("connect", onConnect);
     socket.once("error", onError);
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.timeoutMs > 0) {
-      timer = setTimeout(() => finish(new SmtpError(ErrorCode.TimedOut, `${where}: no connection within ${opts.timeoutMs / 1000} s`, {
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => finish(new SmtpError(ErrorCode.TimedOut, `${where}: no connection within ${timeoutMs / 1000} s`, {
         hint: "check MailServer / MailPort and any firewall in between",
-      })), opts.timeoutMs);
+      })), timeoutMs);
     }
   });
 }
