@@ -422,9 +422,12 @@ describe("reply framing", () => {
     const drop = r.status.find((e) => e.connectionEvent === "Remote host disconnected");
     expect(drop?.statusCode).toBe(ErrorCode.MalformedReply);
     expect(drop?.description).toMatch(/unsolicited/);
+    // After connect() the send reopens the connection and keeps it, until disconnect().
     const result = await m.send();
     expect(result.replyCode).toBe(250);
     expect(s.connections).toHaveLength(2);
+    expect(m.getConnected()).toBe(true);
+    await m.disconnect();
     await expectRecovered(m, [c0, await s.connection(1)]);
   });
 

@@ -315,6 +315,7 @@ async function transact(
     const endOfData = session.connection.deferReply("the end of data (.)", timeoutMs);
     const noop = plan.pipelining ? session.connection.deferCommand("NOOP", timeoutMs, "reset") : undefined;
     confirmation = noop?.reply;
+    let written = 0;
     // Only a pipelining server may get the next commands before this verdict (RFC 2920).
     const handover = plan.pipelining ? hooks.handover : undefined;
     try {
@@ -322,7 +323,10 @@ async function transact(
         parts,
         timeoutMs,
         maxRate: session.options.maxTransferRate,
-        onProgress: (p) => hooks.transfer(p),
+        onProgress: (p) => {
+          written = p.bytes;
+          hooks.transfer(p);
+        },
         trailer: noop?.bytes,
         onMarker: () => {
           // Called right before the last write: it hands the bytes over only on an open connection.
@@ -339,7 +343,14 @@ async function transact(
       handover?.();
       final = await endOfData.reply;
     } catch (e) {
-      throw progress.wholeMessageSent ? e : notDelivered(e, "DATA");
+      if (!progress.wholeMessageSent) throw notDelivered(e, "DATA");
+      // The verdict may have come while the last write was still draining (a 421 right behind it): it stands.
+      // A failure that left the connection up (a throwing listener) closes it, so the wait cannot hang.
+      if (session.isOpen) session.abort(e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e }));
+      const verdict = await endOfData.reply.catch(() => undefined);
+      if (!verdict) throw e;
+      final = verdict;
+      bytes = written;
     } finally {
       hooks.endTransfer();
     }
