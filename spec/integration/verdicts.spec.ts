@@ -4,7 +4,7 @@
  * reply never becomes a verdict; a 421 or a server's close ends the session;
  * one reply is bounded in memory and in time.
  */
-import { Socket } from "node:net";
+import { createServer, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError, SmtpPool } from "../../src/index.js";
 import { SmtpConnection } from "../../src/engine/connection.js";
@@ -13,6 +13,7 @@ import { client, rejectsWith } from "../support/client.js";
 import { ehloReply, hostileServer, preamble, step, type HostileServer, type Step } from "../support/hostile-server.js";
 import { forceGc, liveBytes } from "../support/memory.js";
 import { recordingServer } from "../support/recording-server.js";
+import { listenLocal } from "../support/listen.js";
 
 const ONE_FLIGHT = ["PIPELINING", "CHUNKING", "8BITMIME", "ENHANCEDSTATUSCODES"];
 const PIPE_ONLY = ["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"];
@@ -140,6 +141,90 @@ describe("a stray reply never becomes the verdict", () => {
     expect(s.connections).toHaveLength(2);
     expect((await s.connection(0)).problems).toEqual([]);
     await m.disconnect();
+  });
+});
+
+describe("the NOOP behind the data must be answered for the verdict to count (found by bench/soak-faults.mjs)", () => {
+  it("a dangling 250- line at the end of data, completed by the reply to the NOOP: delivery unknown, not sent", async () => {
+    const s = await hostile([...preamble(PIPE_ONLY), step.expect(/^MAIL/), step.expect(/^RCPT/), step.expect(/^DATA$/), step.reply("250 ok\r\n250 ok\r\n354 go"), step.expectData(), step.expect(/^NOOP$/), step.send("250-a continuation that never ends\r\n"), step.wait(30), step.reply("250 2.0.0 ok"), step.stall()]);
+    const err = await outcome(victim(s.port, { timeout: 1 }).send());
+    expect(err.deliveryUnknown, err.message).toBe(true);
+  });
+
+  it("a stray 250 shifts a one-flight series by one, then the server drops message 2 unkept: never sent", async () => {
+    // Replies paced 50 ms apart, as over a slow link; message 1 gets an extra 250 after its RCPT reply.
+    const kept: string[] = [];
+    const server = createServer((sock) => {
+      let queue = Promise.resolve();
+      const say = (text: string): void => {
+        queue = queue.then(() => new Promise<void>((r) => setTimeout(() => {
+          if (!sock.destroyed) sock.write(text);
+          r();
+        }, 50)));
+      };
+      sock.on("error", () => undefined);
+      say("220 paced.test\r\n");
+      let buf = Buffer.alloc(0);
+      let left = 0;
+      let n = 0;
+      let body: Buffer[] = [];
+      sock.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        for (;;) {
+          if (left === 0) {
+            const i = buf.indexOf("\n");
+            if (i < 0) return;
+            const line = buf.subarray(0, i).toString().trim();
+            buf = buf.subarray(i + 1);
+            const verb = line.slice(0, 4).toUpperCase();
+            if (verb === "EHLO") say("250-paced.test\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n");
+            else if (verb === "MAIL") {
+              n++;
+              body = [];
+              say("250 2.1.0 sender ok\r\n");
+            } else if (verb === "RCPT") {
+              say("250 2.1.5 recipient ok\r\n");
+              if (n === 1) say("250 2.0.0 stray\r\n");
+            } else if (verb === "BDAT") left = Number(line.split(" ")[1]);
+            else if (verb === "QUIT") {
+              say("221 bye\r\n");
+              void queue.then(() => sock.end());
+            } else say("250 2.0.0 ok\r\n");
+          } else {
+            const k = Math.min(left, buf.length);
+            body.push(buf.subarray(0, k));
+            left -= k;
+            buf = buf.subarray(k);
+            if (left > 0) return;
+            const subject = /Subject: (.*)/.exec(Buffer.concat(body).toString())?.[1]?.trim() ?? "";
+            if (n === 1) {
+              kept.push(subject);
+              say("250 2.0.0 kept\r\n");
+            } else {
+              void queue.then(() => sock.destroy());
+              return;
+            }
+          }
+        }
+      });
+    });
+    const port = await listenLocal(server);
+    try {
+      const pool = new SmtpPool(new Smtp({ mailServer: "127.0.0.1", mailPort: port, timeout: 2 }), { maxConnections: 1 });
+      const one = (subject: string): Promise<string> =>
+        pool.send({ from: "a@example.com", sendTo: "b@example.com", subject, messageText: "hello\r\n" }).then(
+          () => "sent",
+          (e: SmtpError) => (e.deliveryUnknown ? "unknown" : "refused"),
+        );
+      const outcomes = await Promise.all([one("m1"), one("m2")]);
+      await pool.close();
+      // m1 was kept: sent or unknown are both true; m2 was never kept: never "sent".
+      expect(["sent", "unknown"]).toContain(outcomes[0]);
+      expect(outcomes[1]).not.toBe("sent");
+      expect(kept).toEqual(["m1"]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -441,7 +441,7 @@ export class SmtpConnection {
         this.violate(outOfStep("the server replied before the end of the message was sent", reply));
         return;
       }
-      if (!plausible(head.expect, reply.code)) {
+      if (!plausible(head.expect, reply.code, reply.enhancedStatus)) {
         this.violate(outOfStep(`the server's reply cannot answer ${head.label} (out of step)`, reply));
         return;
       }

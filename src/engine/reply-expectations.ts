@@ -14,7 +14,7 @@ function negative(code: number): boolean {
   return code >= 400 && code < 600;
 }
 
-export function plausible(expected: Expected, code: number): boolean {
+export function plausible(expected: Expected, code: number, enhancedStatus?: string): boolean {
   switch (expected) {
     case "any":
       return true;
@@ -29,7 +29,9 @@ export function plausible(expected: Expected, code: number): boolean {
     case "data":
       return code === 354 || negative(code);
     case "verdict":
-      // The end of data or a BDAT chunk: 250, never 354 or a greeting.
+      // The end of data or a BDAT chunk: 250, never 354 or a greeting; and never
+      // an addressing status (2.1.x answers MAIL / RCPT, RFC 3463).
+      if (enhancedStatus?.startsWith("2.1.")) return false;
       return code === 250 || code === 251 || negative(code);
     case "quit":
       // 221 by the RFC; a 2xx from a sloppy server is harmless, a refusal is not an answer to QUIT.

@@ -390,8 +390,10 @@ function normalize(buf: Buffer): Buffer {
  */
 async function trusted(session: SmtpSession, confirmation: Promise<SmtpReply> | undefined): Promise<void> {
   if (confirmation) {
-    // A server that closes after its verdict never answers the NOOP: that does not undo the verdict.
-    await confirmation.catch(() => undefined);
+    // Unanswered, the NOOP vouches for nothing: a dangling "250-" line completed by its
+    // reply, or a shifted 250 followed by a drop, would otherwise pass as the verdict.
+    const unanswered = await confirmation.then(() => undefined, (e: unknown) => e);
+    if (unanswered !== undefined) throw unanswered;
   } else {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
