@@ -228,6 +228,69 @@ describe("the NOOP behind the data must be answered for the verdict to count (fo
   });
 });
 
+describe("a pipelined series: the next message's replies vouch for the verdict before it", () => {
+  it("a dangling 250- verdict swallows the NOOP's reply; the server then drops the next message's envelope: never sent", async () => {
+    const kept: string[] = [];
+    const server = createServer((sock) => {
+      sock.on("error", () => undefined);
+      sock.write("220 series.test\r\n");
+      let buf = Buffer.alloc(0);
+      let inData = false;
+      let rcpts = 0;
+      sock.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        for (;;) {
+          if (!inData) {
+            const i = buf.indexOf("\n");
+            if (i < 0) return;
+            const verb = buf.subarray(0, 4).toString().toUpperCase();
+            buf = buf.subarray(i + 1);
+            if (verb === "EHLO") sock.write("250-series.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+            else if (verb === "DATA") {
+              sock.write("354 go\r\n");
+              inData = true;
+            } else if (verb === "QUIT") sock.end("221 bye\r\n");
+            else if (verb === "RCPT" && ++rcpts === 3) {
+              // The third message's envelope: the connection drops before its DATA reply.
+              sock.destroy();
+              return;
+            } else sock.write("250 2.0.0 ok\r\n");
+          } else {
+            const end = buf.indexOf("\r\n.\r\n");
+            if (end < 0) return;
+            const subject = /Subject: (.*)/.exec(buf.subarray(0, end).toString())?.[1]?.trim() ?? "";
+            buf = buf.subarray(end + 5);
+            inData = false;
+            if (subject === "m2") sock.write("250-a continuation that never ends\r\n");
+            else {
+              kept.push(subject);
+              sock.write("250 2.0.0 kept\r\n");
+            }
+          }
+        }
+      });
+    });
+    const port = await listenLocal(server);
+    try {
+      const pool = new SmtpPool(new Smtp({ mailServer: "127.0.0.1", mailPort: port, timeout: 2 }), { maxConnections: 1 });
+      const one = (subject: string): Promise<string> =>
+        pool.send({ from: "a@example.com", sendTo: "b@example.com", subject, messageText: "hello\r\n" }).then(
+          () => "sent",
+          (e: SmtpError) => (e.deliveryUnknown ? "unknown" : "refused"),
+        );
+      const outcomes = await Promise.all(["m1", "m2", "m3"].map(one));
+      await pool.close();
+      expect(kept).not.toContain("m2");
+      expect(outcomes[1]).not.toBe("sent");
+      // m1 and m3 (retried on a new connection) are sent only if kept.
+      expect(outcomes[0] !== "sent" || kept.includes("m1")).toBe(true);
+      expect(outcomes[2] !== "sent" || kept.includes("m3")).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe("421 and a server that closed while idle", () => {
   const accepted: Step[] = [step.expect(/^MAIL/), step.reply("250 ok"), step.expect(/^RCPT/), step.reply("250 ok"), step.expect(/^DATA$/), step.reply("354 go"), step.expectData(), step.reply("250 2.0.0 queued")];
   const fresh: Step[] = [...preamble(PLAIN), ...accepted, step.expect(/^QUIT$/), step.reply("221 bye"), step.close()];

@@ -77,6 +77,9 @@ export class SmtpConnection {
   private closing: SmtpReply | undefined;
   /** Replies and commands fell out of step (stray, extra, implausible or malformed replies). */
   private violation: SmtpError | undefined;
+  /** Replies matched to their commands so far. */
+  private matched = 0;
+  private checkpoints: { at: number; resolve(): void; reject(err: SmtpError): void }[] = [];
   private ended = false;
   private sock: Duplex;
   private receivedAny = false;
@@ -189,6 +192,26 @@ export class SmtpConnection {
       },
       bytes: Buffer.from(`${line}\r\n`, "latin1"),
     };
+  }
+
+  /**
+   * Resolves once the replies now awaited have arrived in step up to the next
+   * one that only its own command can get (354 to DATA), or up to the last
+   * one awaited: a reply swallowed or added earlier (a dangling "250-" line
+   * merging two replies, a stray one) has shown up by then as a reply that
+   * cannot answer its command, and the promise rejects with that violation.
+   * A close, 421 or timeout before then rejects too: the shift can no longer
+   * be ruled out.
+   */
+  checkpoint(): Promise<void> {
+    if (this.violation) return Promise.reject(this.violation);
+    const distinct = this.waiters.findIndex((w) => w.expect === "data");
+    const ahead = distinct >= 0 ? distinct + 1 : this.waiters.length;
+    if (ahead === 0) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.checkpoints.push({ at: this.matched + ahead, resolve, reject });
+    });
   }
 
   /** Writes one command line and waits for its reply. */
@@ -446,7 +469,9 @@ export class SmtpConnection {
         return;
       }
       this.waiters.shift();
+      this.matched++;
       if (this.timed === head) this.timed = undefined;
+      this.passCheckpoints();
       if (head.lastInClear && reply.code === 220) {
         this.stopReadingInClear(replies.length - i - 1);
         head.resolve(reply);
@@ -535,6 +560,16 @@ export class SmtpConnection {
   private rejectAll(err: SmtpError): void {
     this.stopTimer();
     for (const w of this.waiters.splice(0)) w.reject(err);
+    // Nothing more will be read: a shift that was about to show can no longer be ruled out.
+    for (const c of this.checkpoints.splice(0)) c.reject(this.violation ?? err);
+  }
+
+  private passCheckpoints(): void {
+    if (this.checkpoints.length === 0) return;
+    const due = this.checkpoints.filter((c) => c.at <= this.matched);
+    if (due.length === 0) return;
+    this.checkpoints = this.checkpoints.filter((c) => c.at > this.matched);
+    for (const c of due) c.resolve();
   }
 
   private closedError(label: string | undefined): SmtpError {

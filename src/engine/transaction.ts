@@ -394,6 +394,8 @@ async function trusted(session: SmtpSession, confirmation: Promise<SmtpReply> | 
     // reply, or a shifted 250 followed by a drop, would otherwise pass as the verdict.
     const unanswered = await confirmation.then(() => undefined, (e: unknown) => e);
     if (unanswered !== undefined) throw unanswered;
+    // Replies already pipelined behind it (the next message of a series) can still show a shift.
+    await session.connection.checkpoint();
   } else {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
