@@ -11,13 +11,14 @@ import { generateKeyPairSync } from "node:crypto";
 import { Readable } from "node:stream";
 import { dkimVerify } from "mailauth/lib/dkim/verify.js";
 import { simpleParser, type AddressObject } from "mailparser";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors.js";
 import { SmtpPool } from "../../src/index.js";
 import { client, record, rejectsWith } from "../support/client.js";
 import { recordingFixture } from "../support/recording-fixture.js";
 import { param } from "../support/recording-server.js";
 import { sinkFixture, type Sink, type SinkMessage } from "../support/sink-server.js";
+import { startAiosmtpd, type AiosmtpdPeer } from "../support/peers/aiosmtpd.js";
 
 const { serve, smtp } = sinkFixture();
 const recording = recordingFixture();
@@ -186,5 +187,31 @@ describe("a complete message is never re-encoded", () => {
     const ascii = "From: a@example.com\r\nSubject: plain\r\n\r\nplain ASCII\r\n";
     await smtp(s.port).sendMessage("a@example.com", "b@example.com", Readable.from([Buffer.from(ascii)]));
     expect(only(s).raw.toString("utf8")).toBe(ascii);
+  });
+});
+
+describe("a real server without 8BITMIME (Debian's aiosmtpd, 8BITMIME left out of its EHLO reply)", () => {
+  let peer: AiosmtpdPeer;
+  beforeAll(async () => {
+    peer = await startAiosmtpd({ user: "u", password: "p", authRequired: false, no8BitMime: true });
+  }, 30_000);
+  afterAll(async () => {
+    await peer?.stop();
+  });
+
+  it("gets the message 7-bit clean, without BODY=8BITMIME, and it decodes to the same text", async () => {
+    const text = "Grüße aus Köln — naïve café, 100 €\r\nzweite Zeile\r\n";
+    const m = client(peer.port, { sslStartMode: 3, subject: "Grüße", messageText: text });
+    const trail: string[] = [];
+    m.on("PITrail", (e) => trail.push(e.message));
+    await m.send();
+    expect(trail.some((l) => l.startsWith("250") && /8BITMIME/i.test(l))).toBe(false);
+    const got = (await peer.messages()).at(-1);
+    expect(got).toBeDefined();
+    expect(got?.mailOptions.some((o) => /^BODY=/i.test(o))).toBe(false);
+    expect(got?.data.some((b) => b >= 0x80)).toBe(false);
+    const parsed = await simpleParser(got?.data ?? Buffer.alloc(0));
+    expect(parsed.text?.replace(/\r?\n$/, "").replace(/\r\n/g, "\n")).toBe(text.replace(/\r\n$/, "").replace(/\r\n/g, "\n"));
+    expect(parsed.subject).toBe("Grüße");
   });
 });

@@ -50,6 +50,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-auth-required", action="store_true", help="accept MAIL without AUTH")
     p.add_argument("--smtps", action="store_true", help="also listen with implicit TLS")
     p.add_argument("--auth-without-tls", action="store_true", help="also listen in clear text with AUTH allowed")
+    p.add_argument("--no-8bitmime", action="store_true", help="leave 8BITMIME out of the EHLO reply")
     p.add_argument("--exit-on-stdin-eof", action="store_true")
     p.add_argument("--verbose", action="store_true", help="aiosmtpd debug log on stderr")
     return p.parse_args()
@@ -58,10 +59,18 @@ def parse_args() -> argparse.Namespace:
 class SavingHandler:
     """Saves every message in save_dir; numbering is shared by all listeners."""
 
-    def __init__(self, save_dir: str, listener: str, counter: list) -> None:
+    def __init__(self, save_dir: str, listener: str, counter: list, no_8bitmime: bool = False) -> None:
         self.save_dir = save_dir
         self.listener = listener
         self.counter = counter
+        self.no_8bitmime = no_8bitmime
+
+    async def handle_EHLO(self, server: SMTP, session, envelope, hostname, responses):
+        # The EHLO hook with `responses` (aiosmtpd >= 1.3) may edit the keyword lines.
+        session.host_name = hostname
+        if self.no_8bitmime:
+            responses = [r for r in responses if r[4:].upper() != "8BITMIME"]
+        return responses
 
     async def handle_DATA(self, server: SMTP, session, envelope) -> str:
         self.counter[0] += 1
@@ -123,7 +132,7 @@ async def main() -> int:
     counter = [0]
 
     def factory(listener: str, **kw):
-        handler = SavingHandler(args.save_dir, listener, counter)
+        handler = SavingHandler(args.save_dir, listener, counter, args.no_8bitmime)
 
         def make() -> SMTP:
             return SMTP(

@@ -42,6 +42,8 @@ export interface AiosmtpdOptions {
   hostname?: string;
   /** aiosmtpd debug log to the captured stderr (see `stderr()`). Default false. */
   verbose?: boolean;
+  /** Leave 8BITMIME out of the EHLO reply. Default false. */
+  no8BitMime?: boolean;
 }
 
 export interface AiosmtpdMessage {
@@ -110,6 +112,7 @@ export async function startAiosmtpd(opts: AiosmtpdOptions): Promise<AiosmtpdPeer
   if (opts.authWithoutTls) args.push("--auth-without-tls");
   if (opts.authRequired === false) args.push("--no-auth-required");
   if (opts.verbose) args.push("--verbose");
+  if (opts.no8BitMime) args.push("--no-8bitmime");
 
   // Debian's python3 with its dist-packages, whatever python is first on PATH.
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: "1", PYTHONNOUSERSITE: "1" };
