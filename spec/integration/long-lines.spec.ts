@@ -7,11 +7,12 @@
  * BDAT BODY=BINARYMIME when the server offers it and is refused otherwise,
  * before MAIL FROM, or (a stream, read only as it is sent) before its end.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Readable } from "node:stream";
 import { simpleParser } from "mailparser";
 import { ErrorCode } from "../../src/errors.js";
-import { rejectsWith } from "../support/client.js";
+import { client, rejectsWith } from "../support/client.js";
+import { startAiosmtpd, type AiosmtpdPeer } from "../support/peers/aiosmtpd.js";
 import { recordingFixture } from "../support/recording-fixture.js";
 import { ALL_EXTENSIONS, param } from "../support/recording-server.js";
 import { longestLine, sinkFixture, type Sink } from "../support/sink-server.js";
@@ -143,5 +144,27 @@ describe("a complete message (sendMessage(), Message) is never re-encoded", () =
     const ok = completeMessage(`${"x".repeat(998)}\r\nshort\r\n`);
     await smtp(s.port).sendMessage("a@example.com", "b@example.com", Readable.from([Buffer.from(ok.slice(0, 500)), Buffer.from(ok.slice(500))]));
     expect(only(s).toString("utf8")).toBe(ok);
+  });
+});
+
+describe("a real server (Debian's aiosmtpd) stores what it gets", () => {
+  let peer: AiosmtpdPeer;
+  beforeAll(async () => {
+    peer = await startAiosmtpd({ user: "u", password: "p", authRequired: false });
+  }, 30_000);
+  afterAll(async () => {
+    await peer?.stop();
+  });
+
+  it("a 5,000-octet line arrives within 998-octet lines and decodes to the exact text", async () => {
+    const long = Array.from({ length: 5000 }, (_, i) => "abcdefghij"[i % 10]).join("");
+    const text = `before\r\n${long}\r\nafter\r\n`;
+    await client(peer.port, { sslStartMode: 3, messageText: text }).send();
+    const got = (await peer.messages()).at(-1);
+    expect(got).toBeDefined();
+    const lines = (got?.data ?? Buffer.alloc(0)).toString("latin1").split("\r\n");
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(998);
+    const parsed = await simpleParser(got?.data ?? Buffer.alloc(0));
+    expect(parsed.text?.replace(/\r\n/g, "\n")).toBe(text.replace(/\r\n/g, "\n"));
   });
 });
