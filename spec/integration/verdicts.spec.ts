@@ -40,6 +40,19 @@ async function outcome(p: Promise<unknown>): Promise<SmtpError> {
   return e as SmtpError;
 }
 
+/** Sends one message per subject through a one-connection pool; each outcome as "sent", "refused" or "unknown". */
+async function seriesOutcomes(port: number, subjects: readonly string[]): Promise<string[]> {
+  const pool = new SmtpPool(new Smtp({ mailServer: "127.0.0.1", mailPort: port, timeout: 2 }), { maxConnections: 1 });
+  const one = (subject: string): Promise<string> =>
+    pool.send({ from: "a@example.com", sendTo: "b@example.com", subject, messageText: "hello\r\n" }).then(
+      () => "sent",
+      (e: SmtpError) => (e.deliveryUnknown ? "unknown" : "refused"),
+    );
+  const outcomes = await Promise.all(subjects.map(one));
+  await pool.close();
+  return outcomes;
+}
+
 /** The one-flight group of a single-recipient message: MAIL, RCPT, BDAT n LAST (+ its bytes) and the NOOP behind it. */
 const oneFlight: Step[] = [step.expect(/^MAIL FROM:/), step.expect(/^RCPT TO:/), step.expectBdat(), step.expect(/^NOOP$/)];
 
@@ -210,14 +223,7 @@ describe("the NOOP behind the data must be answered for the verdict to count (fo
     });
     const port = await listenLocal(server);
     try {
-      const pool = new SmtpPool(new Smtp({ mailServer: "127.0.0.1", mailPort: port, timeout: 2 }), { maxConnections: 1 });
-      const one = (subject: string): Promise<string> =>
-        pool.send({ from: "a@example.com", sendTo: "b@example.com", subject, messageText: "hello\r\n" }).then(
-          () => "sent",
-          (e: SmtpError) => (e.deliveryUnknown ? "unknown" : "refused"),
-        );
-      const outcomes = await Promise.all([one("m1"), one("m2")]);
-      await pool.close();
+      const outcomes = await seriesOutcomes(port, ["m1", "m2"]);
       // m1 was kept: sent or unknown are both true; m2 was never kept: never "sent".
       expect(["sent", "unknown"]).toContain(outcomes[0]);
       expect(outcomes[1]).not.toBe("sent");
@@ -272,14 +278,7 @@ describe("a pipelined series: the next message's replies vouch for the verdict b
     });
     const port = await listenLocal(server);
     try {
-      const pool = new SmtpPool(new Smtp({ mailServer: "127.0.0.1", mailPort: port, timeout: 2 }), { maxConnections: 1 });
-      const one = (subject: string): Promise<string> =>
-        pool.send({ from: "a@example.com", sendTo: "b@example.com", subject, messageText: "hello\r\n" }).then(
-          () => "sent",
-          (e: SmtpError) => (e.deliveryUnknown ? "unknown" : "refused"),
-        );
-      const outcomes = await Promise.all(["m1", "m2", "m3"].map(one));
-      await pool.close();
+      const outcomes = await seriesOutcomes(port, ["m1", "m2", "m3"]);
       expect(kept).not.toContain("m2");
       expect(outcomes[1]).not.toBe("sent");
       // m1 and m3 (retried on a new connection) are sent only if kept.

@@ -149,6 +149,17 @@ class Reader {
     w?.();
   }
 
+  /** The next CRLF-terminated line (latin1), or undefined once the client has gone. */
+  line(): Promise<string | undefined> {
+    return this.until(() => {
+      const at = this.buf.indexOf(CRLF);
+      if (at < 0) return undefined;
+      const l = this.buf.subarray(0, at).toString("latin1");
+      this.buf = this.buf.subarray(at + 2);
+      return l;
+    });
+  }
+
   /** Calls `take` until it returns something, or the client has gone (undefined). */
   async until<T>(take: () => T | undefined): Promise<T | undefined> {
     for (;;) {
@@ -268,13 +279,7 @@ export async function hostileServer(script: readonly Step[] | ((index: number) =
           await writeAwaited(io, garbageBytes(s.length, s.seed));
           return true;
         case "expect": {
-          const line = await reader.until(() => {
-            const at = reader.buf.indexOf(CRLF);
-            if (at < 0) return undefined;
-            const l = reader.buf.subarray(0, at).toString("latin1");
-            reader.buf = reader.buf.subarray(at + 2);
-            return l;
-          });
+          const line = await reader.line();
           if (line === undefined) {
             conn.problems.push(`the client went away while the server expected ${String(s.pattern)}`);
             return false;
@@ -316,13 +321,7 @@ export async function hostileServer(script: readonly Step[] | ((index: number) =
           return true;
         }
         case "expectBdat": {
-          const line = await reader.until(() => {
-            const at = reader.buf.indexOf(CRLF);
-            if (at < 0) return undefined;
-            const l = reader.buf.subarray(0, at).toString("latin1");
-            reader.buf = reader.buf.subarray(at + 2);
-            return l;
-          });
+          const line = await reader.line();
           const count = line === undefined ? undefined : /^BDAT (\d+)( LAST)?$/.exec(line)?.[1];
           if (line !== undefined) conn.lines.push(line);
           if (count === undefined) {
