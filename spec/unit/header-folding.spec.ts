@@ -141,3 +141,15 @@ describe("foldHeader properties", () => {
     );
   });
 });
+
+describe("a fold at a run of blanks", () => {
+  it("leaves all but one blank at the end of the line before, so a receiver that collapses CRLF + blanks keeps them all", async () => {
+    const { simpleParser } = await import("mailparser");
+    // Found by the Subject property test in attachment-names.spec.ts (fast-check seed -783701257).
+    const value = "''  =?UTF-8?B?PT91dGYtOD9RPz0wMD0wMD0wMD0wMD0wMD0wMD0wMD0wMD0wMD0wMD89?=";
+    const folded = foldHeader("Subject", value, 78);
+    expect(folded).toBe(`Subject: '' \r\n =?UTF-8?B?PT91dGYtOD9RPz0wMD0wMD0wMD0wMD0wMD0wMD0wMD0wMD0wMD0wMD89?=`);
+    expect(unfold(folded)).toBe(`Subject: ${value}`);
+    expect((await simpleParser(`${folded}\r\n\r\nbody`)).subject).toBe("''  =?utf-8?Q?=00=00=00=00=00=00=00=00=00=00?=");
+  });
+});

@@ -39,9 +39,13 @@ function foldUnits(line: string): string[] {
       const end = line.charCodeAt(j) === 0x22 ? quotedEnd(line, j) : -1;
       j = end > 0 ? end : j + 1;
     }
-    const unit = line.slice(i, j);
-    if (j === wordStart && units.length > 0) units[units.length - 1] += unit;
-    else units.push(unit);
+    if (j === wordStart && units.length > 0) units[units.length - 1] += line.slice(i, j);
+    else if (wordStart - i > 1 && units.length > 0) {
+      // A run of blanks: all but the last stay at the end of the line before (FWS allows that),
+      // so a receiver that turns CRLF + blanks into one space still gets every blank.
+      units[units.length - 1] += line.slice(i, wordStart - 1);
+      units.push(line.slice(wordStart - 1, j));
+    } else units.push(line.slice(i, j));
     i = j;
   }
   return units;
