@@ -225,6 +225,22 @@ async function controlled(proc, kind) {
   };
 }
 
+// ---------------------------------------------------------------- arguments
+
+/** `--name value`, `--name=value` and bare `--flag` (true) into an object. */
+export function parseArgs(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) continue;
+    const eq = a.indexOf("=");
+    if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
+    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) out[a.slice(2)] = argv[++i];
+    else out[a.slice(2)] = true;
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- numbers
 
 export function median(values) {

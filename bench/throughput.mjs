@@ -38,7 +38,7 @@
 // RSS is that client's alone. Sinks are child processes on 127.0.0.1 with
 // ports chosen at run time; all of them are stopped at the end.
 import { fileURLToPath } from "node:url";
-import { machine, maxInWindow, median, runClient, snapshotSmtpkit, startCountingSink, startMailClock, startSmtpSink } from "./lib.mjs";
+import { machine, maxInWindow, median, parseArgs, runClient, snapshotSmtpkit, startCountingSink, startMailClock, startSmtpSink } from "./lib.mjs";
 
 const CLIENTS = ["smtpkit", "nodemailer"];
 const WITH_POOL = ["smtpkit", "smtpkit-pool", "nodemailer"];
@@ -370,18 +370,6 @@ function table(head, body, right) {
 
 // ---------------------------------------------------------------- arguments
 
-function parseArgs(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) continue;
-    const eq = a.indexOf("=");
-    if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) out[a.slice(2)] = argv[++i];
-    else out[a.slice(2)] = true;
-  }
-  return out;
-}
 
 function int(v, dflt) {
   if (v === undefined) return dflt;

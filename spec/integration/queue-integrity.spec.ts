@@ -12,8 +12,7 @@ import { ErrorCode, SmtpError } from "../../src/errors.js";
 import type { QueueProgressEvent } from "../../src/events.js";
 import { claim, ownerId } from "../../src/queue/queue-claims.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
-import { Smtp } from "../../src/smtp.js";
-import { startQueueServer, type QueueServer, type QueueServerHooks } from "../support/queue-server.js";
+import { processWith, queueClient, startQueueServer, type QueueServer, type QueueServerHooks } from "../support/queue-server.js";
 
 const root = mkdtempSync(join(tmpdir(), "smtpkit-queue-integrity-"));
 const servers: QueueServer[] = [];
@@ -36,35 +35,13 @@ async function server(hooks: QueueServerHooks = {}): Promise<QueueServer> {
   return s;
 }
 
-type Settings = Record<string, string | number | boolean>;
-
-function smtp(port: number, options: SmtpOptions = {}, settings: Settings = {}): Smtp {
-  const m = new Smtp({
-    mailServer: "127.0.0.1",
-    mailPort: port,
-    timeout: 15,
-    from: "Queue Sender <sender@example.com>",
-    sendTo: "rcpt@example.com",
-    subject: "queued",
-    messageText: "hello from the queue\r\n",
-    ...options,
-  });
-  for (const [name, value] of Object.entries(settings)) m.config(`${name}=${value}`);
-  return m;
-}
+const smtp = queueClient;
 
 /** Queues one message with this Message-ID; returns the .queued path. */
 function queueOne(dir: string, messageId: string, options: SmtpOptions = {}): Promise<string> {
   return smtp(1, { ...options, messageId }).queue(dir);
 }
 
-async function processWith(port: number, dir: string, settings: Settings): Promise<{ result: Awaited<ReturnType<Smtp["processQueue"]>>; progress: QueueProgressEvent[] }> {
-  const m = smtp(port, {}, settings);
-  const progress: QueueProgressEvent[] = [];
-  m.on("QueueProgress", (e) => progress.push(e));
-  const result = await m.processQueue(dir);
-  return { result, progress };
-}
 
 const files = (dir: string): string[] => readdirSync(dir).sort();
 const idOf = (queuedPath: string): string => basename(queuedPath).replace(/\.queued$/, "");

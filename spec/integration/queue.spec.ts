@@ -16,12 +16,11 @@ import { fileURLToPath } from "node:url";
 import { simpleParser, type AddressObject } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, SmtpError } from "../../src/errors.js";
-import type { QueueProgressEvent } from "../../src/events.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
-import { Smtp } from "../../src/smtp.js";
+import type { Smtp } from "../../src/smtp.js";
 import { rejectsWith, waitFor } from "../support/client.js";
 import { liveBytes } from "../support/memory.js";
-import { startQueueServer, type QueueServer, type QueueServerHooks } from "../support/queue-server.js";
+import { processWith, queueClient, startQueueServer, type QueueServer, type QueueServerHooks } from "../support/queue-server.js";
 
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WORKER = join(PROJECT, "spec", "support", "queue-worker.mjs");
@@ -62,22 +61,8 @@ async function server(hooks: QueueServerHooks = {}, keepRawUpTo?: number): Promi
   return s;
 }
 
-type Settings = Record<string, string | number | boolean>;
-
-function smtp(port: number, options: SmtpOptions = {}, settings: Settings = {}): Smtp {
-  const m = new Smtp({
-    mailServer: "127.0.0.1",
-    mailPort: port,
-    timeout: 15,
-    from: "Queue Sender <sender@example.com>",
-    sendTo: "rcpt@example.com",
-    subject: "queued",
-    messageText: "hello from the queue\r\n",
-    ...options,
-  });
-  for (const [name, value] of Object.entries(settings)) m.config(`${name}=${value}`);
-  return m;
-}
+const smtp = queueClient;
+type Settings = Parameters<typeof queueClient>[2];
 
 /** A queue file read the way another tool would: envelope lines up to the empty line, then the message. */
 interface QueueFileView {
@@ -122,13 +107,6 @@ async function queueMany(dir: string, count: number, prefix: string, options: Sm
   return paths;
 }
 
-async function processWith(port: number, dir: string, settings: Settings): Promise<{ result: Awaited<ReturnType<Smtp["processQueue"]>>; progress: QueueProgressEvent[] }> {
-  const m = smtp(port, {}, settings);
-  const progress: QueueProgressEvent[] = [];
-  m.on("QueueProgress", (e) => progress.push(e));
-  const result = await m.processQueue(dir);
-  return { result, progress };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -10,6 +10,9 @@
  */
 import { createHash } from "node:crypto";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerError } from "smtp-server";
+import { Smtp } from "../../src/smtp.js";
+import type { SmtpOptions } from "../../src/schema/accessor-types.js";
+import type { QueueProgressEvent } from "../../src/events.js";
 import { listenLocal } from "./listen.js";
 
 /** undefined: accept; otherwise refuse with this code and text. */
@@ -194,4 +197,29 @@ export async function startQueueServer(opts: { keepRawUpTo?: number; hooks?: Que
 
   state.port = await listenLocal(server.server);
   return state;
+}
+
+/** A client for the queue specs: sender, one recipient, a body; `settings` applied with config(). */
+export function queueClient(port: number, options: SmtpOptions = {}, settings: Record<string, string | number | boolean> = {}): Smtp {
+  const m = new Smtp({
+    mailServer: "127.0.0.1",
+    mailPort: port,
+    timeout: 15,
+    from: "Queue Sender <sender@example.com>",
+    sendTo: "rcpt@example.com",
+    subject: "queued",
+    messageText: "hello from the queue\r\n",
+    ...options,
+  });
+  for (const [name, value] of Object.entries(settings)) m.config(`${name}=${value}`);
+  return m;
+}
+
+/** processQueue(dir) with a fresh queueClient and `settings`; the result and every QueueProgress event. */
+export async function processWith(port: number, dir: string, settings: Record<string, string | number | boolean>): Promise<{ result: Awaited<ReturnType<Smtp["processQueue"]>>; progress: QueueProgressEvent[] }> {
+  const m = queueClient(port, {}, settings);
+  const progress: QueueProgressEvent[] = [];
+  m.on("QueueProgress", (e) => progress.push(e));
+  const result = await m.processQueue(dir);
+  return { result, progress };
 }

@@ -4,20 +4,23 @@ import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { client } from "./client.js";
 import { recordingServer, type RecordingServer, type RecordingServerOptions } from "./recording-server.js";
 
-/**
- * serve() and smtp() for a spec file that runs clients against recording
- * servers; every client is disconnected and every server closed in afterAll.
- */
-export function recordingFixture(): { serve(opts?: RecordingServerOptions): Promise<RecordingServer>; smtp(port: number, options?: SmtpOptions): Smtp } {
-  const servers: RecordingServer[] = [];
+/** serve() and smtp() for a spec file; every client is disconnected and every server closed in afterAll. */
+export interface Fixture<S, O> {
+  serve(opts?: O): Promise<S>;
+  smtp(port: number, options?: SmtpOptions): Smtp;
+}
+
+/** A fixture for the servers `start` makes. */
+export function serverFixture<S extends { close(): Promise<void> }, O>(start: (opts: O) => Promise<S>, defaults: O): Fixture<S, O> {
+  const servers: S[] = [];
   const clients: Smtp[] = [];
   afterAll(async () => {
     await Promise.all(clients.splice(0).map((m) => m.disconnect().catch(() => undefined)));
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
   return {
-    async serve(opts = {}) {
-      const s = await recordingServer(opts);
+    async serve(opts = defaults) {
+      const s = await start(opts);
       servers.push(s);
       return s;
     },
@@ -27,4 +30,9 @@ export function recordingFixture(): { serve(opts?: RecordingServerOptions): Prom
       return m;
     },
   };
+}
+
+/** serve() and smtp() against recording servers. */
+export function recordingFixture(): Fixture<RecordingServer, RecordingServerOptions> {
+  return serverFixture(recordingServer, {});
 }

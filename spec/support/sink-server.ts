@@ -4,12 +4,9 @@
  * parameters, optionally without 8BITMIME in its EHLO reply. sinkFixture()
  * gives a spec file servers and clients that are all closed in afterAll.
  */
-import { afterAll } from "vitest";
 import { SMTPServer } from "smtp-server";
-import type { Smtp } from "../../src/index.js";
-import type { SmtpOptions } from "../../src/schema/accessor-types.js";
-import { client } from "./client.js";
 import { listenLocal } from "./listen.js";
+import { serverFixture, type Fixture } from "./recording-fixture.js";
 
 export interface SinkOptions {
   /** Leave 8BITMIME out of the EHLO reply. */
@@ -55,25 +52,9 @@ export async function sinkServer(opts: SinkOptions = {}): Promise<Sink> {
   return { port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-export function sinkFixture(): { serve(opts?: SinkOptions): Promise<Sink>; smtp(port: number, options?: SmtpOptions): Smtp } {
-  const servers: Sink[] = [];
-  const clients: Smtp[] = [];
-  afterAll(async () => {
-    await Promise.all(clients.splice(0).map((m) => m.disconnect().catch(() => undefined)));
-    await Promise.all(servers.splice(0).map((s) => s.close()));
-  });
-  return {
-    async serve(opts = {}) {
-      const s = await sinkServer(opts);
-      servers.push(s);
-      return s;
-    },
-    smtp(port, options = {}) {
-      const m = client(port, options);
-      clients.push(m);
-      return m;
-    },
-  };
+/** serve() and smtp() against sink servers (see recording-fixture.ts). */
+export function sinkFixture(): Fixture<Sink, SinkOptions> {
+  return serverFixture(sinkServer, {});
 }
 
 /** Lines of `bytes` split at CRLF, CR or LF, longest first: what SMTP's 998-octet limit applies to. */

@@ -7,6 +7,7 @@
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { assertNoLineBreak } from "../message/header-block.js";
 import { socketError } from "../transport/socket-errors.js";
 import { describeReply, type SmtpReply } from "./reply.js";
 import { plausible, type Expected } from "./reply-expectations.js";
@@ -71,9 +72,7 @@ export class SmtpConnection {
   private readonly waiters: Waiter[] = [];
   private failure: SmtpError | undefined;
   private lastReply: SmtpReply | undefined;
-  /** A reply that arrived when no command was waiting (typically 421 before a close). */
-  private unsolicited: SmtpReply | undefined;
-  /** The server said 421: it is closing the channel, nothing more may be sent (RFC 5321 §3.8). */
+  /** The server said 421 (to a command or to none): it is closing the channel, nothing more may be sent (RFC 5321 §3.8). */
   private closing: SmtpReply | undefined;
   /** Replies and commands fell out of step (stray, extra, implausible or malformed replies). */
   private violation: SmtpError | undefined;
@@ -119,7 +118,7 @@ export class SmtpConnection {
   }
 
   get isOpen(): boolean {
-    return !this.ended && this.failure === undefined && this.closing === undefined && !this.sock.destroyed;
+    return !this.ended && this.failure === undefined && !this.sock.destroyed;
   }
 
   /**
@@ -179,7 +178,7 @@ export class SmtpConnection {
    * queued now, behind the end-of-data one, and armed with it.
    */
   deferCommand(line: string, timeoutMs: number, expect: Expected): { reply: Promise<SmtpReply>; arm(): void; bytes: Buffer } {
-    if (/[\r\n\0]/.test(line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR, LF or NUL");
+    assertNoLineBreak("an SMTP command", line);
     const deferred = this.deferReply(line, timeoutMs, expect);
     let armed = false;
     return {
@@ -231,9 +230,7 @@ export class SmtpConnection {
     } else {
       // The whole group is checked before any waiter is queued: a bad line
       // later in it must not leave waiters for commands never written.
-      for (const c of commands) {
-        if (/[\r\n\0]/.test(c.line)) throw new SmtpError(ErrorCode.LineBreakInjection, "an SMTP command must not contain CR, LF or NUL");
-      }
+      for (const c of commands) assertNoLineBreak("an SMTP command", c.line);
       const pieces: Buffer[] = [];
       let text = "";
       for (const c of commands) {
@@ -330,6 +327,11 @@ export class SmtpConnection {
       this.sock.destroy();
       return Promise.resolve();
     }
+    return this.closeGracefully();
+  }
+
+  /** FIN, then waits up to lingerMs for the server's side; resolves once the socket has closed. */
+  private closeGracefully(): Promise<void> {
     return new Promise<void>((resolve) => {
       // A server that never closes its side must not keep the caller (or the process) waiting.
       const t = setTimeout(() => this.sock.destroy(), this.opts.lingerMs ?? 2000);
@@ -502,7 +504,6 @@ export class SmtpConnection {
     // 421 is how a server announces it is closing; anything else means the
     // two sides disagree about which reply answers which command.
     if (reply.code === 421) {
-      this.unsolicited = reply;
       this.serverClosing(reply);
       return;
     }
@@ -524,10 +525,7 @@ export class SmtpConnection {
       this.sock.destroy();
       return;
     }
-    const t = setTimeout(() => this.sock.destroy(), this.opts.lingerMs ?? 2000);
-    t.unref();
-    this.sock.once("close", () => clearTimeout(t));
-    this.sock.end();
+    void this.closeGracefully();
   }
 
   /** The server ended its side: no reply can come any more. */
@@ -573,13 +571,12 @@ export class SmtpConnection {
   }
 
   private closedError(label: string | undefined): SmtpError {
-    const last = this.closing ?? this.unsolicited ?? this.lastReply;
+    const last = this.closing ?? this.lastReply;
     const lastText = last ? `; its last reply was "${describeReply(last)}"` : "";
     const what = label ? ` while waiting for the reply to ${label}` : "";
-    const announced = this.closing ?? this.unsolicited;
     return new SmtpError(ErrorCode.ConnectionClosed, `the server closed the connection${what}${lastText}`, {
-      replyCode: announced?.code,
-      enhancedStatus: announced?.enhancedStatus,
+      replyCode: this.closing?.code,
+      enhancedStatus: this.closing?.enhancedStatus,
       lastReply: last?.raw,
       command: label,
     });

@@ -54,11 +54,7 @@ export class ReplyParser {
   private failure: SmtpError | undefined;
 
   constructor(opts: ReplyParserOptions = {}) {
-    const max = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-    if (!Number.isInteger(max) || max < 3) {
-      throw new SmtpError(ErrorCode.InvalidValue, `maxLineLength must be an integer >= 3, got ${String(max)}`);
-    }
-    this.maxLineLength = max;
+    this.maxLineLength = bound("maxLineLength", opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH, 3);
     this.maxReplyLength = bound("maxReplyLength", opts.maxReplyLength ?? DEFAULT_MAX_REPLY_LENGTH, 3);
     this.maxReplyLines = bound("maxReplyLines", opts.maxReplyLines ?? DEFAULT_MAX_REPLY_LINES, 1);
   }

@@ -346,7 +346,7 @@ async function transact(
       if (!progress.wholeMessageSent) throw notDelivered(e, "DATA");
       // The verdict may have come while the last write was still draining (a 421 right behind it): it stands.
       // A failure that left the connection up (a throwing listener) closes it, so the wait cannot hang.
-      if (session.isOpen) session.abort(e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e }));
+      if (session.isOpen) session.abort(sendingFailed(e));
       const verdict = await endOfData.reply.catch(() => undefined);
       if (!verdict) throw e;
       final = verdict;
@@ -409,7 +409,7 @@ async function trusted(session: SmtpSession, confirmation: Promise<SmtpReply> | 
  * reset, timeout, interrupt, a garbled or out-of-step reply) is delivery unknown.
  */
 function verdictOf(e: unknown, progress: Progress, session: SmtpSession): SmtpError {
-  const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
+  const err = sendingFailed(e);
   if (!progress.wholeMessageSent || err.deliveryUnknown) return err;
   const refusedInStep = (err.code === ErrorCode.Protocol || err.code === ErrorCode.NoRecipient) && err.replyCode !== undefined && !session.connection.outOfStep;
   if (refusedInStep) return err;
@@ -470,12 +470,17 @@ function abortOn(session: SmtpSession, err: SmtpError): SmtpError {
   return closed;
 }
 
+/** Anything thrown while sending, as an SmtpError. */
+function sendingFailed(e: unknown): SmtpError {
+  return e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
+}
+
 /**
  * A failure before the end of the message was written: the server cannot
  * have accepted it ("not delivered"), reworded when the connection dropped.
  */
 function notDelivered(e: unknown, phase: "DATA" | "BDAT"): SmtpError {
-  if (!(e instanceof SmtpError)) return new SmtpError(ErrorCode.Communication, `sending the message failed: ${String(e)}`, { cause: e });
+  if (!(e instanceof SmtpError)) return sendingFailed(e);
   const dropped = e.code === ErrorCode.ConnectionClosed || e.code === ErrorCode.ConnectionReset || e.code === ErrorCode.Communication;
   if (!dropped) return e;
   const last = e.lastReply ? `; its last reply was "${e.lastReply.split(/\r?\n/).join(" / ")}"` : "";
