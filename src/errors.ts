@@ -194,9 +194,13 @@ export class SmtpError extends Error {
   /** Each recipient's answer, when the failure came after RCPT TO. */
   readonly recipientResults: SmtpErrorDetails["recipientResults"];
 
+  /** The message without the hint (`message` is this plus " (hint)" when there is one). */
+  readonly reason: string;
+
   constructor(code: number, message: string, details: SmtpErrorDetails = {}) {
     super(details.hint ? `${message} (${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "SmtpError";
+    this.reason = message;
     this.code = code;
     this.replyCode = details.replyCode;
     this.enhancedStatus = details.enhancedStatus;
@@ -206,6 +210,37 @@ export class SmtpError extends Error {
     this.hint = details.hint;
     this.deliveryUnknown = details.deliveryUnknown === true;
     this.recipientResults = details.recipientResults;
+  }
+
+  /**
+   * `e` as an SmtpError: itself when it is one, else a new one with `code`
+   * (Communication by default) whose message is `prefix: <e's message>`.
+   */
+  static from(e: unknown, code: number = ErrorCode.Communication, prefix?: string): SmtpError {
+    if (e instanceof SmtpError) return e;
+    const text = e instanceof Error ? e.message : String(e);
+    return new SmtpError(code, prefix ? `${prefix}: ${text}` : text, { cause: e });
+  }
+
+  /**
+   * A new error that keeps every detail of this one (code, reply, command,
+   * recipient, hint, results, cause) except those given; `message` replaces
+   * the reason (the hint is added again unless `hint` is given).
+   */
+  derive(message: string, changes: SmtpErrorDetails & { code?: number } = {}): SmtpError {
+    const { code = this.code, ...details } = changes;
+    return new SmtpError(code, message, {
+      replyCode: this.replyCode,
+      enhancedStatus: this.enhancedStatus,
+      lastReply: this.lastReply,
+      command: this.command,
+      recipient: this.recipient,
+      hint: this.hint,
+      deliveryUnknown: this.deliveryUnknown,
+      recipientResults: this.recipientResults,
+      cause: this.cause,
+      ...details,
+    });
   }
 
   /** Worth retrying later: a 4xx reply, a timeout or a network fault. */
