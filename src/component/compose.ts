@@ -184,7 +184,7 @@ export async function mimeEntity(store: PropertyStore, extras: ComposeExtras, fo
   store.items("Attachments").forEach((item, i) => {
     const source = extras.attachmentSource(item) ?? (String(item["File"] ?? "").trim() || undefined);
     if (!source) throw new SmtpError(ErrorCode.InvalidValue, `Attachment ${i} has no file: set AttachmentFile(${i}) or use addAttachment()`);
-    const str = (k: string): string | undefined => String(item[k] ?? "") || undefined;
+    const str = (k: "Name" | "ContentType" | "ContentId"): string | undefined => String(item[k] ?? "") || undefined;
     attachments.push({ source, name: str("Name"), contentType: str("ContentType"), contentId: str("ContentId"), inline: item["Inline"] === true ? true : undefined });
   });
   const html = store.string("MessageHTML");
@@ -251,7 +251,7 @@ export function composeEnvelope(store: PropertyStore): Envelope {
 
   const recipients: EnvelopeRecipient[] = [];
   const add = recipientCollector(recipients);
-  const lists: [string, RecipientType][] = [["SendTo", 0], ["Cc", 1], ["BCc", 2]];
+  const lists: ["SendTo" | "Cc" | "BCc", RecipientType][] = [["SendTo", 0], ["Cc", 1], ["BCc", 2]];
   for (const [prop, type] of lists) {
     for (const m of parseAddressList(store.string(prop))) add(m.address, type, "", prop);
   }

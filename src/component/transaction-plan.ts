@@ -10,6 +10,7 @@ import type { SmtpSession } from "../engine/session.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { checkedStream } from "../mime/content-check.js";
 import type { PropertyStore } from "../schema/property-store.js";
+import type { BoolSettingName } from "../schema/store-keys.js";
 import type { ComposedMessage } from "./compose.js";
 
 export interface PlannedTransaction {
@@ -21,7 +22,7 @@ export interface PlannedTransaction {
 
 export function planTransaction(store: PropertyStore, session: SmtpSession, composed: ComposedMessage, verb: TransactionPlan["verb"]): PlannedTransaction {
   const caps = session.capabilities;
-  const use = (setting: string, extension: string): boolean => store.bool(setting) && caps.has(extension);
+  const use = (setting: BoolSettingName, extension: string): boolean => store.bool(setting) && caps.has(extension);
   const notes: string[] = [];
   const mail: string[] = [...composed.envelope.mailParameters];
 

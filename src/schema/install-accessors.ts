@@ -4,30 +4,36 @@
  * and camelCase properties. accessor-types.ts declares the same set for the
  * compiler; both read the same tables.
  */
+import { jsName, lowerFirst } from "./js-name.js";
 import { COLLECTIONS, PROPERTIES } from "./properties.js";
 import type { PropertyStore } from "./property-store.js";
-import { lowerFirst } from "./property-store.js";
-import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
+import type { CollectionSpec, FieldSpec, ScalarSpec } from "./spec-types.js";
+import type { CollectionName, FieldName, PropertyName } from "./store-keys.js";
+
+/** The tables with every optional field visible and the names still typed. */
+const properties: readonly (ScalarSpec & { readonly name: PropertyName })[] = PROPERTIES;
+type TypedField = FieldSpec & { readonly name: FieldName<CollectionName> };
+const collections: readonly (Omit<CollectionSpec, "fields"> & { readonly name: CollectionName; readonly fields: readonly TypedField[] })[] = COLLECTIONS;
 
 export function installAccessors(proto: object, storeOf: (self: object) => PropertyStore): void {
   const define = (key: string, descriptor: PropertyDescriptor): void => {
     Object.defineProperty(proto, key, { configurable: true, enumerable: false, ...descriptor });
   };
 
-  for (const p of PROPERTIES as readonly ScalarSpec[]) {
+  for (const p of properties) {
     if (p.custom) continue;
     const name = p.name;
     define(`get${name}`, { value(this: object) { return storeOf(this).get(name); }, writable: true });
     if (!p.readOnly) {
       define(`set${name}`, { value(this: object, v: unknown) { storeOf(this).set(name, v); }, writable: true });
     }
-    define(p.js ?? lowerFirst(name), {
+    define(jsName(p), {
       get(this: object) { return storeOf(this).get(name); },
       set: p.readOnly ? undefined : function (this: object, v: unknown) { storeOf(this).set(name, v); },
     });
   }
 
-  for (const c of COLLECTIONS as readonly CollectionSpec[]) {
+  for (const c of collections) {
     const coll = c.name;
     define(`get${c.item}Count`, { value(this: object) { return storeOf(this).count(coll); }, writable: true });
     if (!c.readOnly) {

@@ -4,10 +4,20 @@
  * accessors both go through it, so validation lives in one place.
  */
 import { ErrorCode, SmtpError } from "../errors.js";
+import { lowerFirst } from "./js-name.js";
+import { MESSAGE_PROPERTIES } from "./message-properties.js";
 import { COLLECTIONS, PROPERTIES } from "./properties.js";
 import { SETTINGS } from "./settings.js";
 import type { CollectionSpec, ScalarSpec, SettingSpec, SettingValue } from "./spec-types.js";
+import type {
+  BoolSettingName, CollectionName, CollectionRecord, FieldName, KnownOrInput, NumberPropertyName, NumberSettingName,
+  PropertyName, PropertyValue, SettingName, SettingValueOf, StringPropertyName,
+} from "./store-keys.js";
 import { parseSettingText, validateValue } from "./validate.js";
+
+/** Until the pool reads message-properties.ts itself. */
+export { lowerFirst };
+export { MESSAGE_PROPERTIES as HEADER_PROPERTIES };
 
 type Item = Record<string, SettingValue>;
 
@@ -21,12 +31,6 @@ const SETTING_BY_NAME: ReadonlyMap<string, SettingSpec> = new Map(SETTINGS.map((
 function settingSpec(name: string): SettingSpec | undefined {
   return SETTING_BY_NAME.get(name) ?? SETTING_BY_LOWER.get(name.toLowerCase());
 }
-
-/** Properties ResetHeaders() clears: the message, not the connection. */
-export const HEADER_PROPERTIES = [
-  "AttachedFile", "MessageHTML", "BCc", "Cc", "DeliveryNotificationTo", "From", "Importance", "Message", "MessageDate", "MessageId", "MessageText",
-  "OtherHeaders", "Priority", "ReadReceiptTo", "ReplyTo", "ReturnPath", "SendTo", "Sensitivity", "Subject",
-] as const;
 
 export interface StoreGuard {
   isConnected(): boolean;
@@ -55,21 +59,21 @@ export class PropertyStore {
   }
 
   resetHeaders(): void {
-    for (const name of HEADER_PROPERTIES) this.values.set(name, propertySpec(name).default);
+    for (const name of MESSAGE_PROPERTIES) this.values.set(name, propertySpec(name).default);
     this.collections.set("MessageRecipients", []);
     this.collections.set("MessageHeaders", []);
     this.collections.set("Attachments", []);
     this.values.set("MessageHeadersString", "");
   }
 
-  get(name: string): SettingValue {
+  get<N extends PropertyName>(name: N): PropertyValue<N> {
     const v = this.values.get(name);
     if (v === undefined) throw new SmtpError(ErrorCode.InvalidValue, `unknown property ${name}`);
-    return v;
+    return v as PropertyValue<N>;
   }
 
-  /** A user's write: read-only and connected-state rules apply. */
-  set(name: string, value: unknown): void {
+  /** A user's write: read-only and connected-state rules apply. The name may come from user input. */
+  set<N extends string>(name: KnownOrInput<N, PropertyName>, value: unknown): void {
     const spec = propertySpec(name);
     if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `${name} is read-only`);
     if (spec.fixedWhileConnected && this.guard.isConnected() && value !== this.values.get(name)) {
@@ -83,57 +87,62 @@ export class PropertyStore {
   }
 
   /** The component's own write (LastReply, Idle, ...): no read-only rule. */
-  setInternal(name: string, value: SettingValue): void {
+  setInternal<N extends PropertyName>(name: N, value: PropertyValue<N>): void {
     propertySpec(name);
     this.values.set(name, value);
   }
 
-  string(name: string): string {
+  string(name: StringPropertyName): string {
     return String(this.get(name));
   }
 
-  number(name: string): number {
+  number(name: NumberPropertyName): number {
     return Number(this.get(name));
   }
 
   // ---- collections ----
 
-  count(collection: string): number {
-    return this.items(collection).length;
+  count(collection: CollectionName): number {
+    return this.list(collection).length;
   }
 
-  setCount(collection: string, count: number): void {
+  setCount(collection: CollectionName, count: number): void {
     const spec = collectionSpec(collection, true);
     if (!Number.isInteger(count) || count < 0 || count > 100000) {
       throw new SmtpError(ErrorCode.InvalidValue, `${spec.item}Count must be an integer from 0 to 100000; got ${String(count)}`);
     }
-    const items = this.items(collection);
+    const items = this.list(collection);
     while (items.length > count) items.pop();
     while (items.length < count) items.push(defaultItem(spec));
   }
 
-  getField(collection: string, index: number, field: string): SettingValue {
+  getField<C extends CollectionName>(collection: C, index: number, field: FieldName<C>): SettingValue {
     const spec = collectionSpec(collection, false);
-    const item = this.items(collection)[checkIndex(spec, index, this.count(collection))];
+    const item = this.list(collection)[checkIndex(spec, index, this.count(collection))];
     return (item as Item)[field] as SettingValue;
   }
 
-  setField(collection: string, index: number, field: string, value: unknown): void {
+  setField<C extends CollectionName>(collection: C, index: number, field: FieldName<C>, value: unknown): void {
     const spec = collectionSpec(collection, true);
     const i = checkIndex(spec, index, this.count(collection));
     const f = spec.fields.find((x) => x.name === field);
     if (!f) throw new SmtpError(ErrorCode.InvalidValue, `unknown field ${spec.item}${field}`);
-    (this.items(collection)[i] as Item)[field] = validateValue(f, value, `${spec.item}${field}(${i})`);
+    (this.list(collection)[i] as Item)[field] = validateValue(f, value, `${spec.item}${field}(${i})`);
   }
 
-  items(collection: string): Item[] {
+  /** The items themselves, not copies (the array accessors copy them). */
+  items<C extends CollectionName>(collection: C): CollectionRecord<C>[] {
+    return this.list(collection) as CollectionRecord<C>[];
+  }
+
+  private list(collection: string): Item[] {
     const items = this.collections.get(collection);
     if (!items) throw new SmtpError(ErrorCode.InvalidValue, `unknown collection ${collection}`);
     return items;
   }
 
   /** Replace a writable collection from plain objects keyed by lowerCamel field names. */
-  setItems(collection: string, list: readonly Record<string, unknown>[]): void {
+  setItems(collection: CollectionName, list: readonly Record<string, unknown>[]): void {
     const spec = collectionSpec(collection, true);
     if (!Array.isArray(list)) throw new SmtpError(ErrorCode.InvalidValue, `${spec.name} must be an array`);
     const next = list.map((obj, i) => {
@@ -147,7 +156,7 @@ export class PropertyStore {
     this.collections.set(collection, next);
   }
 
-  setItemsInternal(collection: string, list: Item[]): void {
+  setItemsInternal<C extends CollectionName>(collection: C, list: CollectionRecord<C>[]): void {
     collectionSpec(collection, false);
     this.collections.set(collection, list);
   }
@@ -161,7 +170,7 @@ export class PropertyStore {
     const name = (eq < 0 ? text : text.slice(0, eq)).trim();
     const spec = settingSpec(name);
     if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`, { hint: "see docs/api.md for the list of settings" });
-    if (eq < 0) return String(spec.property ? this.get(spec.property) : this.setting(spec.name));
+    if (eq < 0) return String(this.settingByName(spec.name));
     if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `setting ${spec.name} is read-only`);
     const value = parseSettingText(spec, text.slice(eq + 1));
     if (spec.property) this.set(spec.property, value);
@@ -169,8 +178,8 @@ export class PropertyStore {
     return "";
   }
 
-  /** Sets a setting from a typed value (constructor options). */
-  setSetting(name: string, value: unknown): void {
+  /** Sets a setting from a typed value (constructor options); the name may come from user input. */
+  setSetting<N extends string>(name: KnownOrInput<N, SettingName>, value: unknown): void {
     const spec = settingSpec(name);
     if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
     if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `setting ${spec.name} is read-only`);
@@ -180,25 +189,35 @@ export class PropertyStore {
   }
 
   /** The component's own write of a read-only setting (SSLNegotiatedVersion, ...). */
-  setSettingInternal(name: string, value: SettingValue): void {
+  setSettingInternal<N extends SettingName>(name: N, value: SettingValueOf<N>): void {
     const spec = settingSpec(name);
     if (!spec || spec.property) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
     this.settings.set(spec.name, value);
   }
 
-  setting(name: string): SettingValue {
-    const spec = settingSpec(name);
-    if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
-    if (spec.property) return this.get(spec.property);
-    return this.settings.get(spec.name) as SettingValue;
+  setting<N extends SettingName>(name: N): SettingValueOf<N> {
+    return this.settingByName(name) as SettingValueOf<N>;
   }
 
-  bool(name: string): boolean {
+  bool(name: BoolSettingName): boolean {
     return this.setting(name) === true;
   }
 
-  int(name: string): number {
+  int(name: NumberSettingName): number {
     return Number(this.setting(name));
+  }
+
+  /** A setting by a name from user input, case-insensitive. */
+  private settingByName(name: string): SettingValue {
+    const spec = settingSpec(name);
+    if (!spec) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
+    if (spec.property) return this.property(spec.property);
+    return this.settings.get(spec.name) as SettingValue;
+  }
+
+  /** A property by a name from user input or a table. */
+  private property(name: string): SettingValue {
+    return this.get(name as PropertyName);
   }
 }
 
@@ -228,6 +247,3 @@ function defaultItem(spec: CollectionSpec): Item {
   return item;
 }
 
-export function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
-}

@@ -27,6 +27,8 @@ interface BaseSpec {
   readonly custom?: boolean;
   /** Type shown in the docs when it is not the schema type (custom properties). */
   readonly docType?: string;
+  /** Part of the message, not of the connection: resetHeaders() clears it and a pool message may set it. */
+  readonly message?: boolean;
 }
 
 export interface StringSpec extends BaseSpec {
