@@ -5,8 +5,8 @@
 // feeds them the tables of the TypeScript sources and checks that the files
 // on disk are what they would render now.
 //
-// Properties, collections, settings and error codes come from the tables.
-// Methods and events are not in the schema, so they are written once here.
+// Properties, collections, settings, events and error codes come from the
+// tables in src/. Methods are not in a table, so they are written once here.
 
 /** Accepted by every async method as its last argument. */
 const CALL_OPTIONS = "opts?: { signal?: AbortSignal }";
@@ -144,63 +144,16 @@ export const METHODS = [
   },
 ];
 
-export const EVENTS = [
-  {
-    name: "PITrail",
-    signature: "{ direction: 0 | 1 | 2, message: string }",
-    doc: "The protocol trace. direction 0: a command the client sent; 1: a reply from the server (a multi-line reply arrives as one message, lines joined with CRLF); 2: a note from the component (e.g. `connecting to ...`). The message data itself is not traced (see Transfer).",
-  },
-  {
-    name: "ConnectionStatus",
-    signature: "{ connectionEvent: string, statusCode: number, description: string }",
-    doc: "The connection was established (`Remote host connection complete`) or closed (`Remote host disconnected`, with the error code as statusCode when it broke).",
-  },
-  {
-    name: "StartTransfer",
-    signature: "{ direction: 0 | 1 }",
-    doc: "The message data is about to be sent (direction 0: client to server).",
-  },
-  {
-    name: "Transfer",
-    signature: "{ direction: 0 | 1, bytesTransferred: number, percentDone: number, text: string }",
-    doc: "Progress while the message is sent: bytes of the message written so far (in wire form: CRLF line ends, dot-stuffed; the final dot line not counted), percent done (-1 when the size is unknown, e.g. a stream body), and the chunk just sent as text.",
-  },
-  {
-    name: "EndTransfer",
-    signature: "{ direction: 0 | 1 }",
-    doc: "All of the message data has been handed to the connection.",
-  },
-  {
-    name: "Error",
-    signature: "{ errorCode: number, description: string }",
-    doc: "A failure that does not reject a method: a refused recipient when the StopOn...Errors setting for its type is false, or a failed `connected = value` assignment. Unlike Node's `error` event it is safe to leave without a listener.",
-  },
-  {
-    name: "Expand",
-    signature: "{ address: string }",
-    doc: "One member of the list expand() asked about, as the server wrote it.",
-  },
-  {
-    name: "QueueProgress",
-    signature: "{ file: string, index: number, total: number, status: \"sent\" | \"deferred\" | \"failed\" | \"partial\", detail: string }",
-    doc: "processQueue() finished with one file (message `index` of `total`): the outcome and the server's reply or the error.",
-  },
-  {
-    name: "RecipientStatus",
-    signature: "{ address: string, type: 0 | 1 | 2, accepted: boolean, transient: boolean, replyCode: number, enhancedStatus: string | undefined, reply: string }",
-    doc: "The server's answer to one RCPT TO, as soon as it is known.",
-  },
-  {
-    name: "SSLServerAuthentication",
-    signature: "{ certEncoded: Buffer, certSubject: string, certIssuer: string, status: string, accept: boolean }",
-    doc: "Fires on every TLS handshake with the server's certificate and smtpkit's verdict: `accept` is true when validation passed (or SSLAcceptServerCert matched) and `status` says why not otherwise (expired, self-signed, untrusted issuer, host name mismatch). Set `e.accept = true` to trust a certificate that failed, or `false` to refuse one that passed; nothing is sent over TLS before this verdict.",
-  },
-  {
-    name: "SSLStatus",
-    signature: "{ message: string }",
-    doc: "Progress of the TLS handshake: start, the server certificate and its status, the negotiated protocol and cipher.",
-  },
-];
+/**
+ * A module of src/: its build under Node (gen-docs.mjs runs after `npm run
+ * build`), its TypeScript source under vitest, so the drift checks compare
+ * the docs with the sources as they are now.
+ */
+function fromSrc(path) {
+  return import(process.env.VITEST ? `../src/${path}.ts` : `../dist/esm/${path}.js`);
+}
+
+export const { EVENTS } = await fromSrc("events");
 
 const RETRY_TEXT = {
   transient: "transient",
@@ -278,7 +231,7 @@ function sampleValue(field) {
 
 // ---------------------------------------------------------------- api.md
 
-export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }) {
+export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = EVENTS }) {
   const out = [];
   out.push("# smtpkit API reference");
   out.push("");
@@ -384,7 +337,7 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }) {
   out.push("");
   out.push("Subscribe with `smtp.on(\"Name\", (e) => ...)`. Each listener gets one object whose fields are the IP*Works event parameters in camelCase.");
   out.push("");
-  out.push(table(["Event", "Fields", "Description"], EVENTS.map((e) => [e.name, code(e.signature), e.doc])));
+  out.push(table(["Event", "Fields", "Description"], events.map((e) => [e.name, code(e.fields), e.doc])));
   out.push("");
   out.push("```ts");
   out.push('smtp.on("PITrail", (e) => console.log(["C:", "S:", "*"][e.direction], e.message));');

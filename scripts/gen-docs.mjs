@@ -4,14 +4,16 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { renderApi, renderErrors } from "./docs-render.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "dist/esm/index.js");
 
 let pkg;
+let render;
 try {
   pkg = await import(pathToFileURL(entry).href);
+  // After the package: the renderer reads further tables from dist/ as it loads.
+  render = await import("./docs-render.mjs");
 } catch (e) {
   console.error(`cannot load ${relative(root, entry)}: ${e instanceof Error ? e.message : String(e)}`);
   console.error("build the package first: npm run build (npm run docs does both)");
@@ -19,6 +21,7 @@ try {
 }
 
 const { PROPERTIES, COLLECTIONS, SETTINGS, ERROR_CODES } = pkg;
+const { renderApi, renderErrors } = render;
 const files = {
   "docs/api.md": renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }),
   "docs/errors.md": renderErrors(ERROR_CODES),

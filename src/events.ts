@@ -89,3 +89,75 @@ export interface SmtpEvents {
   RecipientStatus: (e: RecipientStatusEvent) => void;
   QueueProgress: (e: QueueProgressEvent) => void;
 }
+
+/** An event as docs/api.md shows it: the listener's payload fields and what it reports. */
+export interface EventDoc {
+  readonly name: keyof SmtpEvents;
+  readonly fields: string;
+  readonly doc: string;
+}
+
+/** THE list of events, in the order docs/api.md shows them. */
+export const EVENTS = [
+  {
+    name: "PITrail",
+    fields: "{ direction: 0 | 1 | 2, message: string }",
+    doc: "The protocol trace. direction 0: a command the client sent; 1: a reply from the server (a multi-line reply arrives as one message, lines joined with CRLF); 2: a note from the component (e.g. `connecting to ...`). The message data itself is not traced (see Transfer).",
+  },
+  {
+    name: "ConnectionStatus",
+    fields: "{ connectionEvent: string, statusCode: number, description: string }",
+    doc: "The connection was established (`Remote host connection complete`) or closed (`Remote host disconnected`, with the error code as statusCode when it broke).",
+  },
+  {
+    name: "StartTransfer",
+    fields: "{ direction: 0 | 1 }",
+    doc: "The message data is about to be sent (direction 0: client to server).",
+  },
+  {
+    name: "Transfer",
+    fields: "{ direction: 0 | 1, bytesTransferred: number, percentDone: number, text: string }",
+    doc: "Progress while the message is sent: bytes of the message written so far (in wire form: CRLF line ends, dot-stuffed; the final dot line not counted), percent done (-1 when the size is unknown, e.g. a stream body), and the chunk just sent as text.",
+  },
+  {
+    name: "EndTransfer",
+    fields: "{ direction: 0 | 1 }",
+    doc: "All of the message data has been handed to the connection.",
+  },
+  {
+    name: "Error",
+    fields: "{ errorCode: number, description: string }",
+    doc: "A failure that does not reject a method: a refused recipient when the StopOn...Errors setting for its type is false, or a failed `connected = value` assignment. Unlike Node's `error` event it is safe to leave without a listener.",
+  },
+  {
+    name: "Expand",
+    fields: "{ address: string }",
+    doc: "One member of the list expand() asked about, as the server wrote it.",
+  },
+  {
+    name: "QueueProgress",
+    fields: "{ file: string, index: number, total: number, status: \"sent\" | \"deferred\" | \"failed\" | \"partial\", detail: string }",
+    doc: "processQueue() finished with one file (message `index` of `total`): the outcome and the server's reply or the error.",
+  },
+  {
+    name: "RecipientStatus",
+    fields: "{ address: string, type: 0 | 1 | 2, accepted: boolean, transient: boolean, replyCode: number, enhancedStatus: string | undefined, reply: string }",
+    doc: "The server's answer to one RCPT TO, as soon as it is known.",
+  },
+  {
+    name: "SSLServerAuthentication",
+    fields: "{ certEncoded: Buffer, certSubject: string, certIssuer: string, status: string, accept: boolean }",
+    doc: "Fires on every TLS handshake with the server's certificate and smtpkit's verdict: `accept` is true when validation passed (or SSLAcceptServerCert matched) and `status` says why not otherwise (expired, self-signed, untrusted issuer, host name mismatch). Set `e.accept = true` to trust a certificate that failed, or `false` to refuse one that passed; nothing is sent over TLS before this verdict.",
+  },
+  {
+    name: "SSLStatus",
+    fields: "{ message: string }",
+    doc: "Progress of the TLS handshake: start, the server certificate and its status, the negotiated protocol and cipher.",
+  },
+] as const satisfies readonly EventDoc[];
+
+export const EVENT_NAMES: readonly (keyof SmtpEvents)[] = EVENTS.map((e) => e.name);
+
+/** Fails to compile when an event of SmtpEvents is missing from EVENTS. */
+type NoneMissing<Missing extends never> = Missing;
+type EveryEventListed = NoneMissing<Exclude<keyof SmtpEvents, (typeof EVENTS)[number]["name"]>>;
