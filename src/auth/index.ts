@@ -9,4 +9,5 @@ export { OAUTHBEARER } from "./oauthbearer.js";
 export { PLAIN } from "./plain.js";
 export { SCRAM_SHA_1, SCRAM_SHA_256 } from "./scram.js";
 export { XOAUTH2 } from "./xoauth2.js";
-export { MECHANISMS, chooseMechanism, cleartextPasswordMechanisms, mechanismByName, type ChooseOptions } from "./registry.js";
+export { MECHANISMS, chooseMechanism, cleartextPasswordMechanisms, mechanismByName, mechanismForValue, valueUsesToken, type ChooseOptions } from "./registry.js";
+export { AUTH_MECHANISM_VALUES, authMechanismValue, authOptionName, type AuthMechanismValue } from "./mechanism-values.js";

@@ -1,12 +1,14 @@
 /**
- * The mechanisms smtpkit knows, and the automatic choice among those a
- * server offers in its EHLO AUTH line.
+ * The mechanisms smtpkit knows, the automatic choice among those a server
+ * offers in its EHLO AUTH line, and the choice an AuthMechanism value makes.
  */
 
+import { ErrorCode, SmtpError } from "../errors.js";
 import { CRAM_MD5 } from "./cram-md5.js";
 import { DIGEST_MD5 } from "./digest-md5.js";
 import { LOGIN } from "./login.js";
 import type { SaslMechanism } from "./mechanism.js";
+import { authMechanismValue } from "./mechanism-values.js";
 import { NTLM } from "./ntlm.js";
 import { OAUTHBEARER } from "./oauthbearer.js";
 import { PLAIN } from "./plain.js";
@@ -62,4 +64,37 @@ export function cleartextPasswordMechanisms(offered: readonly string[]): SaslMec
     if (m?.cleartext) seen.add(m);
   }
   return [...seen];
+}
+
+/**
+ * The mechanism an AuthMechanism value selects among those the server
+ * offers (see mechanism-values.ts). Throws 623 for a value that does not
+ * apply to SMTP and 621 when the server offers none of what it selects.
+ */
+export function mechanismForValue(value: number, offered: readonly string[], hasToken: boolean): SaslMechanism {
+  const row = authMechanismValue(value);
+  if (row?.refusal) {
+    throw new SmtpError(ErrorCode.AuthMechanismNotApplicable, row.refusal, { hint: "use 11 (automatic) or a SASL mechanism the server offers" });
+  }
+  const list = offered.join(", ") || "none";
+  if (row?.automatic) {
+    const chosen = chooseMechanism(offered, { hasToken, allowCleartext: true });
+    if (!chosen) throw new SmtpError(ErrorCode.AuthMechanismNotOffered, `no AUTH mechanism in common with the server (it offers: ${list})`);
+    return chosen;
+  }
+  const sasl = row?.sasl ?? [];
+  const name = sasl.find((n) => offered.includes(n)) ?? (sasl.length > 0 ? sasl.join(" or ") : undefined);
+  const mechanism = name ? MECHANISMS.get(name) : undefined;
+  if (!name || !mechanism || !offered.includes(mechanism.name)) {
+    throw new SmtpError(ErrorCode.AuthMechanismNotOffered, `the server does not offer AUTH ${name ?? String(value)}; it offers: ${list}`, {
+      hint: "set AuthMechanism to one of those, or 11 to choose automatically",
+    });
+  }
+  return mechanism;
+}
+
+/** The AuthMechanism value selects a token mechanism (XOAUTH2, OAUTHBEARER): the token, not the password, is the secret. */
+export function valueUsesToken(value: number): boolean {
+  const sasl = authMechanismValue(value)?.sasl ?? [];
+  return sasl.length > 0 && sasl.every((name) => MECHANISMS.get(name)?.usesToken === true);
 }

@@ -3,7 +3,9 @@
  * constructor options and docs/api.md all derive from it; nothing else lists
  * property names.
  */
+import { AUTH_MECHANISM_VALUES } from "../auth/mechanism-values.js";
 import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
+import { authMechanismDoc } from "./table-docs.js";
 
 /** IP*Works certificate store types (SSLCertStoreType, CertStoreType); 99 cstAuto comes as `extra`. */
 const CERT_STORE_TYPES = ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"] as const;
@@ -11,11 +13,7 @@ const CERT_STORE_TYPES = ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
   { name: "AttachedFile", type: "string", default: "", check: "singleLine", message: true, doc: "IP*Works SSMTP: the path of a file to attach (in addition to the Attachments collection); the message becomes multipart/mixed." },
-  {
-    name: "AuthMechanism", type: "enum", default: 0,
-    values: ["amUserPassword", "amCRAMMD5", "amNTLM", "amAPOP", "amSASLPlain", "amSASLDigestMD5", "amKerberos", "amXOAUTH2", "amOAuthBearer", "amSCRAMSHA1", "amSCRAMSHA256", "amAutomatic"],
-    doc: "SASL mechanism used when User is set: 0 PLAIN or LOGIN (whichever the server offers, PLAIN first), 1 CRAM-MD5, 2 NTLM (v2), 4 PLAIN, 5 DIGEST-MD5, 7 XOAUTH2, 8 OAUTHBEARER, 9 SCRAM-SHA-1, 10 SCRAM-SHA-256, 11 the strongest both sides support. 3 APOP and 6 Kerberos do not apply to SMTP and fail with code 623.",
-  },
+  { name: "AuthMechanism", type: "enum", default: 0, values: AUTH_MECHANISM_VALUES.map((m) => m.constant), doc: authMechanismDoc() },
   { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", message: true, doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
   { name: "CertStore", type: "string", default: "", check: "none", doc: "S/MIME signer certificate for sign() / signAndEncrypt(): a file path, PEM text (certificate and private key), or base64 PKCS#12, as CertStoreType says." },
   { name: "CertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key in CertStore." },

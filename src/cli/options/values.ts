@@ -2,7 +2,7 @@
  * Parsing of option values shared by the commands: port, TLS mode, AUTH
  * mechanism, timeout, "Name=Value" settings, "Name: value" headers.
  */
-import { PROPERTIES } from "../../index.js";
+import { AUTH_MECHANISM_VALUES, authOptionName } from "../../auth/mechanism-values.js";
 import { badValue, type Sourced } from "./sourced.js";
 
 /** --tls names and the SSLStartMode each one stands for. */
@@ -10,18 +10,12 @@ export const TLS_MODES = { auto: 0, implicit: 1, starttls: 2, none: 3 } as const
 export type TlsModeName = keyof typeof TLS_MODES;
 
 /** --auth names (SASL names, lower case) and the AuthMechanism value each one stands for. */
-export const AUTH_MECHANISMS = {
-  default: 0,
-  "cram-md5": 1,
-  ntlm: 2,
-  plain: 4,
-  "digest-md5": 5,
-  xoauth2: 7,
-  oauthbearer: 8,
-  "scram-sha-1": 9,
-  "scram-sha-256": 10,
-  auto: 11,
-} as const;
+export const AUTH_MECHANISMS: ReadonlyMap<string, number> = new Map(
+  AUTH_MECHANISM_VALUES.flatMap((m) => {
+    const name = authOptionName(m);
+    return name ? [[name, m.value] as const] : [];
+  }),
+);
 
 export function parsePort(v: Sourced): number {
   const n = Number(v.value.trim());
@@ -44,18 +38,15 @@ export function parseTlsMode(v: Sourced): number {
   return mode;
 }
 
-const AUTH_ENUM = PROPERTIES.find((p) => p.name === "AuthMechanism");
-const AUTH_VALUE_NAMES: readonly string[] = AUTH_ENUM && "values" in AUTH_ENUM ? AUTH_ENUM.values : [];
-
 /** A SASL name (plain, cram-md5, scram-sha-256, auto, ...), an IP*Works name (amSASLPlain) or the AuthMechanism number. */
 export function parseAuthMechanism(v: Sourced): number {
   const text = v.value.trim();
-  if (/^\d+$/.test(text) && Number(text) < AUTH_VALUE_NAMES.length) return Number(text);
-  const sasl = (AUTH_MECHANISMS as Record<string, number>)[text.toLowerCase()];
+  if (/^\d+$/.test(text) && Number(text) < AUTH_MECHANISM_VALUES.length) return Number(text);
+  const sasl = AUTH_MECHANISMS.get(text.toLowerCase());
   if (sasl !== undefined) return sasl;
-  const ipworks = AUTH_VALUE_NAMES.findIndex((name) => name.toLowerCase() === text.toLowerCase());
-  if (ipworks >= 0) return ipworks;
-  throw badValue(v, `unknown AUTH mechanism "${v.value}"`, `use one of ${Object.keys(AUTH_MECHANISMS).join(", ")}, or a number 0-${AUTH_VALUE_NAMES.length - 1}`);
+  const ipworks = AUTH_MECHANISM_VALUES.find((m) => m.constant.toLowerCase() === text.toLowerCase());
+  if (ipworks) return ipworks.value;
+  throw badValue(v, `unknown AUTH mechanism "${v.value}"`, `use one of ${[...AUTH_MECHANISMS.keys()].join(", ")}, or a number 0-${AUTH_MECHANISM_VALUES.length - 1}`);
 }
 
 /** "Name=Value" as config() takes it; only the shape is checked here, the component checks the rest. */
