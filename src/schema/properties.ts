@@ -4,8 +4,9 @@
  * property names.
  */
 import { AUTH_MECHANISM_VALUES } from "../auth/mechanism-values.js";
+import { FIREWALL_TYPES } from "../transport/firewall-types.js";
 import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
-import { authMechanismDoc } from "./table-docs.js";
+import { authMechanismDoc, enumNames, firewallTypeDoc } from "./enum-tables.js";
 
 /** IP*Works certificate store types (SSLCertStoreType, CertStoreType); 99 cstAuto comes as `extra`. */
 const CERT_STORE_TYPES = ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"] as const;
@@ -13,7 +14,7 @@ const CERT_STORE_TYPES = ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
   { name: "AttachedFile", type: "string", default: "", check: "singleLine", message: true, doc: "IP*Works SSMTP: the path of a file to attach (in addition to the Attachments collection); the message becomes multipart/mixed." },
-  { name: "AuthMechanism", type: "enum", default: 0, values: AUTH_MECHANISM_VALUES.map((m) => m.constant), doc: authMechanismDoc() },
+  { name: "AuthMechanism", type: "enum", default: 0, ...enumNames(AUTH_MECHANISM_VALUES), doc: authMechanismDoc() },
   { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", message: true, doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
   { name: "CertStore", type: "string", default: "", check: "none", doc: "S/MIME signer certificate for sign() / signAndEncrypt(): a file path, PEM text (certificate and private key), or base64 PKCS#12, as CertStoreType says." },
   { name: "CertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key in CertStore." },
@@ -31,10 +32,7 @@ export const PROPERTIES = [
   { name: "FirewallHost", type: "string", default: "", check: "singleLine", doc: "Host name or address of the proxy." },
   { name: "FirewallPassword", type: "string", default: "", check: "singleLine", doc: "Password for the proxy (HTTP Basic or SOCKS5)." },
   { name: "FirewallPort", type: "int", default: 0, min: 0, max: 65535, doc: "Port of the proxy; 0 is filled in when FirewallType is set: 80 for a tunnel, 1080 for SOCKS." },
-  {
-    name: "FirewallType", type: "enum", default: 0, values: ["fwNone", "fwTunnel", "fwSOCKS4", "fwSOCKS5"], extra: { 10: "fwSOCKS4A" },
-    doc: "0 direct, 1 HTTP CONNECT tunnel (with Basic auth when FirewallUser is set), 2 SOCKS4, 3 SOCKS5 (user / password auth), 10 SOCKS4A. TLS (implicit and STARTTLS) runs end to end through the proxy.",
-  },
+  { name: "FirewallType", type: "enum", default: 0, ...enumNames(FIREWALL_TYPES), doc: firewallTypeDoc() },
   { name: "FirewallUser", type: "string", default: "", check: "singleLine", doc: "User for the proxy (HTTP Basic, SOCKS5 user / password, SOCKS4 user id)." },
   { name: "From", type: "string", default: "", check: "singleLine", message: true, doc: "The sender, e.g. `\"Jane Doe\" <jane@example.com>`. Written to the From header; its (first) address is the envelope sender unless ReturnPath is set. With several mailboxes the first is also written as Sender (RFC 5322)." },
   { name: "Idle", type: "bool", default: true, readOnly: true, doc: "True when no method of this object is running." },

@@ -4,6 +4,7 @@
  * accessors both go through it, so validation lives in one place.
  */
 import { ErrorCode, SmtpError } from "../errors.js";
+import { defaultProxyPort } from "../transport/firewall-types.js";
 import { lowerFirst } from "./js-name.js";
 import { MESSAGE_PROPERTIES } from "./message-properties.js";
 import { COLLECTIONS, PROPERTIES } from "./properties.js";
@@ -79,10 +80,11 @@ export class PropertyStore {
     if (spec.fixedWhileConnected && this.guard.isConnected() && value !== this.values.get(name)) {
       throw new SmtpError(ErrorCode.WhileConnected, `${name} cannot change while connected; disconnect first`);
     }
-    this.values.set(name, validateValue(spec, value));
+    const valid = validateValue(spec, value);
+    this.values.set(name, valid);
     // IP*Works fills in the usual proxy port when the type is chosen and no port is set.
-    if (name === "FirewallType" && this.values.get("FirewallPort") === 0 && value !== 0) {
-      this.values.set("FirewallPort", value === 1 ? 80 : 1080);
+    if (name === "FirewallType" && this.values.get("FirewallPort") === 0) {
+      this.values.set("FirewallPort", defaultProxyPort(Number(valid)));
     }
   }
 

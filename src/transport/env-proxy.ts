@@ -3,9 +3,13 @@
  * curl and most CLI tools read them.
  */
 import { ErrorCode, SmtpError } from "../errors.js";
-import { FirewallType, type ProxySettings } from "./proxy-connector.js";
+import { FIREWALL_TYPES, defaultProxyPort, firewallTypeOfScheme } from "./firewall-types.js";
+import type { ProxySettings } from "./proxy-connector.js";
 
 const VARIABLES = ["ALL_PROXY", "all_proxy", "SOCKS_PROXY", "socks_proxy", "HTTPS_PROXY", "https_proxy"] as const;
+
+/** The main scheme of each proxy type, for the error message: "http, socks4, socks4a or socks5". */
+const SCHEMES = FIREWALL_TYPES.flatMap((t) => t.schemes.slice(0, 1)).sort().join(", ").replace(/, ([^,]*)$/, " or $1");
 
 export function proxyFromEnvironment(targetHost: string, env: NodeJS.ProcessEnv = process.env): ProxySettings | undefined {
   if (bypassed(targetHost, env["NO_PROXY"] ?? env["no_proxy"] ?? "")) return undefined;
@@ -27,17 +31,13 @@ export function parseProxyUrl(value: string, source: string): ProxySettings {
     });
   }
   const scheme = url.protocol.replace(/:$/, "").toLowerCase();
-  const type = scheme === "http" || scheme === "https" ? FirewallType.Tunnel
-    : scheme === "socks5" || scheme === "socks5h" || scheme === "socks" ? FirewallType.Socks5
-      : scheme === "socks4a" ? FirewallType.Socks4A
-        : scheme === "socks4" ? FirewallType.Socks4
-          : undefined;
-  if (type === undefined) throw new SmtpError(ErrorCode.Firewall, `${source}: unsupported proxy scheme "${scheme}" (use http, socks4, socks4a or socks5)`);
+  const type = firewallTypeOfScheme(scheme)?.value;
+  if (type === undefined) throw new SmtpError(ErrorCode.Firewall, `${source}: unsupported proxy scheme "${scheme}" (use ${SCHEMES})`);
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   return {
     type,
     host,
-    port: url.port ? Number(url.port) : type === FirewallType.Tunnel ? 80 : 1080,
+    port: url.port ? Number(url.port) : defaultProxyPort(type),
     user: decoded(url.username, source, "user"),
     password: decoded(url.password, source, "password"),
     // curl's convention: socks5h:// and socks4a:// let the proxy resolve names, socks5:// resolves here.

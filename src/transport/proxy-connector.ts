@@ -8,10 +8,10 @@ import { lookup } from "node:dns/promises";
 import { isIP, type Socket } from "node:net";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { assertNoLineBreak } from "../message/header-block.js";
+import { FirewallType, firewallType } from "./firewall-types.js";
 import { connectTcp, normalizeHost, type SocketOptions } from "./tcp-connector.js";
 
-/** FirewallType values. */
-export const FirewallType = { None: 0, Tunnel: 1, Socks4: 2, Socks5: 3, Socks4A: 10 } as const;
+export { FirewallType };
 
 export interface ProxySettings {
   type: number;
@@ -36,13 +36,12 @@ export interface ProxyConnectOptions extends SocketOptions {
   onProxyConnected(description: string): void;
 }
 
-const TYPE_NAMES: Readonly<Record<number, string>> = { 1: "HTTP proxy", 2: "SOCKS4", 3: "SOCKS5", 10: "SOCKS4A" };
 /** An HTTP proxy's answer to CONNECT is a status line and a few headers; more is an attack or a bug. */
 const MAX_HTTP_RESPONSE = 16 * 1024;
 
 export async function connectThroughProxy(proxy: ProxySettings, target: ProxyTarget, opts: ProxyConnectOptions): Promise<Socket> {
-  const name = TYPE_NAMES[proxy.type] ?? `FirewallType ${proxy.type}`;
-  if (!TYPE_NAMES[proxy.type]) throw new SmtpError(ErrorCode.Firewall, `FirewallType ${proxy.type} is not supported`);
+  const name = firewallType(proxy.type)?.label;
+  if (!name) throw new SmtpError(ErrorCode.Firewall, `FirewallType ${proxy.type} is not supported`);
   if (proxy.host.trim() === "") throw new SmtpError(ErrorCode.Firewall, `FirewallType is ${name} but FirewallHost is empty`);
   const remoteResolve = target.host.startsWith("*") || proxy.remoteDns === true;
   const host = normalizeHost(target.host.replace(/^\*/, ""));
@@ -86,7 +85,7 @@ async function resolveLocally(host: string, family: 0 | 4 | 6): Promise<string> 
 
 async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, port: number, opts: ProxyConnectOptions): Promise<Socket> {
   const version = proxy.type === FirewallType.Socks5 ? 5 : 4;
-  const label = TYPE_NAMES[proxy.type] as string;
+  const label = firewallType(proxy.type)?.label ?? "SOCKS";
   const timeoutMs = opts.timeoutMs;
   // The socks package has no signal: destroying its socket ends the handshake.
   const onAbort = (): void => {

@@ -1,0 +1,30 @@
+/**
+ * Enum properties whose values are listed in a table of another layer
+ * (AuthMechanism, FirewallType, the certificate store types): their names
+ * and docs are written from that table, so neither can drift from it.
+ */
+import { AUTH_MECHANISM_VALUES } from "../auth/mechanism-values.js";
+import { FIREWALL_TYPES } from "../transport/firewall-types.js";
+
+interface EnumRow {
+  readonly value: number;
+  readonly constant: string;
+}
+
+/** An EnumSpec's `values` (value = index) and `extra` (the others, e.g. 99 cstAuto). */
+export function enumNames(rows: readonly EnumRow[]): { values: readonly string[]; extra?: Readonly<Record<number, string>> } {
+  const values = rows.filter((r, i) => r.value === i).map((r) => r.constant);
+  const others = rows.filter((r, i) => r.value !== i);
+  return others.length === 0 ? { values } : { values, extra: Object.fromEntries(others.map((r) => [r.value, r.constant])) };
+}
+
+export function authMechanismDoc(): string {
+  const usable = AUTH_MECHANISM_VALUES.filter((m) => !m.refusal).map((m) => `${m.value} ${m.summary}`);
+  const refused = AUTH_MECHANISM_VALUES.filter((m) => m.refusal).map((m) => `${m.value} ${m.summary}`);
+  return `SASL mechanism used when User is set: ${usable.join(", ")}. ${refused.join(" and ")} do not apply to SMTP and fail with code 623.`;
+}
+
+export function firewallTypeDoc(): string {
+  const types = FIREWALL_TYPES.map((t) => `${t.value} ${t.summary}`);
+  return `${types.join(", ")}. TLS (implicit and STARTTLS) runs end to end through the proxy.`;
+}
