@@ -4,6 +4,7 @@
  * and docs are written from that table, so neither can drift from it.
  */
 import { AUTH_MECHANISM_VALUES } from "../auth/mechanism-values.js";
+import { CERT_STORE_TYPES, type CertStoreTypeRow } from "../transport/cert-store-types.js";
 import { FIREWALL_TYPES } from "../transport/firewall-types.js";
 
 interface EnumRow {
@@ -27,4 +28,19 @@ export function authMechanismDoc(): string {
 export function firewallTypeDoc(): string {
   const types = FIREWALL_TYPES.map((t) => `${t.value} ${t.summary}`);
   return `${types.join(", ")}. TLS (implicit and STARTTLS) runs end to end through the proxy.`;
+}
+
+const STORE_TYPES: readonly CertStoreTypeRow[] = CERT_STORE_TYPES;
+
+/** CertStoreType: "What CertStore holds: 2 PKCS#12 file, ..., 99 detect." */
+export function certStoreTypeDoc(): string {
+  return `What CertStore holds: ${STORE_TYPES.filter((r) => r.supported).map((r) => `${r.value} ${r.summary}`).join(", ")}.`;
+}
+
+/** SSLCertStoreType: the same with each type's detail, and the types Node lacks. */
+export function sslCertStoreTypeDoc(): string {
+  const supported = STORE_TYPES.filter((r) => r.supported).map((r) => `${r.value} ${r.summary}${r.detail ? ` (${r.detail})` : ""}`);
+  const families = [...new Set(STORE_TYPES.flatMap((r) => (r.family ? [r.family] : [])))];
+  const unsupported = families.map((f) => `${f} (${STORE_TYPES.filter((r) => r.family === f).map((r) => r.value).join(", ")})`);
+  return `What SSLCertStore holds: ${supported.join(", ")}. ${unsupported.join(" and ")} are not available on Node and fail with code 278.`;
 }

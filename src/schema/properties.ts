@@ -4,12 +4,10 @@
  * property names.
  */
 import { AUTH_MECHANISM_VALUES } from "../auth/mechanism-values.js";
+import { CERT_STORE_TYPES } from "../transport/cert-store-types.js";
 import { FIREWALL_TYPES } from "../transport/firewall-types.js";
 import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
-import { authMechanismDoc, enumNames, firewallTypeDoc } from "./enum-tables.js";
-
-/** IP*Works certificate store types (SSLCertStoreType, CertStoreType); 99 cstAuto comes as `extra`. */
-const CERT_STORE_TYPES = ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"] as const;
+import { authMechanismDoc, certStoreTypeDoc, enumNames, firewallTypeDoc, sslCertStoreTypeDoc } from "./enum-tables.js";
 
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
@@ -18,12 +16,7 @@ export const PROPERTIES = [
   { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", message: true, doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
   { name: "CertStore", type: "string", default: "", check: "none", doc: "S/MIME signer certificate for sign() / signAndEncrypt(): a file path, PEM text (certificate and private key), or base64 PKCS#12, as CertStoreType says." },
   { name: "CertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key in CertStore." },
-  {
-    name: "CertStoreType", type: "enum", default: 99,
-    values: CERT_STORE_TYPES,
-    extra: { 99: "cstAuto" },
-    doc: "What CertStore holds: 2 PKCS#12 file, 3 PKCS#12 blob (base64), 6 PEM file, 7 PEM text, 99 detect.",
-  },
+  { name: "CertStoreType", type: "enum", default: 99, ...enumNames(CERT_STORE_TYPES), doc: certStoreTypeDoc() },
   { name: "Cc", type: "string", default: "", check: "singleLine", message: true, doc: "Comma-separated carbon-copy recipients (Cc header plus RCPT TO)." },
   { name: "Command", type: "string", default: "", check: "singleLine", custom: true, writeOnly: true, doc: "Write-only: setting it sends the line to the server as a command (connecting first if needed); the reply lands in LastReply and PITrail, a failure fires Error. sendCommand(line) does the same and returns the reply." },
   { name: "Connected", type: "bool", default: false, custom: true, doc: "Whether a connection is open. setConnected(true) connects (like connect()), setConnected(false) disconnects; both return a Promise." },
@@ -58,12 +51,7 @@ export const PROPERTIES = [
   { name: "SSLAcceptServerCert", js: "sslAcceptServerCert", type: "string", default: "", check: "none", doc: "A server certificate to trust as is (pinning): PEM text, base64 DER, or its SHA-256 fingerprint (hex, colons optional). A server presenting it is accepted even when validation fails; with a fingerprint, any other certificate is rejected." },
   { name: "SSLCertStore", js: "sslCertStore", type: "string", default: "", check: "none", doc: "The client certificate: a file path, or the certificate itself (PEM text with the private key, or base64 PKCS#12), as SSLCertStoreType says. Empty: no client certificate." },
   { name: "SSLCertStorePassword", js: "sslCertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key." },
-  {
-    name: "SSLCertStoreType", js: "sslCertStoreType", type: "enum", default: 99,
-    values: CERT_STORE_TYPES,
-    extra: { 99: "cstAuto" },
-    doc: "What SSLCertStore holds: 2 PKCS#12 file, 3 PKCS#12 blob (base64), 6 PEM file (certificate and key), 7 PEM text, 99 detect (a path or content; PEM or PKCS#12). Windows stores (0, 1) and Java key stores (4, 5) are not available on Node and fail with code 278.",
-  },
+  { name: "SSLCertStoreType", js: "sslCertStoreType", type: "enum", default: 99, ...enumNames(CERT_STORE_TYPES), doc: sslCertStoreTypeDoc() },
   { name: "SSLCertSubject", js: "sslCertSubject", type: "string", default: "", check: "singleLine", doc: "When set (and not \"*\"), the client certificate's subject must contain this text, e.g. `CN=client`; otherwise the store's certificate is used." },
   { name: "SSLEnabled", js: "sslEnabled", type: "bool", default: false, doc: "Require TLS. With SSLStartMode 0 this means implicit TLS on port 465 and STARTTLS that must succeed on other ports. When false, SSLStartMode 0 still uses STARTTLS when the server offers it (opportunistic)." },
   { name: "SSLServerCert", js: "sslServerCert", type: "string", default: "", check: "none", readOnly: true, custom: true, docType: "X509Certificate | undefined", doc: "The server's certificate after the TLS handshake (a node:crypto X509Certificate: subject, issuer, validTo, fingerprint256, raw), undefined before." },

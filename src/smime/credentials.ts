@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { ErrorCode } from "../errors.js";
 import { invalid, pemBlocks } from "./der.js";
 import { readPkcs12 } from "./pkcs12.js";
+import { CertStoreType } from "../transport/cert-store-types.js";
 import { readSourceFile } from "../transport/pem-source.js";
 
 export interface SmimeCredentials {
@@ -21,14 +22,8 @@ export interface SmimeCredentials {
   chainPem?: string[];
 }
 
-/** IP*Works SSLCertStoreType values this loader understands. */
-export const CertStoreType = {
-  PfxFile: 2,
-  PfxBlob: 3,
-  PemKeyFile: 6,
-  PemKeyBlob: 7,
-  Auto: 99,
-} as const;
+/** IP*Works certificate store type values (this loader reads PfxFile, PfxBlob, PemKeyFile, PemKeyBlob and Auto). */
+export { CertStoreType };
 
 export interface LoadSignerOptions {
   /** IP*Works SSLCertStoreType: 2 PFX file, 3 PFX blob (base64 or binary string), 6 PEM file, 7 PEM text, 99 auto. */

@@ -6,6 +6,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { CertStoreType } from "./cert-store-types.js";
 import { readSourceFile } from "./pem-source.js";
 
 /** The subset of tls.connect() options that carry a client certificate. */
@@ -20,30 +21,24 @@ export interface ClientCertificateSpec {
   subject: string;
 }
 
-const PFX_FILE = 2;
-const PFX_BLOB = 3;
-const PEM_FILE = 6;
-const PEM_BLOB = 7;
-const AUTO = 99;
-
 export function loadClientCertificate(spec: ClientCertificateSpec): ClientCertificate | undefined {
   if (spec.store.trim() === "") return undefined;
   const passphrase = spec.password || undefined;
   let result: ClientCertificate;
   switch (spec.storeType) {
-    case PFX_FILE:
+    case CertStoreType.PfxFile:
       result = { pfx: readStoreFile(spec.store), passphrase };
       break;
-    case PFX_BLOB:
+    case CertStoreType.PfxBlob:
       result = { pfx: Buffer.from(spec.store, "base64"), passphrase };
       break;
-    case PEM_FILE:
+    case CertStoreType.PemKeyFile:
       result = pem(readStoreFile(spec.store).toString("utf8"), passphrase);
       break;
-    case PEM_BLOB:
+    case CertStoreType.PemKeyBlob:
       result = pem(spec.store, passphrase);
       break;
-    case AUTO: {
+    case CertStoreType.Auto: {
       const content = spec.store.includes("-----BEGIN") ? Buffer.from(spec.store) : existsSync(spec.store) ? readStoreFile(spec.store) : Buffer.from(spec.store, "base64");
       result = content.includes("-----BEGIN") ? pem(content.toString("utf8"), passphrase) : { pfx: content, passphrase };
       break;

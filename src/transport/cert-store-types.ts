@@ -1,0 +1,46 @@
+/**
+ * THE table of certificate store types (IP*Works SSLCertStoreType and
+ * CertStoreType share the numbers): which exist on Node and what the store
+ * then holds. The schema (enum names, docs), the client certificate and
+ * S/MIME signer loaders and docs/tls-and-auth.md read it.
+ */
+
+export interface CertStoreTypeRow {
+  readonly value: number;
+  /** IP*Works constant name. */
+  readonly constant: string;
+  /** Name in code: CertStoreType.PfxFile. */
+  readonly key: string;
+  /** Loadable on Node; the others (Windows and Java stores) fail when the certificate is loaded. */
+  readonly supported: boolean;
+  /** What the property docs call it ("PKCS#12 file"), and what SSLCertStoreType's doc adds. */
+  readonly summary: string;
+  readonly detail?: string;
+  /** The kind of store an unsupported type is, as the docs group them. */
+  readonly family?: string;
+  /** docs/tls-and-auth.md: what the store then holds. */
+  readonly docHolds?: string;
+}
+
+export const CERT_STORE_TYPES = [
+  { value: 0, constant: "cstUser", key: "User", supported: false, summary: "Windows user store", family: "Windows stores" },
+  { value: 1, constant: "cstMachine", key: "Machine", supported: false, summary: "Windows machine store", family: "Windows stores" },
+  { value: 2, constant: "cstPFXFile", key: "PfxFile", supported: true, summary: "PKCS#12 file", docHolds: "the path of a PKCS#12 (.pfx / .p12) file" },
+  { value: 3, constant: "cstPFXBlob", key: "PfxBlob", supported: true, summary: "PKCS#12 blob (base64)", docHolds: "PKCS#12 bytes, base64" },
+  { value: 4, constant: "cstJKSFile", key: "JksFile", supported: false, summary: "Java key store file", family: "Java key stores" },
+  { value: 5, constant: "cstJKSBlob", key: "JksBlob", supported: false, summary: "Java key store blob", family: "Java key stores" },
+  {
+    value: 6, constant: "cstPEMKeyFile", key: "PemKeyFile", supported: true, summary: "PEM file", detail: "certificate and key",
+    docHolds: "the path of a PEM file with the certificate and its private key",
+  },
+  { value: 7, constant: "cstPEMKeyBlob", key: "PemKeyBlob", supported: true, summary: "PEM text", docHolds: "PEM text with the certificate and its private key" },
+  {
+    value: 99, constant: "cstAuto", key: "Auto", supported: true, summary: "detect", detail: "a path or content; PEM or PKCS#12",
+    docHolds: "any of the above: a path or content, PEM or PKCS#12",
+  },
+] as const satisfies readonly CertStoreTypeRow[];
+
+type Row = (typeof CERT_STORE_TYPES)[number];
+
+/** Store type values by name in code: CertStoreType.PemKeyBlob is 7. */
+export const CertStoreType = Object.fromEntries(CERT_STORE_TYPES.map((r) => [r.key, r.value])) as { readonly [R in Row as R["key"]]: R["value"] };
