@@ -20,3 +20,16 @@ export declare function renderApi(tables: {
 }): string;
 
 export declare function renderErrors(errorCodes: readonly ErrorCodeDoc[]): string;
+
+/** A table inside a hand-written doc, rewritten by `npm run docs`. */
+export interface DocTable {
+  file: string;
+  name: string;
+  source: string;
+  render(): string;
+}
+
+export declare const DOC_TABLES: readonly DocTable[];
+
+/** `text` (the content of docs/`file`) with its generated tables rendered anew. */
+export declare function renderDocTables(file: string, text: string): string;

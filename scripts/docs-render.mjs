@@ -1,12 +1,14 @@
-// Renders docs/api.md and docs/errors.md from the schema tables.
+// Renders docs/api.md, docs/errors.md and the generated tables inside the
+// hand-written docs from the tables in src/.
 //
-// Pure functions: tables in, markdown out. scripts/gen-docs.mjs feeds them
-// the tables of the built package and writes the files; spec/unit/docs.spec.ts
-// feeds them the tables of the TypeScript sources and checks that the files
-// on disk are what they would render now.
+// Tables in, markdown out. scripts/gen-docs.mjs renders from the built
+// package and writes the files; spec/unit/docs.spec.ts and
+// spec/unit/doc-tables.spec.ts render from the TypeScript sources and check
+// that the files on disk are what they would render now.
 //
-// Properties, collections, settings, events and error codes come from the
-// tables in src/. Methods are not in a table, so they are written once here.
+// Properties, collections, settings, events, error codes, AuthMechanism
+// values, proxy types and certificate store types come from their tables in
+// src/. Methods are not in a table, so they are written once here.
 
 /** Accepted by every async method as its last argument. */
 const CALL_OPTIONS = "opts?: { signal?: AbortSignal }";
@@ -154,6 +156,10 @@ function fromSrc(path) {
 }
 
 export const { EVENTS } = await fromSrc("events");
+const { AUTH_MECHANISM_VALUES } = await fromSrc("auth/mechanism-values");
+const { FIREWALL_TYPES } = await fromSrc("transport/firewall-types");
+const { CERT_STORE_TYPES } = await fromSrc("transport/cert-store-types");
+const { PROPERTIES: SOURCE_PROPERTIES } = await fromSrc("schema/properties");
 
 const RETRY_TEXT = {
   transient: "transient",
@@ -413,4 +419,51 @@ export function renderErrors(ERROR_CODES) {
   out.push("```");
   out.push("");
   return out.join("\n");
+}
+
+// ---------------------------------------------------------------- tables in hand-written docs
+
+/** "0 amUserPassword (default)": a value as the doc tables name it; `property` marks its default. */
+function valueName(row, property) {
+  const spec = property && SOURCE_PROPERTIES.find((p) => p.name === property);
+  return `${row.value} ${row.constant}${spec && spec.default === row.value ? " (default)" : ""}`;
+}
+
+/**
+ * Tables inside hand-written docs, each between two marker comments and
+ * rewritten by `npm run docs` from the table in `source`.
+ */
+export const DOC_TABLES = [
+  {
+    file: "tls-and-auth.md",
+    name: "cert-store-types",
+    source: "src/transport/cert-store-types.ts",
+    render: () => table(["SSLCertStoreType", "SSLCertStore holds"], CERT_STORE_TYPES.filter((r) => r.supported).map((r) => [valueName(r, "SSLCertStoreType"), r.docHolds])),
+  },
+  {
+    file: "tls-and-auth.md",
+    name: "auth-mechanisms",
+    source: "src/auth/mechanism-values.ts",
+    render: () => table(["AuthMechanism", "Mechanism", "Notes"], AUTH_MECHANISM_VALUES.map((m) => [valueName(m, "AuthMechanism"), m.docMechanism, m.docNotes])),
+  },
+  {
+    file: "network.md",
+    name: "firewall-types",
+    source: "src/transport/firewall-types.ts",
+    render: () => table(["FirewallType", "Proxy", "Authentication", "Who resolves MailServer"], FIREWALL_TYPES.map((t) => [valueName(t), t.docProxy, t.docAuth, t.docResolves])),
+  },
+];
+
+/** `text` (the content of docs/`file`) with every generated table in it rendered anew; throws when a marker is missing. */
+export function renderDocTables(file, text) {
+  let out = text;
+  for (const t of DOC_TABLES.filter((d) => d.file === file)) {
+    const begin = `<!-- ${t.name}: generated from ${t.source} by \`npm run docs\`; do not edit -->`;
+    const end = `<!-- /${t.name} -->`;
+    const from = out.indexOf(begin);
+    const to = out.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`docs/${file}: the markers of table ${t.name} are missing`);
+    out = `${out.slice(0, from + begin.length)}\n\n${t.render()}\n\n${out.slice(to)}`;
+  }
+  return out;
 }

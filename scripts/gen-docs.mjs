@@ -1,7 +1,9 @@
-// Writes docs/api.md and docs/errors.md from the tables of the built package.
-// `npm run docs` builds first, so the docs always match the current sources;
-// spec/unit/docs.spec.ts fails when the files on disk are out of date.
-import { mkdirSync, writeFileSync } from "node:fs";
+// Writes docs/api.md and docs/errors.md, and the generated tables inside
+// hand-written docs (between marker comments), from the tables of the built
+// package. `npm run docs` builds first, so the docs always match the current
+// sources; spec/unit/docs.spec.ts and spec/unit/doc-tables.spec.ts fail when
+// the files on disk are out of date.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -21,11 +23,14 @@ try {
 }
 
 const { PROPERTIES, COLLECTIONS, SETTINGS, ERROR_CODES } = pkg;
-const { renderApi, renderErrors } = render;
+const { renderApi, renderErrors, renderDocTables, DOC_TABLES } = render;
 const files = {
   "docs/api.md": renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }),
   "docs/errors.md": renderErrors(ERROR_CODES),
 };
+for (const file of new Set(DOC_TABLES.map((t) => t.file))) {
+  files[`docs/${file}`] = renderDocTables(file, readFileSync(join(root, "docs", file), "utf8"));
+}
 mkdirSync(join(root, "docs"), { recursive: true });
 for (const [file, text] of Object.entries(files)) {
   writeFileSync(join(root, file), text);
