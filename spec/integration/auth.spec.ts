@@ -9,7 +9,7 @@ import { ErrorCode, type Smtp } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { client, record, rejectsWith } from "../support/client.js";
 import { readFixture } from "../support/tls-fixtures.js";
-import { EXPIRED_TOKEN_JSON, startTlsSmtpServer, type TlsSmtpServer } from "../support/tls-server.js";
+import { EXPIRED_TOKEN_JSON, startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 
 const CA = readFixture("ca.pem").toString("utf8");
 const USER = "alice@example.test";
@@ -24,21 +24,21 @@ function authClient(port: number, options: SmtpOptions = {}): Smtp {
   return client(port, { user: USER, password: PASSWORD, sslStartMode: 2, ...options, settings: { SSLCACerts: CA, ...options.settings } });
 }
 
-let all: TlsSmtpServer; // PLAIN LOGIN CRAM-MD5 XOAUTH2 over STARTTLS
-let loginOnly: TlsSmtpServer;
-let plainLogin: TlsSmtpServer;
-let noAuth: TlsSmtpServer;
-let insecureOk: TlsSmtpServer; // takes AUTH before STARTTLS
+let all: Harness; // PLAIN LOGIN CRAM-MD5 XOAUTH2 over STARTTLS
+let loginOnly: Harness;
+let plainLogin: Harness;
+let noAuth: Harness;
+let insecureOk: Harness; // takes AUTH before STARTTLS
 
 beforeAll(async () => {
   const users = { [USER]: PASSWORD };
   const tokens = { [USER]: TOKEN };
   [all, loginOnly, plainLogin, noAuth, insecureOk] = await Promise.all([
-    startTlsSmtpServer({ authMethods: ["PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"], users, tokens }),
-    startTlsSmtpServer({ authMethods: ["LOGIN"], users }),
-    startTlsSmtpServer({ authMethods: ["PLAIN", "LOGIN"], users }),
-    startTlsSmtpServer({}),
-    startTlsSmtpServer({ authMethods: ["PLAIN", "LOGIN"], users, allowInsecureAuth: true }),
+    startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"], users, tokens }),
+    startSmtpServer({ mode: "starttls", authMethods: ["LOGIN"], users }),
+    startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users }),
+    startSmtpServer({ mode: "starttls" }),
+    startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users, allowInsecureAuth: true }),
   ]);
 });
 
@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 /** Sends with `m` and returns the AUTH attempts `server` saw during it. */
-async function sendAndSeeAuths(m: Smtp, server: TlsSmtpServer): Promise<TlsSmtpServer["auths"]> {
+async function sendAndSeeAuths(m: Smtp, server: Harness): Promise<Harness["auths"]> {
   const before = server.auths.length;
   const received = server.received.length;
   await m.send();
@@ -97,14 +97,14 @@ describe("each mechanism smtp-server verifies", () => {
 describe("refused locally", () => {
   it("a mechanism the server does not offer fails with 621 and the message lists what it offers", async () => {
     const before = plainLogin.auths.length;
-    const mails = plainLogin.mailFrom.length;
+    const mails = plainLogin.mailCommands.length;
     const err = await rejectsWith(authClient(plainLogin.port, { authMechanism: 1 }).send(), ErrorCode.AuthMechanismNotOffered);
     expect(err.message).toMatch(/CRAM-MD5/);
     expect(err.message).toMatch(/PLAIN, LOGIN/);
     await rejectsWith(authClient(plainLogin.port, { authMechanism: 10 }).send(), ErrorCode.AuthMechanismNotOffered);
     await rejectsWith(authClient(loginOnly.port, { authMechanism: 4 }).send(), ErrorCode.AuthMechanismNotOffered);
     expect(plainLogin.auths.length).toBe(before);
-    expect(plainLogin.mailFrom.length).toBe(mails);
+    expect(plainLogin.mailCommands.length).toBe(mails);
   });
 
   it.each([3, 6] as const)("AuthMechanism %i (APOP / Kerberos) fails with 623", async (mechanism) => {
@@ -117,19 +117,19 @@ describe("refused locally", () => {
   it("User set but the server offers no AUTH: 624", async () => {
     const err = await rejectsWith(authClient(noAuth.port).send(), ErrorCode.AuthNotOffered);
     expect(err.isAuth()).toBe(true);
-    expect(noAuth.mailFrom).toHaveLength(0);
+    expect(noAuth.mailCommands).toHaveLength(0);
   });
 
   it("without TLS (SSLStartMode 3) AUTH is refused with 622 and never sent", async () => {
     const before = all.auths.length;
-    const mails = all.mailFrom.length;
+    const mails = all.mailCommands.length;
     const m = authClient(all.port, { sslStartMode: 3 });
     const r = record(m);
     const err = await rejectsWith(m.send(), ErrorCode.AuthNeedsTls);
     expect(err.message).toMatch(/AllowCleartextAuth/);
     expect(r.sent().some((l) => l.startsWith("AUTH"))).toBe(false);
     expect(all.auths.length).toBe(before);
-    expect(all.mailFrom.length).toBe(mails);
+    expect(all.mailCommands.length).toBe(mails);
   });
 
   it("with config AllowCleartextAuth=true AUTH goes out in clear text", async () => {
@@ -141,7 +141,7 @@ describe("refused locally", () => {
 
 describe("refused by the server", () => {
   it("a wrong password fails with 620, reply code 535 and the server's text", async () => {
-    const before = all.mailFrom.length;
+    const before = all.mailCommands.length;
     const m = authClient(all.port, { authMechanism: 4, password: "wrong-password" });
     const err = await rejectsWith(m.send(), ErrorCode.Auth);
     expect(err.replyCode).toBe(535);
@@ -149,7 +149,7 @@ describe("refused by the server", () => {
     expect(err.lastReply).toMatch(/^535 /);
     expect(err.isAuth()).toBe(true);
     expect(err.message).not.toContain("wrong-password");
-    expect(all.mailFrom.length).toBe(before);
+    expect(all.mailCommands.length).toBe(before);
     expect(m.getConnected()).toBe(false);
   });
 
@@ -239,7 +239,7 @@ describe("credentials in PITrail", () => {
   /** Logs in with PLAIN, LOGIN, CRAM-MD5 and XOAUTH2 and returns every PITrail message. */
   async function trailOfAllMechanisms(logCredentials: boolean): Promise<string[]> {
     const messages: string[] = [];
-    const runs: [TlsSmtpServer, SmtpOptions][] = [
+    const runs: [Harness, SmtpOptions][] = [
       [all, { authMechanism: 4 }],
       [loginOnly, { authMechanism: 0 }],
       [all, { authMechanism: 1 }],

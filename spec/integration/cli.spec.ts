@@ -14,10 +14,9 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closedPort, scriptedServer, type ScriptedServer } from "../support/scripted-server.js";
 import { headerMap, rawText, startSmtpServer, type Harness, type ReceivedMessage } from "../support/smtp-server-harness.js";
+import { closedPort, lineServer, type TcpServer } from "../support/tcp-server.js";
 import { tlsFixtures } from "../support/tls-fixtures.js";
-import { startTlsSmtpServer, type TlsSmtpServer } from "../support/tls-server.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin", "smtpkit.mjs");
@@ -70,16 +69,16 @@ function expectCleanError(stderr: string, code: string | RegExp): void {
 }
 
 let plain: Harness;
-let tls: TlsSmtpServer;
-let scripted: ScriptedServer;
+let tls: Harness;
+let scripted: TcpServer;
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "smtpkit-cli-home-"));
   work = mkdtempSync(join(tmpdir(), "smtpkit-cli-work-"));
   plain = await startSmtpServer();
-  tls = await startTlsSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD }, extra: { size: 5 * 1024 * 1024 } });
+  tls = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD }, extra: { size: 5 * 1024 * 1024 } });
   // VRFY / EXPN are answered by a script: smtp-server does not implement them.
-  scripted = await scriptedServer({
+  scripted = await lineServer({
     onConnect: (conn) => conn.reply("220 scripted.test ESMTP"),
     onLine: (line, conn) => {
     const [verb = "", arg = ""] = line.split(" ", 2);

@@ -2,16 +2,16 @@
  * Commands outside (or beside) a plain send(): VRFY, EXPN, raw commands
  * (sendCommand and the write-only Command property), the RFC 821 terminal
  * variants SEND / SOML / SAML, and sendMessage() with its own envelope.
- * Runs against the recording server (spec/support/recording-server.ts).
+ * Runs against the recording ESMTP server (esmtpServer in spec/support/tcp-server.ts).
  */
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, SmtpError, type Smtp, type ErrorEvent, type ExpandEvent } from "../../src/index.js";
 import { record, rejectsWith, waitFor } from "../support/client.js";
-import { recordingFixture } from "../support/recording-fixture.js";
-import { ALL_EXTENSIONS, param, type RecordedMessage, type RecordingServer } from "../support/recording-server.js";
+import { esmtpFixture } from "../support/fixture.js";
+import { ALL_EXTENSIONS, param, type RecordedMessage, type TcpServer } from "../support/tcp-server.js";
 
-let server: RecordingServer;
+let server: TcpServer;
 
 const STAFF = ["Alice Example <alice@example.com>", "bob@example.com", "Carol <carol@example.com>"];
 
@@ -25,9 +25,9 @@ beforeAll(async () => {
   });
 });
 
-const { serve, smtp } = recordingFixture();
+const { serve, smtp } = esmtpFixture();
 
-function lastMessage(s: RecordingServer): RecordedMessage {
+function lastMessage(s: TcpServer): RecordedMessage {
   const msg = s.messages[s.messages.length - 1];
   expect(msg, "a message was delivered").toBeDefined();
   return msg as RecordedMessage;

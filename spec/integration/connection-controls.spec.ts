@@ -8,24 +8,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lookup } from "node:dns/promises";
 import { ErrorCode } from "../../src/index.js";
 import { client, rejectsWith, waitFor } from "../support/client.js";
-import { scriptedSmtp, type ScriptedConnection, type ScriptedServer } from "../support/scripted-server.js";
 import { freePort } from "../support/proxies.js";
-import { startOnSamePort, startSmtpTarget, type SmtpTarget } from "../support/smtp-targets.js";
+import { startOnSamePort, startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
+import { scriptedSmtp, type Connection, type TcpServer } from "../support/tcp-server.js";
 import { tlsFixtures } from "../support/tls-fixtures.js";
 
-let v4: SmtpTarget; // 127.0.0.1:P
-let v6: SmtpTarget; // [::1]:P
+let v4: Harness; // 127.0.0.1:P
+let v6: Harness; // [::1]:P
 let dual: { close(): Promise<void> };
 let port: number;
-const scripted: ScriptedServer[] = [];
+const scripted: TcpServer[] = [];
 
 beforeAll(async () => {
   const started = await startOnSamePort([
     { kind: "smtp", host: "127.0.0.1" },
     { kind: "smtp", host: "::1" },
   ]);
-  v4 = started.servers[0] as SmtpTarget;
-  v6 = started.servers[1] as SmtpTarget;
+  v4 = started.servers[0] as Harness;
+  v6 = started.servers[1] as Harness;
   port = started.port;
   dual = started;
 });
@@ -34,17 +34,17 @@ afterAll(async () => {
   await Promise.all([dual?.close(), ...scripted.splice(0).map((s) => s.close())]);
 });
 
-async function track(s: Promise<ScriptedServer>): Promise<ScriptedServer> {
+async function track(s: Promise<TcpServer>): Promise<TcpServer> {
   const server = await s;
   scripted.push(server);
   return server;
 }
 
-const delivered = (t: SmtpTarget, rcpt: string) => t.received.filter((m) => m.rcptTo.includes(rcpt));
+const delivered = (t: Harness, rcpt: string) => t.received.filter((m) => m.rcptTo.includes(rcpt));
 
 describe("address family and IPv6 host forms", () => {
   it('UseIPv6=1 to "localhost": over ::1, never over IPv4', async () => {
-    const v4Before = v4.connections.length;
+    const v4Before = v4.connections;
     const smtp = client(port, { mailServer: "localhost", sendTo: "six@example.com", settings: { UseIPv6: 1 } });
     // Whether "localhost" has an IPv6 address is the machine's /etc/hosts.
     const hasV6 = await lookup("localhost", { family: 6 }).then(() => true, () => false);
@@ -57,17 +57,17 @@ describe("address family and IPv6 host forms", () => {
       // No IPv6 address for localhost here: IPv6-only must fail rather than fall back.
       await rejectsWith(smtp.send(), ErrorCode.HostNotFound);
     }
-    expect(v4.connections.length).toBe(v4Before);
+    expect(v4.connections).toBe(v4Before);
   });
 
   it('UseIPv6=0 to "localhost": over 127.0.0.1', async () => {
-    const v6Before = v6.connections.length;
+    const v6Before = v6.connections;
     const smtp = client(port, { mailServer: "localhost", sendTo: "four@example.com", settings: { UseIPv6: 0 } });
     await smtp.send();
     const m = delivered(v4, "four@example.com");
     expect(m).toHaveLength(1);
     expect(m[0]?.remoteAddress).toBe("127.0.0.1");
-    expect(v6.connections.length).toBe(v6Before);
+    expect(v6.connections).toBe(v6Before);
   });
 
   it('MailServer "::1"', async () => {
@@ -94,16 +94,16 @@ describe("local end of the connection", () => {
 
   it("LocalPort is the port the server sees", async () => {
     const localPort = await freePort("127.0.0.1");
-    const before = v4.connections.length;
+    const before = v4.connections;
     const smtp = client(port, { sendTo: "fromport@example.com", settings: { LocalPort: localPort } });
     await smtp.send();
-    expect(v4.connections.slice(before)).toEqual([{ remoteAddress: "127.0.0.1", remotePort: localPort }]);
+    expect(v4.sessions.slice(before).map(({ remoteAddress, remotePort }) => ({ remoteAddress, remotePort }))).toEqual([{ remoteAddress: "127.0.0.1", remotePort: localPort }]);
     expect(delivered(v4, "fromport@example.com")).toHaveLength(1);
   });
 
   it("LocalPort already in use: the connect fails with a socket error", async () => {
     const localPort = await freePort("127.0.0.1");
-    const blocker = await startSmtpTarget({ port: localPort });
+    const blocker = await startSmtpServer({ port: localPort });
     try {
       const smtp = client(port, { settings: { LocalPort: localPort } });
       const err = await rejectsWith(smtp.send(), ErrorCode.Communication);
@@ -115,7 +115,7 @@ describe("local end of the connection", () => {
 });
 
 /** Writes `text` one byte every `ms` milliseconds (stops when the socket goes). */
-function trickle(conn: ScriptedConnection, text: string, ms: number): void {
+function trickle(conn: Connection, text: string, ms: number): void {
   let i = 0;
   const timer = setInterval(() => {
     if (conn.socket.destroyed || i >= text.length) {
@@ -129,7 +129,7 @@ function trickle(conn: ScriptedConnection, text: string, ms: number): void {
 }
 
 /** Answers `text` after `ms` milliseconds. */
-const later = (text: string, ms: number) => (conn: ScriptedConnection) => {
+const later = (text: string, ms: number) => (conn: Connection) => {
   const t = setTimeout(() => conn.reply(text), ms);
   conn.socket.once("close", () => clearTimeout(t));
 };
@@ -216,7 +216,7 @@ describe("Linger", () => {
     return { server, seen };
   }
 
-  function watch(server: ScriptedServer, seen: { resets: number; fins: number; errors: string[] }): void {
+  function watch(server: TcpServer, seen: { resets: number; fins: number; errors: string[] }): void {
     const conn = server.connections[0];
     if (!conn) throw new Error("no connection");
     conn.socket.on("end", () => seen.fins++);
@@ -241,7 +241,7 @@ describe("Linger", () => {
   });
 
   it("Linger=false over TLS: the send still resolves (the message was delivered) and the connection is reset", async () => {
-    const tls = await startSmtpTarget({ mode: "implicit" });
+    const tls = await startSmtpServer({ mode: "implicit" });
     try {
       const smtp = client(tls.port, { mailServer: "localhost", sslStartMode: 1, sendTo: "tls-linger@example.com", settings: { Linger: false, SSLCACerts: tlsFixtures.caCert } });
       const outcome = await smtp.send().then(

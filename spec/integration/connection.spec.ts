@@ -2,11 +2,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/index.js";
 import { bodyOf, headerMap, startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
-import { closedPort, scriptedSmtp, type ScriptedServer } from "../support/scripted-server.js";
+import { closedPort, scriptedSmtp, type TcpServer } from "../support/tcp-server.js";
 import { client, record, rejectsWith, waitFor } from "../support/client.js";
 
 let server: Harness;
-const scripted: ScriptedServer[] = [];
+const scripted: TcpServer[] = [];
 
 beforeAll(async () => {
   server = await startSmtpServer();

@@ -11,16 +11,17 @@ import { ErrorCode } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { client, record, rejectsWith } from "../support/client.js";
 import { startDnsResponder, type DnsResponder, type ZoneEntry } from "../support/dns-responder.js";
-import { startOnSamePort, type RawTarget, type SmtpTarget } from "../support/smtp-targets.js";
+import { startOnSamePort, type Harness } from "../support/smtp-server-harness.js";
+import type { TcpServer } from "../support/tcp-server.js";
 
 let dns: DnsResponder;
 let hosts: { close(): Promise<void> };
 let port: number;
-let mx1: SmtpTarget; // 127.0.0.1
-let mx2: SmtpTarget; // 127.0.0.2
-let mx3: SmtpTarget; // 127.0.0.3
-let busy: RawTarget; // 127.0.0.5, greets with 421
-let seven: SmtpTarget; // 127.0.0.6, no 8BITMIME
+let mx1: Harness; // 127.0.0.1
+let mx2: Harness; // 127.0.0.2
+let mx3: Harness; // 127.0.0.3
+let busy: TcpServer; // 127.0.0.5, greets with 421
+let seven: Harness; // 127.0.0.6, no 8BITMIME
 const DEAD = "127.0.0.4"; // nothing listens there
 
 beforeAll(async () => {
@@ -34,11 +35,11 @@ beforeAll(async () => {
   ]);
   hosts = started;
   port = started.port;
-  mx1 = started.servers[0] as SmtpTarget;
-  mx2 = started.servers[1] as SmtpTarget;
-  mx3 = started.servers[2] as SmtpTarget;
-  busy = started.servers[3] as RawTarget;
-  seven = started.servers[4] as SmtpTarget;
+  mx1 = started.servers[0] as Harness;
+  mx2 = started.servers[1] as Harness;
+  mx3 = started.servers[2] as Harness;
+  busy = started.servers[3] as TcpServer;
+  seven = started.servers[4] as Harness;
 });
 
 afterAll(async () => {
@@ -60,8 +61,8 @@ function direct(sendTo: string, options: SmtpOptions = {}) {
   });
 }
 
-const got = (t: SmtpTarget, rcpt: string) => t.received.filter((m) => m.rcptTo.includes(rcpt));
-const counts = () => [mx1, mx2, mx3].map((t) => t.connections.length);
+const got = (t: Harness, rcpt: string) => t.received.filter((m) => m.rcptTo.includes(rcpt));
+const counts = () => [mx1, mx2, mx3].map((t) => t.connections);
 
 describe("a mail host without 8BITMIME", () => {
   it("gets an 8-bit message converted to 7-bit, text unchanged once decoded", async () => {
@@ -117,10 +118,10 @@ describe("MX hosts", () => {
       "busy.busy.test": { A: ["127.0.0.5"] },
       "ok.busy.test": { A: ["127.0.0.3"] },
     });
-    const greeted = busy.connections;
+    const greeted = busy.connections.length;
     const smtp = direct("user@busy.test");
     const result = await smtp.send();
-    expect(busy.connections).toBe(greeted + 1);
+    expect(busy.connections.length).toBe(greeted + 1);
     expect(result.recipients[0]?.host).toBe("ok.busy.test");
     expect(got(mx3, "user@busy.test")).toHaveLength(1);
   });

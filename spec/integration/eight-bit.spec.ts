@@ -15,21 +15,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors.js";
 import { SmtpPool } from "../../src/index.js";
 import { client, record, rejectsWith } from "../support/client.js";
-import { recordingFixture } from "../support/recording-fixture.js";
-import { param } from "../support/recording-server.js";
-import { sinkFixture, type Sink, type SinkMessage } from "../support/sink-server.js";
+import { esmtpFixture, harnessFixture } from "../support/fixture.js";
+import type { Harness, ReceivedMessage } from "../support/smtp-server-harness.js";
+import { param } from "../support/tcp-server.js";
 import { startAiosmtpd, type AiosmtpdPeer } from "../support/peers/aiosmtpd.js";
 
-const { serve, smtp } = sinkFixture();
-const recording = recordingFixture();
+const { serve, smtp } = harnessFixture();
+const recording = esmtpFixture();
 
 const GERMAN = "Grüße aus Köln! Wir hoffen, es geht Ihnen gut.\nMit freundlichen Grüßen\n";
 const JAPANESE = "東京の天気は晴れです。\n明日も晴れるでしょう。\n";
 const COMPLETE = "From: a@example.com\r\nTo: b@example.com\r\nSubject: complete\r\n\r\nGrüße\r\n";
 
-function only(s: Sink): SinkMessage {
-  expect(s.messages).toHaveLength(1);
-  return s.messages[0] as SinkMessage;
+function only(s: Harness): ReceivedMessage {
+  expect(s.received).toHaveLength(1);
+  return s.received[0] as ReceivedMessage;
 }
 
 /** No byte >= 0x80 anywhere in the message. */
@@ -107,9 +107,9 @@ describe("a server without 8BITMIME gets a built message as 7-bit", () => {
     } finally {
       await pool.close();
     }
-    expect(s.messages).toHaveLength(2);
-    for (const msg of s.messages) expectSevenBit(msg.raw);
-    expect(new Set(await Promise.all(s.messages.map(async (msg) => (await simpleParser(msg.raw)).text)))).toEqual(new Set([GERMAN, JAPANESE]));
+    expect(s.received).toHaveLength(2);
+    for (const msg of s.received) expectSevenBit(msg.raw);
+    expect(new Set(await Promise.all(s.received.map(async (msg) => (await simpleParser(msg.raw)).text)))).toEqual(new Set([GERMAN, JAPANESE]));
   });
 
   it("with DKIM on, the converted message is signed again and verifies", async () => {
@@ -177,7 +177,7 @@ describe("a complete message is never re-encoded", () => {
     const err = await rejectsWith(smtp(s.port).sendMessage("a@example.com", "b@example.com", Readable.from([Buffer.from(COMPLETE, "utf8")])), ErrorCode.MessageStream);
     expect(err.message).toMatch(/8BITMIME/);
     await new Promise((res) => setTimeout(res, 200));
-    expect(s.messages).toEqual([]);
+    expect(s.received).toEqual([]);
     await smtp(s.port, { settings: { Allow8BitWithout8BitMime: true } }).sendMessage("a@example.com", "b@example.com", Readable.from([Buffer.from(COMPLETE, "utf8")]));
     expect(only(s).raw.toString("utf8")).toBe(COMPLETE);
   });

@@ -2,11 +2,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Direction } from "../../src/index.js";
 import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
-import { scriptedSmtp, type ScriptedServer } from "../support/scripted-server.js";
+import { scriptedSmtp, type TcpServer } from "../support/tcp-server.js";
 import { client, record } from "../support/client.js";
 
 let server: Harness;
-const scripted: ScriptedServer[] = [];
+const scripted: TcpServer[] = [];
 
 beforeAll(async () => {
   server = await startSmtpServer();

@@ -3,7 +3,7 @@
  * inside a group, servers that answer a group badly), CHUNKING / BDAT,
  * BINARYMIME, SIZE, 8BITMIME, SMTPUTF8, DSN, REQUIRETLS, per-recipient
  * results and getServerCapabilities(). Most tests run against the recording
- * server (spec/support/recording-server.ts), which counts the "flights" (round
+ * ESMTP server (esmtpServer, spec/support/tcp-server.ts), which counts the "flights" (round
  * trips) of each transaction; the last block sends through a real Postfix.
  */
 import { createHash } from "node:crypto";
@@ -13,16 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError, type RecipientStatusEvent } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { record, rejectsWith, waitFor } from "../support/client.js";
-import { recordingFixture } from "../support/recording-fixture.js";
-import { param, type RecordedMessage, type RecordingServer } from "../support/recording-server.js";
+import { esmtpFixture } from "../support/fixture.js";
+import { param, type RecordedMessage, type TcpServer } from "../support/tcp-server.js";
 import { readFixture } from "../support/tls-fixtures.js";
 import { startPostfixSasl, type PostfixSaslPeer } from "../support/peers/postfix-sasl.js";
 
 
-const { serve, smtp } = recordingFixture();
+const { serve, smtp } = esmtpFixture();
 
 /** The only message the server received. */
-function only(s: RecordingServer): RecordedMessage {
+function only(s: TcpServer): RecordedMessage {
   expect(s.messages, "exactly one message delivered").toHaveLength(1);
   return s.messages[0] as RecordedMessage;
 }

@@ -6,12 +6,12 @@ import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError } from "../../src/index.js";
 import { bodyOf, startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
-import { closedPort, scriptedSmtp, type ScriptedServer } from "../support/scripted-server.js";
+import { closedPort, scriptedSmtp, type TcpServer } from "../support/tcp-server.js";
 import { client, record, rejectsWith, waitFor } from "../support/client.js";
 
 let good: Harness;
 /** Scripted servers of the current test, closed after it. */
-const scripted: ScriptedServer[] = [];
+const scripted: TcpServer[] = [];
 
 beforeAll(async () => {
   good = await startSmtpServer();
@@ -23,7 +23,7 @@ afterEach(async () => {
   await Promise.all(scripted.splice(0).map((s) => s.close()));
 });
 
-async function script(...args: Parameters<typeof scriptedSmtp>): Promise<ScriptedServer> {
+async function script(...args: Parameters<typeof scriptedSmtp>): Promise<TcpServer> {
   const s = await scriptedSmtp(...args);
   scripted.push(s);
   return s;

@@ -1,5 +1,5 @@
 /**
- * Fault suite: hostile servers (spec/support/hostile-server.ts) that stall,
+ * Fault suite: hostile servers (stepServer, spec/support/tcp-server.ts) that stall,
  * close, reset, garble, split, flood or answer out of step. Every case checks
  *
  *  - the typed SmtpError (code, replyCode / message where meaningful),
@@ -18,23 +18,14 @@ import { bodyOf, startSmtpServer, type Harness } from "../support/smtp-server-ha
 import { client, record } from "../support/client.js";
 import { liveBytes } from "../support/memory.js";
 import { readFixture } from "../support/tls-fixtures.js";
-import {
-  ehloReply,
-  goodDialogue,
-  hostileServer,
-  preamble,
-  step,
-  type HostileConnection,
-  type HostileServer,
-  type Step,
-} from "../support/hostile-server.js";
+import { ehloReply, goodDialogue, preamble, step, stepServer, type Connection, type Step, type TcpServer } from "../support/tcp-server.js";
 
 const CA = readFixture("ca.pem").toString("utf8");
 /** Slack on top of the configured Timeout for "does not hang" bounds. */
 const SLACK_MS = 5_000;
 
 let good: Harness;
-const servers: HostileServer[] = [];
+const servers: TcpServer[] = [];
 
 beforeAll(async () => {
   good = await startSmtpServer();
@@ -44,8 +35,8 @@ afterAll(async () => {
   await good?.close();
 });
 
-async function hostile(script: readonly Step[] | ((i: number) => readonly Step[]), opts: { tls?: boolean } = {}): Promise<HostileServer> {
-  const s = await hostileServer(script, opts);
+async function hostile(script: readonly Step[] | ((i: number) => readonly Step[]), opts: { tls?: boolean } = {}): Promise<TcpServer> {
+  const s = await stepServer(script, opts);
   servers.push(s);
   return s;
 }
@@ -94,7 +85,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * After a failure: the server sees the connection end, the object is idle and
  * not connected, and the same object delivers to the good server.
  */
-async function expectRecovered(m: Smtp, conns: readonly HostileConnection[]): Promise<void> {
+async function expectRecovered(m: Smtp, conns: readonly Connection[]): Promise<void> {
   for (const c of conns) await within(c.closed, 5_000, `the client to close connection #${c.index}`);
   expect(m.getIdle()).toBe(true);
   expect(m.getConnected()).toBe(false);
@@ -355,7 +346,7 @@ describe("reply framing", () => {
     const c = await s.connection(0);
     await expectRecovered(m, [c]);
     // The client hung up long before the server could push 10 MB through.
-    expect(c.raw.bytesWritten).toBeLessThan(huge.length);
+    expect(c.socket.bytesWritten).toBeLessThan(huge.length);
   });
 
   it("non-ASCII, NUL and control bytes in replies: no crash, the send succeeds, LastReply keeps them", async () => {

@@ -20,15 +20,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError } from "../../src/index.js";
-import { closedPort } from "../support/scripted-server.js";
 import { client } from "../support/client.js";
-import { goodDialogue, hostileServer, preamble, step, type HostileServer } from "../support/hostile-server.js";
+import { closedPort, goodDialogue, preamble, step, stepServer, type TcpServer } from "../support/tcp-server.js";
 
 const PROJECT = fileURLToPath(new URL("../../", import.meta.url));
 const EXIT_CHECK = fileURLToPath(new URL("../support/exit-check.mjs", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "smtpkit-hygiene-spec-"));
 const children = new Set<ChildProcess>();
-const servers: HostileServer[] = [];
+const servers: TcpServer[] = [];
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
@@ -123,12 +122,12 @@ describe("no unhandled rejection in this process during a batch of failing calls
     process.on("uncaughtException", onException);
     const socketsBefore = process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap").length;
     try {
-      const silent = await hostileServer([step.stall()]);
-      const closing = await hostileServer([step.reply("220 hi"), step.close()]);
-      const refusing = await hostileServer([...preamble(), step.expect(/^MAIL/), step.reply("250 ok"), step.expect(/^RCPT/), step.reply("550 5.1.1 no"), step.expect(/^RSET/), step.reply("250 ok"), step.expect(/^QUIT/), step.reply("221 bye"), step.close()]);
-      const garbled = await hostileServer([step.reply("220 hi\r\n250 surprise"), step.stall()]);
-      const stallData = await hostileServer([...goodDialogue().slice(0, 10), step.stall()]);
-      const resetting = await hostileServer([...preamble(), step.expect(/^MAIL/), step.reset()]);
+      const silent = await stepServer([step.stall()]);
+      const closing = await stepServer([step.reply("220 hi"), step.close()]);
+      const refusing = await stepServer([...preamble(), step.expect(/^MAIL/), step.reply("250 ok"), step.expect(/^RCPT/), step.reply("550 5.1.1 no"), step.expect(/^RSET/), step.reply("250 ok"), step.expect(/^QUIT/), step.reply("221 bye"), step.close()]);
+      const garbled = await stepServer([step.reply("220 hi\r\n250 surprise"), step.stall()]);
+      const stallData = await stepServer([...goodDialogue().slice(0, 10), step.stall()]);
+      const resetting = await stepServer([...preamble(), step.expect(/^MAIL/), step.reset()]);
       servers.push(silent, closing, refusing, garbled, stallData, resetting);
       const closed = await closedPort();
 

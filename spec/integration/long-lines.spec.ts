@@ -13,20 +13,20 @@ import { simpleParser } from "mailparser";
 import { ErrorCode } from "../../src/errors.js";
 import { client, rejectsWith } from "../support/client.js";
 import { startAiosmtpd, type AiosmtpdPeer } from "../support/peers/aiosmtpd.js";
-import { recordingFixture } from "../support/recording-fixture.js";
-import { ALL_EXTENSIONS, param } from "../support/recording-server.js";
-import { longestLine, sinkFixture, type Sink } from "../support/sink-server.js";
+import { esmtpFixture, harnessFixture } from "../support/fixture.js";
+import { longestLine, type Harness } from "../support/smtp-server-harness.js";
+import { ALL_EXTENSIONS, param } from "../support/tcp-server.js";
 
-const { serve, smtp } = sinkFixture();
-const recording = recordingFixture();
+const { serve, smtp } = harnessFixture();
+const recording = esmtpFixture();
 
 const LONG = "A 5,000-octet line: " + "0123456789 abcdefghijklmnopqrstuvwxyz ".repeat(132);
 const TEXT = `first line\n${LONG}\nlast line\n`;
 const UTF8_TEXT = `Grüße\n${"Köln, Zürich, 東京 — ".repeat(200)}\nEnde\n`;
 
-function only(s: Sink): Buffer {
-  expect(s.messages).toHaveLength(1);
-  return (s.messages[0] as { raw: Buffer }).raw;
+function only(s: Harness): Buffer {
+  expect(s.received).toHaveLength(1);
+  return (s.received[0] as { raw: Buffer }).raw;
 }
 
 /** The text as mailparser gives it back: LF line ends. */
@@ -92,7 +92,7 @@ describe("text the component composes", () => {
     expect(err.message).toMatch(/998 octets/);
     expect(err.message).toMatch(/nothing was delivered/);
     await new Promise((res) => setTimeout(res, 200));
-    expect(s.messages).toEqual([]);
+    expect(s.received).toEqual([]);
   });
 
   it("a body whose encoding OtherHeaders declares is the caller's: refused (614) before MAIL FROM without BINARYMIME", async () => {
@@ -136,7 +136,7 @@ describe("a complete message (sendMessage(), Message) is never re-encoded", () =
     const err = await rejectsWith(m.sendMessage("a@example.com", "b@example.com", Readable.from([Buffer.from(completeMessage(TEXT))])), ErrorCode.MessageStream);
     expect(err.message).toMatch(/998 octets/);
     await new Promise((res) => setTimeout(res, 200));
-    expect(s.messages).toEqual([]);
+    expect(s.received).toEqual([]);
   });
 
   it("a stream with lines within 998 octets goes through unchanged", async () => {

@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SMTPServer } from "smtp-server";
 import { SmtpError, SmtpPool, type SendResult } from "../../src/index.js";
 import { mulberry32 } from "../support/seeded-random.js";
-import { listenLocal } from "../support/listen.js";
+import { listenLocal } from "../support/tcp-server.js";
 
 interface FaultServer {
   port: number;

@@ -1,6 +1,6 @@
 /**
  * SmtpPool against real servers on 127.0.0.1: an in-process `smtp-server`
- * (spec/support/pool-server.ts) for counting sessions, messages and MAIL
+ * (spec/support/smtp-server-harness.ts) for counting sessions, messages and MAIL
  * times, and scripted servers for the failures a real server will not
  * produce on demand (421 at MAIL, a connection dropped at a chosen step,
  * replies that never come).
@@ -9,10 +9,8 @@ import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError, SmtpPool, type PoolMessage, type SendResult, type SmtpPoolOptions } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
-import { startPoolServer, type PoolServer } from "../support/pool-server.js";
-import { scriptedSmtp, type ScriptedConnection, type ScriptedServer, type SmtpScript } from "../support/scripted-server.js";
-import { recordingServer, type RecordingServer } from "../support/recording-server.js";
-import { listenLocal } from "../support/listen.js";
+import { startSmtpServer, type Harness, type HarnessOptions } from "../support/smtp-server-harness.js";
+import { esmtpServer, listenLocal, scriptedSmtp, type Connection, type EsmtpOptions, type SmtpScript, type TcpServer } from "../support/tcp-server.js";
 import { rejectsWith, throwsWith, waitFor } from "../support/client.js";
 
 const pools: SmtpPool[] = [];
@@ -24,20 +22,20 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function poolServer(opts: Parameters<typeof startPoolServer>[0] = {}): Promise<PoolServer> {
-  const s = await startPoolServer(opts);
+async function poolServer(opts: HarnessOptions = {}): Promise<Harness> {
+  const s = await startSmtpServer(opts);
   servers.push(s);
   return s;
 }
 
-async function scripted(script: SmtpScript = {}): Promise<ScriptedServer> {
+async function scripted(script: SmtpScript = {}): Promise<TcpServer> {
   const s = await scriptedSmtp(script);
   servers.push(s);
   return s;
 }
 
-async function recording(...args: Parameters<typeof recordingServer>): Promise<RecordingServer> {
-  const s = await recordingServer(...args);
+async function recording(opts: EsmtpOptions = {}): Promise<TcpServer> {
+  const s = await esmtpServer(opts);
   servers.push(s);
   return s;
 }
@@ -63,11 +61,11 @@ function settle<T>(ps: Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
   return Promise.allSettled(ps);
 }
 
-function lineCount(conn: ScriptedConnection | undefined, verb: string): number {
+function lineCount(conn: Connection | undefined, verb: string): number {
   return (conn?.lines ?? []).filter((l) => l.toUpperCase().startsWith(verb)).length;
 }
 
-function allLines(s: ScriptedServer, verb: string): number {
+function allLines(s: TcpServer, verb: string): number {
   return s.lines.filter((l) => l.toUpperCase().startsWith(verb)).length;
 }
 
@@ -90,9 +88,9 @@ describe("SmtpPool: concurrency and connection reuse", () => {
     results.forEach((r, i) => expect(r.accepted).toEqual([`rcpt${i}@example.com`]));
     expect(server.maxActive).toBeLessThanOrEqual(3);
     expect(server.maxActive).toBeGreaterThanOrEqual(1);
-    expect(server.sessions.size).toBeLessThanOrEqual(3);
-    expect(server.messages).toHaveLength(50);
-    const seen = new Map(server.messages.map((m) => [m.subject, m]));
+    expect(server.sessions.length).toBeLessThanOrEqual(3);
+    expect(server.received).toHaveLength(50);
+    const seen = new Map(server.received.map((m) => [m.subject, m]));
     for (let i = 0; i < 50; i++) {
       const m = seen.get(`message ${i}`);
       expect(m, `message ${i}`).toBeDefined();
@@ -110,7 +108,7 @@ describe("SmtpPool: concurrency and connection reuse", () => {
     pool.on("ConnectionClosed", (e) => closed.push(e));
     await Promise.all(Array.from({ length: 10 }, (_, i) => pool.send(msg(i))));
 
-    expect(server.messages).toHaveLength(10);
+    expect(server.received).toHaveLength(10);
     const perSession = [...server.sessions.values()].map((s) => s.messages);
     expect(perSession.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...perSession)).toBeLessThanOrEqual(4);
@@ -129,16 +127,16 @@ describe("SmtpPool: concurrency and connection reuse", () => {
     await pool.send(msg(1));
     await pool.send(msg(2));
     // Back to back, well within the age: the same session.
-    expect(server.sessions.size).toBe(1);
+    expect(server.sessions.length).toBe(1);
     await sleep(1100);
     await pool.send(msg(3));
 
-    expect(server.messages).toHaveLength(3);
-    expect(server.sessions.size).toBe(2);
+    expect(server.received).toHaveLength(3);
+    expect(server.sessions.length).toBe(2);
     const [first, second] = [...server.sessions.values()];
     expect(first?.messages).toBe(2);
     expect(second?.messages).toBe(1);
-    expect(server.messages[2]?.session).toBe(second?.id);
+    expect(server.received[2]?.session).toBe(second?.id);
     expect(closed).toContain("maximum age reached");
     await pool.close();
   });
@@ -153,8 +151,8 @@ describe("SmtpPool: connections that died while idle", () => {
 
     const result = await pool.send(msg(2));
     expect(result.replyCode).toBe(250);
-    expect(server.messages.map((m) => m.subject)).toEqual(["message 1", "message 2"]);
-    expect(server.sessions.size).toBe(2);
+    expect(server.received.map((m) => m.subject)).toEqual(["message 1", "message 2"]);
+    expect(server.sessions.length).toBe(2);
     await pool.close();
   });
 
@@ -306,7 +304,7 @@ describe("SmtpPool: rate limit", () => {
     const elapsed = performance.now() - started;
 
     expect(results).toHaveLength(70);
-    expect(server.messages).toHaveLength(70);
+    expect(server.received).toHaveLength(70);
     const times = [...server.mailTimes].sort((a, b) => a - b);
     expect(times).toHaveLength(70);
     // The densest 500 ms window: the 21st MAIL after any MAIL must come 500 ms or more later.
@@ -336,12 +334,12 @@ describe("SmtpPool: events", () => {
       if (fed < 6) results.push(pool.send(msg(fed++)));
     });
     results.push(pool.send(msg(0)));
-    await waitFor(() => fed === 6 && server.messages.length === 6, 10_000, "six messages fed through Idle");
+    await waitFor(() => fed === 6 && server.received.length === 6, 10_000, "six messages fed through Idle");
     await Promise.all(results);
     await waitFor(() => pendingAtIdle.length >= 6, 10_000, "Idle after the last message");
 
     expect(pendingAtIdle.every((n) => n === 0)).toBe(true);
-    expect(server.messages.map((m) => m.subject).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `message ${i}`).sort());
+    expect(server.received.map((m) => m.subject).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `message ${i}`).sort());
     await pool.close();
   });
 
@@ -403,7 +401,7 @@ describe("SmtpPool: events", () => {
     await waitFor(() => server.closedSessions >= 1, 10_000, "the server to time the idle session out");
     await pool.send(msg(2));
 
-    expect(server.messages).toHaveLength(2);
+    expect(server.received).toHaveLength(2);
     // Opened / closed must alternate per id, or a listener counting open connections drifts.
     expect(events).toEqual(["opened 1", "closed 1", "opened 1"]);
     await pool.close();
@@ -449,7 +447,7 @@ describe("SmtpPool: close", () => {
     await within(second, 10_000, "the second close()");
     await within(first, 3_000, "the first close()");
     expect((await settle(sends)).every((o) => o.status === "fulfilled")).toBe(true);
-    expect(server.messages).toHaveLength(6);
+    expect(server.received).toHaveLength(6);
   });
 
   it("close({ force: true }) against a slow server: queued and in-flight messages reject 301, it resolves quickly, sessions end", async () => {
@@ -522,11 +520,11 @@ describe("SmtpPool: options and messages are checked", () => {
     const pool = newPool(base(server.port), { maxConnections: 1 });
     const err = await rejectsWith(pool.send({ ...msg(1), mailServer: "x" } as unknown as PoolMessage), ErrorCode.InvalidValue);
     expect(err.message).toContain("mailServer");
-    expect(server.sessions.size).toBe(0);
+    expect(server.sessions.length).toBe(0);
     // The pool is still usable.
     const ok = await pool.send(msg(2));
     expect(ok.replyCode).toBe(250);
-    expect(server.messages.map((m) => m.subject)).toEqual(["message 2"]);
+    expect(server.received.map((m) => m.subject)).toEqual(["message 2"]);
     await pool.close();
   });
 });
@@ -559,7 +557,7 @@ describe("SmtpPool: built from an Smtp template", () => {
     const pool = newPool(base(server.port), { maxConnections: 1 });
     await pool.send(msg(1, { cc: "copy@example.com" }));
     await pool.send(msg(2));
-    expect(server.messages.map((m) => m.rcptTo)).toEqual([["rcpt1@example.com", "copy@example.com"], ["rcpt2@example.com"]]);
+    expect(server.received.map((m) => m.rcptTo)).toEqual([["rcpt1@example.com", "copy@example.com"], ["rcpt2@example.com"]]);
     await pool.close();
   });
 
@@ -572,7 +570,7 @@ describe("SmtpPool: built from an Smtp template", () => {
     await pool.send(msg(1));
     await pool.close();
 
-    expect(server.messages).toHaveLength(1);
+    expect(server.received).toHaveLength(1);
     expect([...server.sessions.values()].map((s) => s.hello)).toEqual(["before.test"]);
   });
 });
@@ -758,12 +756,12 @@ describe("SmtpPool: a connection's messages are pipelined one after another", ()
     const pool = newPool(base(server.port), { maxConnections: 1 });
     await Promise.all([pool.send(msg(1, { cc: "copy@example.com" })), pool.send(msg(2)), pool.send(msg(3, { bcc: "hidden@example.com" })), pool.send(msg(4))]);
     await pool.close();
-    expect(server.messages.map((m) => m.rcptTo)).toEqual([
+    expect(server.received.map((m) => m.rcptTo)).toEqual([
       ["rcpt1@example.com", "copy@example.com"],
       ["rcpt2@example.com"],
       ["rcpt3@example.com", "hidden@example.com"],
       ["rcpt4@example.com"],
     ]);
-    expect(server.sessions.size).toBe(1);
+    expect(server.sessions.length).toBe(1);
   });
 });

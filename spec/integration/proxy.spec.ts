@@ -11,7 +11,7 @@ import { ErrorCode, SmtpError } from "../../src/index.js";
 import type { Smtp } from "../../src/smtp.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { client, record, rejectsWith } from "../support/client.js";
-import { closedPort } from "../support/scripted-server.js";
+import { closedPort } from "../support/tcp-server.js";
 import { tlsFixtures } from "../support/tls-fixtures.js";
 import {
   startHttpProxy,
@@ -22,7 +22,7 @@ import {
   type ProxyProcess,
   type SocksProxy,
 } from "../support/proxies.js";
-import { startSmtpTarget, type SmtpTarget } from "../support/smtp-targets.js";
+import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 
 const FW = { Tunnel: 1, Socks4: 2, Socks5: 3, Socks4A: 10 } as const;
 
@@ -36,10 +36,10 @@ let socks4a: SocksProxy;
 let socks5: SocksProxy;
 let socks5Auth: SocksProxy;
 let http: HttpProxy;
-let plain: SmtpTarget;
-let starttls: SmtpTarget;
-let implicit: SmtpTarget;
-let wrongHost: SmtpTarget;
+let plain: Harness;
+let starttls: Harness;
+let implicit: Harness;
+let wrongHost: Harness;
 
 const closers: (() => Promise<void>)[] = [];
 
@@ -57,10 +57,10 @@ beforeAll(async () => {
     startSocksProxy({ accept: ["5"] }),
     startSocksProxy({ accept: ["5"], user: "envuser", password: "env pass" }),
     startHttpProxy(),
-    startSmtpTarget({ mode: "plain", ...dual }),
-    startSmtpTarget({ mode: "starttls", ...dual }),
-    startSmtpTarget({ mode: "implicit", ...dual }),
-    startSmtpTarget({ mode: "implicit", cert: "wronghost", ...dual }),
+    startSmtpServer({ mode: "plain", ...dual }),
+    startSmtpServer({ mode: "starttls", ...dual }),
+    startSmtpServer({ mode: "implicit", ...dual }),
+    startSmtpServer({ mode: "implicit", cert: "wronghost", ...dual }),
   ]);
   closers.push(
     () => microsocks.stop(),
@@ -100,7 +100,7 @@ interface Firewall {
 let seq = 0;
 
 /** A client for `target` reached as `host` (default "localhost") through the proxy. */
-function viaProxy(target: SmtpTarget, fw: Firewall, options: SmtpOptions = {}): { smtp: Smtp; rcpt: string } {
+function viaProxy(target: Harness, fw: Firewall, options: SmtpOptions = {}): { smtp: Smtp; rcpt: string } {
   const rcpt = `rcpt${++seq}@example.com`;
   const smtp = client(target.port, {
     mailServer: "localhost",
@@ -117,7 +117,7 @@ function viaProxy(target: SmtpTarget, fw: Firewall, options: SmtpOptions = {}): 
   return { smtp, rcpt };
 }
 
-function receivedBy(target: SmtpTarget, rcpt: string) {
+function receivedBy(target: Harness, rcpt: string) {
   return target.received.filter((m) => m.rcptTo.includes(rcpt));
 }
 
@@ -136,13 +136,13 @@ describe("SOCKS5 through microsocks", () => {
   });
 
   it("a wrong password: 118, the message says the proxy refused the authentication, nothing reaches the server", async () => {
-    const before = plain.connections.length;
+    const before = plain.connections;
     const { smtp, rcpt } = viaProxy(plain, { type: FW.Socks5, port: microsocksAuth.port, user: "fwuser", password: "wrong" });
     const err = await rejectsWith(smtp.send(), ErrorCode.Firewall);
     expect(err.message).toMatch(/SOCKS5/);
     expect(err.message).toMatch(/authentication refused/i);
     expect(err.hint).toMatch(/FirewallUser and FirewallPassword/);
-    expect(plain.connections.length).toBe(before);
+    expect(plain.connections).toBe(before);
     expect(receivedBy(plain, rcpt)).toHaveLength(0);
   });
 
@@ -240,7 +240,7 @@ describe("each proxy type with clear text, STARTTLS and implicit TLS", () => {
     ["SOCKS5 (microsocks)", () => ({ type: FW.Socks5, port: microsocks.port })],
     ["SOCKS4A", () => ({ type: FW.Socks4A, port: socks4a.port })],
   ];
-  const modes: ["plain" | "starttls" | "implicit", () => SmtpTarget][] = [
+  const modes: ["plain" | "starttls" | "implicit", () => Harness][] = [
     ["plain", () => plain],
     ["starttls", () => starttls],
     ["implicit", () => implicit],

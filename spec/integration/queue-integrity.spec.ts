@@ -12,10 +12,11 @@ import { ErrorCode, SmtpError } from "../../src/errors.js";
 import type { QueueProgressEvent } from "../../src/events.js";
 import { claim, ownerId } from "../../src/queue/queue-claims.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
-import { processWith, queueClient, startQueueServer, type QueueServer, type QueueServerHooks } from "../support/queue-server.js";
+import { processWith, queueClient } from "../support/client.js";
+import { startSmtpServer, type Harness, type Hooks } from "../support/smtp-server-harness.js";
 
 const root = mkdtempSync(join(tmpdir(), "smtpkit-queue-integrity-"));
-const servers: QueueServer[] = [];
+const servers: Harness[] = [];
 
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
@@ -29,8 +30,8 @@ function freshDir(label: string): string {
   return dir;
 }
 
-async function server(hooks: QueueServerHooks = {}): Promise<QueueServer> {
-  const s = await startQueueServer({ hooks });
+async function server(hooks: Hooks = {}): Promise<Harness> {
+  const s = await startSmtpServer({ hooks, keepRaw: 256 * 1024 });
   servers.push(s);
   return s;
 }
@@ -85,7 +86,7 @@ describe("an abort while a fully sent message waits for its verdict", () => {
 
     expect("rejected" in outcome && outcome.rejected instanceof SmtpError ? outcome.rejected.code : outcome).toBe(ErrorCode.Interrupted);
     expect(srv.heldVerdicts).toBe(1);
-    expect(srv.deliveries).toHaveLength(0);
+    expect(srv.received).toHaveLength(0);
     // Kept the way every delivery-unknown file is kept: for an operator, never resent blindly.
     expect(files(dir)).toEqual([`${id}.errors`, `${id}.failed`]);
     const failed = join(dir, `${id}.failed`);
@@ -102,7 +103,7 @@ describe("an abort while a fully sent message waits for its verdict", () => {
     const again = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
     expect(again.result).toEqual({ sent: [], deferred: [], failed: [], partial: [] });
     expect(srv.mailCommands).toHaveLength(1);
-    expect(srv.deliveries).toHaveLength(0);
+    expect(srv.received).toHaveLength(0);
     expect(files(dir)).toEqual([`${id}.errors`, `${id}.failed`]);
   });
 });
@@ -162,7 +163,7 @@ describe("symbolic links in the queue directory", () => {
     for (const [t, bytes] of before) expect(readFileSync(t).equals(bytes), `${basename(t)} is untouched`).toBe(true);
     expect(readFileSync(cTarget, "utf8")).toBe("outside file c-queued: must stay as it is\n");
     // Nothing behind a link was sent.
-    expect(srv.deliveries.map((d) => d.messageId).sort()).toEqual(["<links-b@queue.test>"]);
+    expect(srv.received.map((d) => d.messageId).sort()).toEqual(["<links-b@queue.test>"]);
     expect(srv.rcptCommands).not.toContain("thief@example.com");
 
     expect(result.failed.sort()).toEqual([`${a}.queued`, "zz-claimed.queued", "zz-linked.queued"].sort());
@@ -202,7 +203,7 @@ describe("crash recovery and queue ids", () => {
 
     const { result } = await processWith(srv.port, dir, { QueueRetryDelay: 0, QueueClaimTimeout: 30 });
     expect(result).toEqual({ sent: [name], deferred: [], failed: [], partial: [] });
-    expect(srv.deliveries.map((d) => d.messageId)).toEqual([`<reclaim-${dotted ? "dotted" : "plain"}@queue.test>`]);
+    expect(srv.received.map((d) => d.messageId)).toEqual([`<reclaim-${dotted ? "dotted" : "plain"}@queue.test>`]);
     expect(files(dir)).toEqual([]);
   });
 

@@ -18,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, SmtpError } from "../../src/errors.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import type { Smtp } from "../../src/smtp.js";
-import { rejectsWith, waitFor } from "../support/client.js";
+import { processWith, queueClient, rejectsWith, waitFor } from "../support/client.js";
 import { liveBytes } from "../support/memory.js";
-import { processWith, queueClient, startQueueServer, type QueueServer, type QueueServerHooks } from "../support/queue-server.js";
+import { startSmtpServer, type Harness, type Hooks } from "../support/smtp-server-harness.js";
 
 const PROJECT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WORKER = join(PROJECT, "spec", "support", "queue-worker.mjs");
@@ -28,7 +28,7 @@ const WORKER = join(PROJECT, "spec", "support", "queue-worker.mjs");
 // ---- resources, all released in afterAll ----
 
 const root = mkdtempSync(join(tmpdir(), "smtpkit-queue-spec-"));
-const servers: QueueServer[] = [];
+const servers: Harness[] = [];
 const children = new Set<ChildProcess>();
 const mounts: string[] = [];
 
@@ -55,8 +55,8 @@ function queueDir(label: string, parent = root): string {
   return dir;
 }
 
-async function server(hooks: QueueServerHooks = {}, keepRawUpTo?: number): Promise<QueueServer> {
-  const s = await startQueueServer({ hooks, ...(keepRawUpTo === undefined ? {} : { keepRawUpTo }) });
+async function server(hooks: Hooks = {}, keepRawUpTo = 256 * 1024): Promise<Harness> {
+  const s = await startSmtpServer({ hooks, keepRaw: keepRawUpTo });
   servers.push(s);
   return s;
 }
@@ -193,7 +193,7 @@ async function startWorker(dir: string, port: number, settings: Settings): Promi
 // ---- the tests ----
 
 describe("queue(dir)", () => {
-  let srv: QueueServer;
+  let srv: Harness;
   beforeAll(async () => {
     srv = await server({}, 64 * 1024 * 1024);
   });
@@ -289,7 +289,7 @@ describe("queue(dir)", () => {
 
     const { result } = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
     expect(result).toEqual({ sent: [basename(path)], deferred: [], failed: [], partial: [] });
-    const got = srv.deliveries.filter((d) => d.messageId === "<stream-5mb@queue.test>");
+    const got = srv.received.filter((d) => d.messageId === "<stream-5mb@queue.test>");
     expect(got).toHaveLength(1);
     expect(got[0]?.bodyBytes).toBe(body.produced);
     expect(got[0]?.bodySha256).toBe(sha256(bodyInFile));
@@ -359,7 +359,7 @@ describe("several worker processes on one queue directory", () => {
 
     // Server side: 200 distinct Message-IDs, each accepted once.
     const counts = srv.countById();
-    expect(srv.deliveries).toHaveLength(200);
+    expect(srv.received).toHaveLength(200);
     expect(counts.size).toBe(200);
     expect([...counts.values()].every((c) => c === 1)).toBe(true);
     for (let i = 0; i < 200; i++) expect(counts.get(`<multi-${i}@queue.test>`)).toBe(1);
@@ -390,7 +390,7 @@ describe("several worker processes on one queue directory", () => {
     srv.hooks.dataStarted = undefined;
     // The server saw the connection break inside DATA and accepted nothing.
     await waitFor(() => srv.abortedData === 1 && srv.inData === 0, 10_000, "the server to notice the broken DATA");
-    expect(srv.deliveries).toHaveLength(0);
+    expect(srv.received).toHaveLength(0);
 
     // The claim of the message in DATA (and of one waiting for the connection) is still there.
     const claims = files(dir).filter((n) => n.endsWith(".sending"));
@@ -439,13 +439,13 @@ describe("retries and per-recipient outcomes", () => {
     expect(next).toBeGreaterThanOrEqual(before - 1000);
     expect(next).toBeLessThanOrEqual(Date.now() + 1000);
     expect(f.field("Delivered")).toEqual([]);
-    expect(srv.deliveries).toHaveLength(0);
+    expect(srv.received).toHaveLength(0);
 
     const run2 = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
     expect(run2.result).toEqual({ sent: [name], deferred: [], failed: [], partial: [] });
     expect(run2.progress).toEqual([expect.objectContaining({ file: name, status: "sent" })]);
     expect(srv.countById().get("<retry0-0@queue.test>")).toBe(1);
-    expect(srv.deliveries).toHaveLength(1);
+    expect(srv.received).toHaveLength(1);
     expect(files(dir)).toEqual([]);
   });
 
@@ -497,8 +497,8 @@ describe("retries and per-recipient outcomes", () => {
     const { result, progress } = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
     expect(result).toEqual({ sent: [], deferred: [], failed: [], partial: [name] });
     expect(progress[0]?.status).toBe("partial");
-    expect(srv.deliveries).toHaveLength(1);
-    expect(srv.deliveries[0]?.rcptTo).toEqual(["one@example.com", "three@example.com"]);
+    expect(srv.received).toHaveLength(1);
+    expect(srv.received[0]?.rcptTo).toEqual(["one@example.com", "three@example.com"]);
     expect(files(dir)).toEqual([`${id}.errors`, `${id}.failed`]);
 
     const failed = readQueueFile(join(dir, `${id}.failed`));
@@ -521,7 +521,7 @@ describe("retries and per-recipient outcomes", () => {
 
     const run1 = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
     expect(run1.result).toEqual({ sent: [], deferred: [name], failed: [], partial: [] });
-    expect(srv.deliveries.map((d) => d.rcptTo)).toEqual([["first@example.com", "third@example.com"]]);
+    expect(srv.received.map((d) => d.rcptTo)).toEqual([["first@example.com", "third@example.com"]]);
     const f = readQueueFile(path);
     expect(f.field("Delivered")).toEqual(["<first@example.com>", "<third@example.com>"]);
     expect(f.field("Attempts")).toEqual(["1"]);
@@ -531,7 +531,7 @@ describe("retries and per-recipient outcomes", () => {
     const run2 = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
     expect(run2.result).toEqual({ sent: [name], deferred: [], failed: [], partial: [] });
     expect(srv.rcptCommands.slice(rcptsBefore)).toEqual(["later@example.com"]);
-    expect(srv.deliveries.map((d) => d.rcptTo)).toEqual([["first@example.com", "third@example.com"], ["later@example.com"]]);
+    expect(srv.received.map((d) => d.rcptTo)).toEqual([["first@example.com", "third@example.com"], ["later@example.com"]]);
     expect(files(dir)).toEqual([]);
   });
 
@@ -552,7 +552,7 @@ describe("retries and per-recipient outcomes", () => {
     expect(failed.field("Next-Attempt")).toEqual([]);
     expect(failed.field("Failed")[0]).toMatch(/^<rcpt@example\.com> gave up after 2 attempts: .*451/);
     expect(readFileSync(join(dir, `${id}.errors`), "utf8")).toMatch(/451 4\.7\.1 greylisted/);
-    expect(srv.deliveries).toHaveLength(0);
+    expect(srv.received).toHaveLength(0);
     expect(srv.refusedData).toBe(2);
   });
 
@@ -585,10 +585,10 @@ describe("retries and per-recipient outcomes", () => {
     expect(sent.field("Delivered")).toEqual(["<a@example.com>", "<b@example.com>"]);
     expect(sent.field("Attempts")).toEqual(["1"]);
     expect(sent.message.equals(original.message)).toBe(true);
-    expect(srv.deliveries).toHaveLength(1);
+    expect(srv.received).toHaveLength(1);
     // A later run does not send a .sent file again.
     expect((await processWith(srv.port, dir, { QueueRetryDelay: 0, KeepQueue: true })).result.sent).toEqual([]);
-    expect(srv.deliveries).toHaveLength(1);
+    expect(srv.received).toHaveLength(1);
   });
 });
 
@@ -645,7 +645,7 @@ describe("a full file system (64 KiB tmpfs)", () => {
     const err = await rejectsWith(smtp(srv.port, {}, { QueueRetryDelay: 0, QueueClaimTimeout: 1 }).processQueue(dir), ErrorCode.CannotOpenFile);
     expect(err.message).toMatch(/the disk is full/);
     expect(srv.refusedData).toBe(1);
-    expect(srv.deliveries).toHaveLength(0);
+    expect(srv.received).toHaveLength(0);
     // The message is still there, byte for byte (as .queued, or as the claim a later run takes back); no temporary file.
     const left = files(dir);
     expect(left).toHaveLength(1);
@@ -697,7 +697,7 @@ describe("processQueue defects", () => {
     const { result } = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
     expect(result.sent).toEqual([basename(path)]);
     // ... and a direct send() would pass it on (smtp-server offers DSN), so the queued send must too.
-    expect(srv.deliveries[0]?.rcptArgs).toEqual([{ NOTIFY: "SUCCESS,FAILURE" }]);
+    expect(srv.received[0]?.rcptArgs).toEqual([{ NOTIFY: "SUCCESS,FAILURE" }]);
   });
 
   it("a corrupt .queued file does not abort the run: the other files are sent and reported, the bad one is set aside", async () => {

@@ -21,7 +21,8 @@ import {
   serverFingerprint256,
   tlsFixtures,
 } from "../support/tls-fixtures.js";
-import { rawStartTlsServer, startTlsSmtpServer, type RawStartTlsServer, type TlsSmtpServer } from "../support/tls-server.js";
+import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
+import { esmtpServer, type TcpServer } from "../support/tcp-server.js";
 
 const CA = readFixture("ca.pem").toString("utf8");
 
@@ -30,25 +31,25 @@ function tlsClient(port: number, options: SmtpOptions = {}): Smtp {
   return client(port, { ...options, settings: { SSLCACerts: CA, ...options.settings } });
 }
 
-let starttls: TlsSmtpServer;
-let plain: TlsSmtpServer;
-let implicit: TlsSmtpServer;
-let selfSigned: TlsSmtpServer;
-let expired: TlsSmtpServer;
-let wrongHost: TlsSmtpServer;
-let clientCertRequired: TlsSmtpServer;
-const raws: RawStartTlsServer[] = [];
+let starttls: Harness;
+let plain: Harness;
+let implicit: Harness;
+let selfSigned: Harness;
+let expired: Harness;
+let wrongHost: Harness;
+let clientCertRequired: Harness;
+const raws: TcpServer[] = [];
 let tmp: string;
 
 beforeAll(async () => {
   [starttls, plain, implicit, selfSigned, expired, wrongHost, clientCertRequired] = await Promise.all([
-    startTlsSmtpServer({ mode: "starttls" }),
-    startTlsSmtpServer({ mode: "plain" }),
-    startTlsSmtpServer({ mode: "implicit" }),
-    startTlsSmtpServer({ cert: "selfsigned" }),
-    startTlsSmtpServer({ cert: "expired" }),
-    startTlsSmtpServer({ cert: "wronghost" }),
-    startTlsSmtpServer({ requireClientCert: true }),
+    startSmtpServer({ mode: "starttls" }),
+    startSmtpServer({ mode: "plain" }),
+    startSmtpServer({ mode: "implicit" }),
+    startSmtpServer({ mode: "starttls", cert: "selfsigned" }),
+    startSmtpServer({ mode: "starttls", cert: "expired" }),
+    startSmtpServer({ mode: "starttls", cert: "wronghost" }),
+    startSmtpServer({ mode: "starttls", requireClientCert: true }),
   ]);
   tmp = mkdtempSync(join(tmpdir(), "smtpkit-tls-spec-"));
 });
@@ -59,8 +60,13 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function raw(opts: Parameters<typeof rawStartTlsServer>[0]): Promise<RawStartTlsServer> {
-  const s = await rawStartTlsServer(opts);
+/**
+ * A hand-written ESMTP server ("raw.test", 8BITMIME) whose answer to STARTTLS
+ * is `starttlsReply`, raw bytes in one write (the handshake follows when they
+ * start with 220); offerStartTls false: STARTTLS is not offered.
+ */
+async function raw(opts: { starttlsReply?: string; offerStartTls?: boolean }): Promise<TcpServer> {
+  const s = await esmtpServer({ name: "raw.test", extensions: ["8BITMIME"], starttls: opts.offerStartTls === false ? false : opts.starttlsReply ?? true });
   raws.push(s);
   return s;
 }
@@ -106,8 +112,8 @@ describe("SSLStartMode against a STARTTLS server, a plain one and an implicit-TL
     const s = await raw({ starttlsReply: "454 4.7.0 TLS not available due to temporary reason\r\n" });
     const m = tlsClient(s.port, { sslStartMode: 0 });
     await m.send();
-    expect(verbs(s.lines)).toEqual(["EHLO", "STARTTLS", "MAIL", "RCPT", "DATA", "QUIT"]);
-    expect(s.lines.every((l) => !l.secure)).toBe(true);
+    expect(verbs(s.log)).toEqual(["EHLO", "STARTTLS", "MAIL", "RCPT", "DATA", "QUIT"]);
+    expect(s.log.every((l) => !l.secure)).toBe(true);
   });
 
   it("1 (implicit) on an implicit-TLS server: TLS from the first byte, no STARTTLS", async () => {
@@ -126,12 +132,12 @@ describe("SSLStartMode against a STARTTLS server, a plain one and an implicit-TL
   });
 
   it("1 against a plain-text server fails with 277 and the message points to STARTTLS", async () => {
-    const before = starttls.mailFrom.length;
+    const before = starttls.mailCommands.length;
     const m = tlsClient(starttls.port, { sslStartMode: 1 });
     const err = await rejectsWith(m.send(), ErrorCode.TlsWrongMode);
     expect(err.message).toMatch(/STARTTLS/);
     expect(err.isTls()).toBe(true);
-    expect(starttls.mailFrom.length).toBe(before);
+    expect(starttls.mailCommands.length).toBe(before);
   });
 
   it("2 (explicit) on a STARTTLS server upgrades before anything else", async () => {
@@ -149,13 +155,13 @@ describe("SSLStartMode against a STARTTLS server, a plain one and an implicit-TL
     const r = record(m);
     const err = await rejectsWith(m.send(), ErrorCode.TlsNotOffered);
     expect(err.message).toMatch(/STARTTLS/);
-    expect(verbs(s.lines)).toEqual(["EHLO", "QUIT"]);
+    expect(verbs(s.log)).toEqual(["EHLO", "QUIT"]);
     expect(r.sent().join("\n")).not.toMatch(/AUTH|MAIL FROM/);
 
     // The same against smtp-server without STARTTLS: its MAIL FROM hook never ran.
-    const mailBefore = plain.mailFrom.length;
+    const mailBefore = plain.mailCommands.length;
     await rejectsWith(tlsClient(plain.port, { sslStartMode: 2 }).send(), ErrorCode.TlsNotOffered);
-    expect(plain.mailFrom.length).toBe(mailBefore);
+    expect(plain.mailCommands.length).toBe(mailBefore);
     expect(plain.auths).toHaveLength(0);
   });
 
@@ -165,18 +171,18 @@ describe("SSLStartMode against a STARTTLS server, a plain one and an implicit-TL
     const err = await rejectsWith(m.send(), ErrorCode.TlsStartRefused);
     expect(err.replyCode).toBe(454);
     expect(err.message).toContain("TLS not available");
-    expect(verbs(s.lines)).toEqual(["EHLO", "STARTTLS", "QUIT"]);
+    expect(verbs(s.log)).toEqual(["EHLO", "STARTTLS", "QUIT"]);
   });
 
   it("SSLEnabled=true with SSLStartMode 0 on a port other than 465 behaves like 2", async () => {
     const s = await raw({ offerStartTls: false });
     const err = await rejectsWith(tlsClient(s.port, { sslStartMode: 0, sslEnabled: true }).send(), ErrorCode.TlsNotOffered);
     expect(err.code).toBe(275);
-    expect(verbs(s.lines)).toEqual(["EHLO", "QUIT"]);
+    expect(verbs(s.log)).toEqual(["EHLO", "QUIT"]);
 
     const refusing = await raw({ starttlsReply: "454 4.7.0 not now\r\n" });
     await rejectsWith(tlsClient(refusing.port, { sslStartMode: 0, sslEnabled: true }).send(), ErrorCode.TlsStartRefused);
-    expect(verbs(refusing.lines)).toEqual(["EHLO", "STARTTLS", "QUIT"]);
+    expect(verbs(refusing.log)).toEqual(["EHLO", "STARTTLS", "QUIT"]);
 
     const before = starttls.received.length;
     const m = tlsClient(starttls.port, { sslStartMode: 0, sslEnabled: true });
@@ -218,7 +224,7 @@ describe("STARTTLS response injection", () => {
     await m.disconnect();
 
     expect(s.handshakes).toBe(1);
-    expect(s.lines.map((l) => `${l.secure ? "tls" : "clear"} ${l.line.split(/[ :]/, 1)[0]}`)).toEqual([
+    expect(s.log.map((l) => `${l.secure ? "tls" : "clear"} ${l.line.split(/[ :]/, 1)[0]}`)).toEqual([
       "clear EHLO",
       "clear STARTTLS",
       "tls EHLO",
@@ -247,11 +253,11 @@ describe("server certificate validation", () => {
   });
 
   it("a self-signed certificate is rejected (273) and the message says so", async () => {
-    const before = selfSigned.mailFrom.length;
+    const before = selfSigned.mailCommands.length;
     const m = tlsClient(selfSigned.port, { sslStartMode: 2 });
     const err = await rejectsWith(m.send(), ErrorCode.TlsCertUntrusted);
     expect(err.message).toMatch(/self-signed/);
-    expect(selfSigned.mailFrom.length).toBe(before);
+    expect(selfSigned.mailCommands.length).toBe(before);
   });
 
   it("an expired certificate is rejected with 272", async () => {
@@ -303,14 +309,14 @@ describe("server certificate validation", () => {
   });
 
   it("a listener that sets accept = false rejects a valid certificate (271); nothing is sent over TLS", async () => {
-    const before = starttls.mailFrom.length;
+    const before = starttls.mailCommands.length;
     const m = tlsClient(starttls.port, { sslStartMode: 2 });
     m.on("SSLServerAuthentication", (e) => {
       e.accept = false;
     });
     const err = await rejectsWith(m.send(), ErrorCode.TlsCertRejected);
     expect(err.message).toMatch(/accept = false/);
-    expect(starttls.mailFrom.length).toBe(before);
+    expect(starttls.mailCommands.length).toBe(before);
   });
 
   it("SSLAcceptServerCert with the PEM pins a self-signed certificate", async () => {
@@ -331,11 +337,11 @@ describe("server certificate validation", () => {
   });
 
   it("a fingerprint that does not match rejects even a valid certificate (271)", async () => {
-    const before = starttls.mailFrom.length;
+    const before = starttls.mailCommands.length;
     const m = tlsClient(starttls.port, { sslStartMode: 2, sslAcceptServerCert: selfSignedFingerprint256 });
     const err = await rejectsWith(m.send(), ErrorCode.TlsCertRejected);
     expect(err.message).toMatch(/pinned fingerprint/);
-    expect(starttls.mailFrom.length).toBe(before);
+    expect(starttls.mailCommands.length).toBe(before);
   });
 
   it("getSSLServerCert() returns the server's certificate after the handshake", async () => {
@@ -363,7 +369,7 @@ describe("server certificate validation", () => {
 
 describe("client certificates (server requires one signed by the test CA)", () => {
   it("fails without a client certificate; no mail reaches the server", async () => {
-    const before = clientCertRequired.mailFrom.length;
+    const before = clientCertRequired.mailCommands.length;
     const m = tlsClient(clientCertRequired.port, { sslStartMode: 2 });
     let caught: unknown;
     try {
@@ -373,7 +379,7 @@ describe("client certificates (server requires one signed by the test CA)", () =
     }
     expect(caught).toBeInstanceOf(Error);
     expect((caught as { code?: number }).code).toEqual(expect.any(Number));
-    expect(clientCertRequired.mailFrom.length).toBe(before);
+    expect(clientCertRequired.mailCommands.length).toBe(before);
   });
 
   // TLS 1.3: the client's side of the handshake is complete before the server

@@ -10,22 +10,20 @@ import { ErrorCode, Smtp, SmtpError, SmtpPool } from "../../src/index.js";
 import { SmtpConnection } from "../../src/engine/connection.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { client, rejectsWith } from "../support/client.js";
-import { ehloReply, hostileServer, preamble, step, type HostileServer, type Step } from "../support/hostile-server.js";
+import { ehloReply, esmtpServer, listenLocal, preamble, step, stepServer, type Step, type TcpServer } from "../support/tcp-server.js";
 import { forceGc, liveBytes } from "../support/memory.js";
-import { recordingServer } from "../support/recording-server.js";
-import { listenLocal } from "../support/listen.js";
 
 const ONE_FLIGHT = ["PIPELINING", "CHUNKING", "8BITMIME", "ENHANCEDSTATUSCODES"];
 const PIPE_ONLY = ["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"];
 const PLAIN = ["8BITMIME", "ENHANCEDSTATUSCODES"];
 
-const servers: HostileServer[] = [];
+const servers: TcpServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function hostile(script: readonly Step[] | ((i: number) => readonly Step[])): Promise<HostileServer> {
-  const s = await hostileServer(script);
+async function hostile(script: readonly Step[] | ((i: number) => readonly Step[])): Promise<TcpServer> {
+  const s = await stepServer(script);
   servers.push(s);
   return s;
 }
@@ -308,7 +306,7 @@ describe("421 and a server that closed while idle", () => {
   });
 
   it("Exim-style: 421 to the 6th MAIL of a connection, then close: 6 fails (transient), 7 and 8 go on a new connection", async () => {
-    const s = await recordingServer({
+    const s = await esmtpServer({
       extensions: PLAIN,
       rewrite: (line, replies, conn) => {
         if (!line.startsWith("MAIL") || conn.lines.filter((l) => l.startsWith("MAIL")).length <= 5) return replies;

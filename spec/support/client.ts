@@ -1,8 +1,8 @@
-/** Small helpers for building a client and recording what it reports. */
+/** Small helpers for building a client (a plain one, one for the queue specs) and recording what it reports. */
 import { expect } from "vitest";
 import { Smtp } from "../../src/smtp.js";
 import { SmtpError } from "../../src/errors.js";
-import type { ConnectionStatusEvent, ErrorEvent, PITrailEvent, TransferEvent } from "../../src/events.js";
+import type { ConnectionStatusEvent, ErrorEvent, PITrailEvent, QueueProgressEvent, TransferEvent } from "../../src/events.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 
 /** A client for 127.0.0.1:port with a sender, one recipient, a subject and a body. */
@@ -17,6 +17,31 @@ export function client(port: number, options: SmtpOptions = {}): Smtp {
     messageText: "hello\r\n",
     ...options,
   });
+}
+
+/** A client for the queue specs: sender, one recipient, a body; `settings` applied with config(). */
+export function queueClient(port: number, options: SmtpOptions = {}, settings: Record<string, string | number | boolean> = {}): Smtp {
+  const m = new Smtp({
+    mailServer: "127.0.0.1",
+    mailPort: port,
+    timeout: 15,
+    from: "Queue Sender <sender@example.com>",
+    sendTo: "rcpt@example.com",
+    subject: "queued",
+    messageText: "hello from the queue\r\n",
+    ...options,
+  });
+  for (const [name, value] of Object.entries(settings)) m.config(`${name}=${value}`);
+  return m;
+}
+
+/** processQueue(dir) with a fresh queueClient and `settings`; the result and every QueueProgress event. */
+export async function processWith(port: number, dir: string, settings: Record<string, string | number | boolean>): Promise<{ result: Awaited<ReturnType<Smtp["processQueue"]>>; progress: QueueProgressEvent[] }> {
+  const m = queueClient(port, {}, settings);
+  const progress: QueueProgressEvent[] = [];
+  m.on("QueueProgress", (e) => progress.push(e));
+  const result = await m.processQueue(dir);
+  return { result, progress };
 }
 
 export interface Recorder {

@@ -58,6 +58,14 @@ export function readFixture(name: FixtureName | (string & {})): Buffer {
   return readFileSync(fixturePath(name));
 }
 
+/** Which server certificate a test server presents (CA-signed "server": localhost / 127.0.0.1 / ::1). */
+export type ServerCertName = "server" | "expired" | "wronghost" | "selfsigned";
+
+/** Key and certificate of a server certificate fixture. */
+export function serverCertPair(name: ServerCertName = "server"): { key: Buffer; cert: Buffer } {
+  return { key: readFixture(`${name}.key`), cert: readFixture(`${name}.pem`) };
+}
+
 /**
  * SHA-256 fingerprint of the (first) certificate in a PEM file, in Node's
  * format: upper-case hex pairs separated by colons ("AB:CD:...").

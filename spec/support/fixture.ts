@@ -2,7 +2,8 @@ import { afterAll } from "vitest";
 import type { Smtp } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { client } from "./client.js";
-import { recordingServer, type RecordingServer, type RecordingServerOptions } from "./recording-server.js";
+import { startSmtpServer, type Harness, type HarnessOptions } from "./smtp-server-harness.js";
+import { esmtpServer, type EsmtpOptions, type TcpServer } from "./tcp-server.js";
 
 /** serve() and smtp() for a spec file; every client is disconnected and every server closed in afterAll. */
 export interface Fixture<S, O> {
@@ -32,7 +33,12 @@ export function serverFixture<S extends { close(): Promise<void> }, O>(start: (o
   };
 }
 
-/** serve() and smtp() against recording servers. */
-export function recordingFixture(): Fixture<RecordingServer, RecordingServerOptions> {
-  return serverFixture(recordingServer, {});
+/** serve() and smtp() against recording ESMTP servers (tcp-server.ts). */
+export function esmtpFixture(): Fixture<TcpServer, EsmtpOptions> {
+  return serverFixture(esmtpServer, {});
+}
+
+/** serve() and smtp() against smtp-server harnesses. */
+export function harnessFixture(): Fixture<Harness, HarnessOptions> {
+  return serverFixture(startSmtpServer, {});
 }
