@@ -7,13 +7,14 @@
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { ErrorCode, SmtpError } from "../errors.js";
+import { SmtpError } from "../errors.js";
 import { DotStuffer } from "../message/dot-stuffer.js";
 import type { SmtpConnection } from "./connection.js";
 import { Throttle } from "./throttle.js";
 import { streamFailure, type TransferProgress } from "./data-transfer.js";
 import { partChunks, type MessagePart } from "../message/message-parts.js";
-import { describeReply, type SmtpReply } from "./reply.js";
+import type { SmtpReply } from "./reply.js";
+import { Bdat, NOOP, type SmtpCommand } from "./smtp-commands.js";
 
 export interface ChunkTransferOptions {
   /** Already normalized when `total` is given (one in-memory buffer). */
@@ -40,8 +41,14 @@ export interface ChunkTransferResult {
 
 const CRLF = Buffer.from("\r\n");
 
+/** A chunk sent and the reply it waits for. */
+interface Pending {
+  command: Bdat;
+  reply: Promise<SmtpReply>;
+}
+
 export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOptions): Promise<ChunkTransferResult> {
-  const pending: { label: string; reply: Promise<SmtpReply> }[] = [];
+  const pending: Pending[] = [];
   let confirmation: Promise<SmtpReply> | undefined;
   let sent = 0;
   let lastByte = -1;
@@ -49,12 +56,13 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
   const chunkSize = throttle.sliceSize(opts.chunkSize);
 
   const sendChunk = async (chunk: Buffer, last: boolean): Promise<void> => {
-    const line = `BDAT ${chunk.length}${last ? " LAST" : ""}`;
-    // pipeline() writes only to an open connection: then the chunk is handed to the socket.
+    const command = new Bdat(chunk, last);
+    // send() writes only to an open connection: then the chunk is handed to the socket.
     const open = conn.isOpen;
     const confirm = last && opts.confirm;
-    const [reply, noop] = conn.pipeline([{ line, timeoutMs: opts.timeoutMs, payload: chunk, expect: "verdict" }, ...(confirm ? [{ line: "NOOP", timeoutMs: opts.timeoutMs, expect: "reset" as const }] : [])]);
-    pending.push({ label: line, reply: reply as Promise<SmtpReply> });
+    const group: SmtpCommand[] = confirm ? [command, NOOP] : [command];
+    const [reply, noop] = conn.send(group, opts.timeoutMs);
+    pending.push({ command, reply: reply as Promise<SmtpReply> });
     if (noop) confirmation = noop;
     if (last && open) opts.onLastSent?.();
     sent += chunk.length;
@@ -63,7 +71,7 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
     // Without PIPELINING each chunk waits for its reply before the next one;
     // with it, the socket's backpressure still keeps memory bounded.
     if (!opts.pipelining || last) await checkPending(pending, last);
-    else await conn.drained(opts.timeoutMs, line);
+    else await conn.drained(opts.timeoutMs, command.line);
   };
 
   if (opts.total !== undefined) {
@@ -112,27 +120,22 @@ export async function transferChunks(conn: SmtpConnection, opts: ChunkTransferOp
     if (sent + tail.length > 0 && end !== 0x0a) tail = Buffer.concat([tail, CRLF]);
     await sendChunk(tail, true);
   }
-  const final = await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
+  const final = await (pending[pending.length - 1] as Pending).reply;
   return { final, bytes: sent, confirmation };
 }
 
 /** Every intermediate chunk must be accepted; the LAST one's reply is the caller's to judge. */
-async function checkPending(pending: { label: string; reply: Promise<SmtpReply> }[], includesLast: boolean): Promise<void> {
+async function checkPending(pending: Pending[], includesLast: boolean): Promise<void> {
   const upTo = includesLast ? pending.length - 1 : pending.length;
   for (let i = 0; i < upTo; i++) {
-    const item = pending[i] as { label: string; reply: Promise<SmtpReply> };
+    const item = pending[i] as Pending;
     const reply = await item.reply;
-    if (reply.code !== 250) {
+    if (!item.command.accepts(reply)) {
       // With LAST already sent, its reply is this message's verdict: a refusal counts only once it is read.
-      if (includesLast) await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
-      throw new SmtpError(ErrorCode.Protocol, `the server refused a message chunk (${item.label}): ${describeReply(reply)}`, {
-        replyCode: reply.code,
-        enhancedStatus: reply.enhancedStatus,
-        lastReply: reply.raw,
-        command: item.label,
-      });
+      if (includesLast) await (pending[pending.length - 1] as Pending).reply;
+      throw item.command.refused(reply);
     }
   }
-  if (includesLast) await (pending[pending.length - 1] as { reply: Promise<SmtpReply> }).reply;
+  if (includesLast) await (pending[pending.length - 1] as Pending).reply;
   pending.splice(0, upTo);
 }

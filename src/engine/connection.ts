@@ -67,6 +67,20 @@ export interface PipelinedCommand extends CommandOptions {
   payload?: Buffer;
 }
 
+/**
+ * What the connection needs of a command to write it and pair its reply: an
+ * SmtpCommand (smtp-commands.ts) as it is, or a PipelinedCommand.
+ */
+export interface OutgoingCommand {
+  readonly line: string;
+  readonly display?: string | undefined;
+  readonly expect?: Expected | undefined;
+  readonly payload?: Buffer | undefined;
+  readonly lastInClear?: boolean | undefined;
+  /** Its own reply Timeout, instead of the one given to send(). */
+  readonly timeoutMs?: number | undefined;
+}
+
 export class SmtpConnection {
   private readonly parser: ReplyParser;
   private readonly waiters: Waiter[] = [];
@@ -177,16 +191,18 @@ export class SmtpConnection {
    * caller writes the returned bytes right after the marker): its waiter is
    * queued now, behind the end-of-data one, and armed with it.
    */
-  deferCommand(line: string, timeoutMs: number, expect: Expected): { reply: Promise<SmtpReply>; arm(): void; bytes: Buffer } {
+  deferCommand(command: OutgoingCommand, timeoutMs: number): { reply: Promise<SmtpReply>; arm(): void; bytes: Buffer } {
+    const line = command.line;
     assertNoLineBreak("an SMTP command", line);
-    const deferred = this.deferReply(line, timeoutMs, expect);
+    const label = command.display ?? line;
+    const deferred = this.deferReply(label, timeoutMs, command.expect ?? "any");
     let armed = false;
     return {
       reply: deferred.reply,
       arm: () => {
         if (armed) return;
         armed = true;
-        this.opts.hooks.trail(0, line);
+        this.opts.hooks.trail(0, label);
         deferred.arm();
       },
       bytes: Buffer.from(`${line}\r\n`, "latin1"),
@@ -218,11 +234,17 @@ export class SmtpConnection {
     return this.pipeline([{ line, ...opts }])[0] as Promise<SmtpReply>;
   }
 
-  /**
-   * Writes several commands in ONE write and returns one promise per reply,
-   * in order. Every promise settles (none is left hanging) whatever happens.
-   */
+  /** As send(), each command with its own reply Timeout. */
   pipeline(commands: readonly PipelinedCommand[]): Promise<SmtpReply>[] {
+    return this.send(commands, 0);
+  }
+
+  /**
+   * Writes several commands in ONE write, each reply timed with its own
+   * `timeoutMs` or else this one, and returns one promise per reply, in
+   * order. Every promise settles (none is left hanging) whatever happens.
+   */
+  send(commands: readonly OutgoingCommand[], timeoutMs: number): Promise<SmtpReply>[] {
     const promises: Promise<SmtpReply>[] = [];
     if (this.failure || !this.isOpen) {
       const err = this.failure ?? this.closedError(commands[0]?.display ?? commands[0]?.line ?? "command");
@@ -240,7 +262,7 @@ export class SmtpConnection {
           pieces.push(Buffer.from(text, "utf8"), c.payload);
           text = "";
         }
-        promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs, c.expect ?? "any", c.lastInClear));
+        promises.push(this.pushWaiter(c.display ?? c.line, c.timeoutMs ?? timeoutMs, c.expect ?? "any", c.lastInClear));
       }
       if (pieces.length === 0) this.sock.write(text);
       else {

@@ -128,7 +128,7 @@ async function transferStream(conn: SmtpConnection, opts: DataTransferOptions): 
           ? e
           : opts.signal?.aborted && opts.signal.reason instanceof SmtpError
             ? opts.signal.reason
-            : new SmtpError(ErrorCode.Communication, `sending the message data failed: ${errorText(e)}`, { cause: e });
+            : SmtpError.from(e, ErrorCode.Communication, "sending the message data failed");
     // Never let a half-sent message be completed by anything written later.
     conn.abort(err);
     throw err;

@@ -1,9 +1,10 @@
 /**
- * Which reply codes can answer which command (RFC 5321 §4.3.2, RFC 3030,
- * RFC 3207, RFC 4954). A reply outside its command's set means the two sides
- * are out of step (a stray or missing reply shifted the pairing): taking it
- * as the answer could report a refusal as a success, so the connection is
- * treated as broken instead.
+ * The reply classes: which reply codes can answer a command at all (RFC 5321
+ * §4.3.2, RFC 3030, RFC 3207, RFC 4954). Each command type names its class
+ * (smtp-commands.ts); the greeting and the end of data have one too. A reply
+ * outside its class means the two sides are out of step (a stray or missing
+ * reply shifted the pairing): taking it as the answer could report a refusal
+ * as a success, so the connection is treated as broken instead.
  */
 
 /** What a waiter expects; "any" for commands whose replies vary (HELP, raw sendCommand()). */
@@ -21,7 +22,7 @@ export function plausible(expected: Expected, code: number, enhancedStatus?: str
     case "greeting":
       return code === 220 || negative(code);
     case "command":
-      // MAIL, RCPT, RSET, NOOP, EHLO, HELO, VRFY, EXPN: 250, 251, 252.
+      // MAIL, RCPT, EHLO, HELO, VRFY, EXPN: 250, 251, 252.
       return (code >= 250 && code <= 252) || negative(code);
     case "reset":
       // RSET and NOOP have no refusal of their own: 250, or the server closing, or a syntax error.

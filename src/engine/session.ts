@@ -12,7 +12,10 @@ import { startTls, type TlsOptions, type TlsResult } from "../transport/tls-upgr
 import { endpoints, type Connector } from "../transport/connector.js";
 import { heloCapabilities, parseEhloReply, type ServerCapabilities } from "./capabilities.js";
 import { SmtpConnection, type CommandOptions } from "./connection.js";
-import { describeReply, type SmtpReply } from "./reply.js";
+import type { SmtpReply } from "./reply.js";
+import { Ehlo, Helo, QUIT, replyError, RSET, STARTTLS, type SmtpCommand } from "./smtp-commands.js";
+
+export { replyError } from "./smtp-commands.js";
 
 /** How TLS is used on this connection, resolved from SSLStartMode / SSLEnabled / MailPort. */
 export type TlsMode = "implicit" | "starttls-required" | "starttls-opportunistic" | "none";
@@ -177,10 +180,15 @@ export class SmtpSession {
     return this.connection.command(line, { timeoutMs: this.options.timeoutMs, ...opts });
   }
 
+  /** Sends one command; its reply, whatever the code (the caller asks the command what it means). */
+  send(command: SmtpCommand): Promise<SmtpReply> {
+    return sendOne(this.connection, command, this.options.timeoutMs);
+  }
+
   /** Sends RSET and requires 250. */
   async rset(): Promise<void> {
-    const reply = await this.command("RSET", { expect: "reset" });
-    if (reply.code !== 250) throw replyError(reply, "the server refused RSET", "RSET");
+    const reply = await this.send(RSET);
+    if (!RSET.accepts(reply)) throw RSET.refused(reply);
   }
 
   /** QUIT, then close; a server that does not answer or has gone is not an error here. */
@@ -205,7 +213,7 @@ async function greet(conn: SmtpConnection, opts: SessionOptions, secure: boolean
   } catch (e) {
     if (e instanceof SmtpError && e.code === ErrorCode.TimedOut && !secure) {
       // An implicit-TLS port waits for our TLS hello and never greets in clear text.
-      throw new SmtpError(e.code, e.message.replace(/ \(.*\)$/, ""), {
+      throw e.derive(e.reason, {
         command: "greeting",
         hint: opts.port === 465
           ? "port 465 speaks implicit TLS: use SSLStartMode=1 (or 0, automatic)"
@@ -227,16 +235,11 @@ async function startTlsIfOffered(conn: SmtpConnection, caps: ServerCapabilities,
       hint: "use port 465 with SSLStartMode=1 if the server has implicit TLS, or SSLStartMode=0 with SSLEnabled=false to allow clear text",
     });
   }
-  const reply = await conn.command("STARTTLS", { timeoutMs: opts.timeoutMs, lastInClear: true, expect: "starttls" });
-  if (reply.code !== 220) {
+  const reply = await sendOne(conn, STARTTLS, opts.timeoutMs);
+  if (!STARTTLS.accepts(reply)) {
     if (!required) return undefined;
     await quietQuit(conn, opts);
-    throw new SmtpError(ErrorCode.TlsStartRefused, `the server refused STARTTLS: ${describeReply(reply)}; nothing else was sent`, {
-      replyCode: reply.code,
-      enhancedStatus: reply.enhancedStatus,
-      lastReply: reply.raw,
-      command: "STARTTLS",
-    });
+    throw STARTTLS.refused(reply);
   }
   const result = await startTls(conn.socket, { ...opts.tls, timeoutMs: opts.timeoutMs, signal });
   conn.upgrade(result.socket);
@@ -252,7 +255,7 @@ function quietQuit(conn: SmtpConnection, opts: SessionOptions): Promise<void> {
 async function closePolitely(conn: SmtpConnection, timeoutMs: number): Promise<void> {
   if (conn.isOpen) {
     try {
-      await conn.command("QUIT", { timeoutMs, expect: "quit" });
+      await sendOne(conn, QUIT, timeoutMs);
     } catch {
       // The goodbye is a courtesy: the connection closes either way.
     }
@@ -268,14 +271,20 @@ async function closePolitely(conn: SmtpConnection, timeoutMs: number): Promise<v
 async function hello(conn: SmtpConnection, opts: SessionOptions, localAddress: string): Promise<ServerCapabilities> {
   const name = opts.hello || defaultHelloName(localAddress);
   if (opts.allowExtensions) {
-    const ehlo = await conn.command(`EHLO ${name}`, { timeoutMs: opts.timeoutMs, expect: "command" });
-    if (ehlo.code === 250) return parseEhloReply(ehlo);
+    const ehlo = new Ehlo(name);
+    const reply = await sendOne(conn, ehlo, opts.timeoutMs);
+    if (ehlo.accepts(reply)) return parseEhloReply(reply);
     // 421 means the server is going away: HELO would only fail too.
-    if (ehlo.code === 421) throw replyError(ehlo, "the server closed the session", `EHLO ${name}`);
+    if (reply.code === 421) throw ehlo.closing(reply);
   }
-  const helo = await conn.command(`HELO ${name}`, { timeoutMs: opts.timeoutMs, expect: "command" });
-  if (helo.code !== 250) throw replyError(helo, "the server refused HELO", `HELO ${name}`);
-  return heloCapabilities(helo);
+  const helo = new Helo(name);
+  const reply = await sendOne(conn, helo, opts.timeoutMs);
+  if (!helo.accepts(reply)) throw helo.refused(reply);
+  return heloCapabilities(reply);
+}
+
+function sendOne(conn: SmtpConnection, command: SmtpCommand, timeoutMs: number): Promise<SmtpReply> {
+  return conn.send([command], timeoutMs)[0] as Promise<SmtpReply>;
 }
 
 /** RFC 1035 label: letters, digits, inner hyphens, at most 63 characters. */
@@ -309,17 +318,6 @@ export function addressLiteral(address: string): string {
   if (isIPv4(plain)) return `[${plain}]`;
   if (isIPv6(plain)) return `[IPv6:${plain}]`;
   return "[127.0.0.1]";
-}
-
-/** An SmtpError for a negative reply, carrying everything the caller needs to decide. */
-export function replyError(reply: SmtpReply, what: string, command: string, recipient?: string): SmtpError {
-  return new SmtpError(ErrorCode.Protocol, `${what}: ${describeReply(reply)}`, {
-    replyCode: reply.code,
-    enhancedStatus: reply.enhancedStatus,
-    lastReply: reply.raw,
-    command,
-    recipient,
-  });
 }
 
 export function interrupted(why = "interrupted"): SmtpError {
