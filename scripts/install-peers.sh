@@ -6,6 +6,9 @@
 #   python3-aiosmtpd  aiosmtpd for /usr/bin/python3 (spec/support/peers/aiosmtpd-peer.py)
 #   microsocks        SOCKS5 proxy (spec/support/proxies.ts, spec/integration/proxy.spec.ts)
 #   tinyproxy         HTTP CONNECT proxy (spec/support/proxies.ts, spec/integration/proxy.spec.ts)
+#   openssl           the CLI that checks S/MIME independently (spec/integration/smime.spec.ts), with
+#                     its legacy provider (RC2 PKCS#12): part of libssl3 up to Debian 12, the package
+#                     openssl-provider-legacy from Debian 13 on (installed when apt knows it)
 #
 # Fast no-op (one line, exit 0) when everything is present. Otherwise installs
 # with apt-get when running as root or with passwordless sudo; else names the
@@ -16,7 +19,8 @@
 # and disabled again.
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules python3-aiosmtpd microsocks tinyproxy)
+PACKAGES=(postfix sasl2-bin libsasl2-modules python3-aiosmtpd microsocks tinyproxy openssl)
+LEGACY_PACKAGE=openssl-provider-legacy
 sasl_dir() { # Cyrus SASL plugin directory (multiarch; x86_64 on CI)
   local d
   for d in /usr/lib/x86_64-linux-gnu/sasl2 /usr/lib/*-linux-gnu*/sasl2 /usr/lib/sasl2; do
@@ -40,6 +44,11 @@ missing() {
   fi
   [[ -x /usr/bin/microsocks ]] || what+=("/usr/bin/microsocks")
   [[ -x /usr/bin/tinyproxy ]] || what+=("/usr/bin/tinyproxy")
+  if ! command -v openssl >/dev/null 2>&1; then
+    what+=("openssl")
+  elif ! openssl list -providers -provider legacy >/dev/null 2>&1; then
+    what+=("the OpenSSL legacy provider (openssl list -providers -provider legacy)")
+  fi
   printf '%s\n' "${what[@]}"
 }
 
@@ -77,6 +86,10 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PACKAGES[@]}"
+# Debian 13 ships the legacy provider on its own; before, libssl3 has it.
+if ! openssl list -providers -provider legacy >/dev/null 2>&1 && apt-cache show "$LEGACY_PACKAGE" >/dev/null 2>&1; then
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$LEGACY_PACKAGE"
+fi
 
 # The tests run their own tinyproxy; the system service the package may have started is not wanted.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
