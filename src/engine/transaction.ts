@@ -20,7 +20,7 @@ import { sendEnvelope } from "./transaction/envelope.js";
 import { OneFlightBody } from "./transaction/one-flight-body.js";
 import { TransactionState } from "./transaction/state.js";
 import type { Envelope, MessageData, SendResult, TransactionHooks, TransactionPlan } from "./transaction/types.js";
-import { sendingFailed, verdict, verdictOf } from "./transaction/verdict.js";
+import { sendingFailed, sendResult, trusted, verdictOf } from "./transaction/verdict.js";
 
 export type { Envelope, EnvelopeRecipient, MessageData, RecipientResult, RecipientType, SendResult, TransactionHooks, TransactionPlan } from "./transaction/types.js";
 export { deliveryUnknown } from "./transaction/verdict.js";
@@ -56,7 +56,8 @@ export async function runTransaction(
       // However the transaction ends, a StartTransfer gets its EndTransfer.
       tx.endTransfer();
     }
-    return await verdict(tx, final);
+    await trusted(tx);
+    return sendResult(tx, final);
   } catch (e) {
     throw tx ? verdictOf(e, tx) : sendingFailed(e);
   }

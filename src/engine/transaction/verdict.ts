@@ -12,9 +12,11 @@ import { replyError } from "../smtp-commands.js";
 import type { TransactionState } from "./state.js";
 import type { RecipientResult, SendResult } from "./types.js";
 
-/** The server's reply to the end of the message (`final`), once it is trusted, as the result of the send. */
-export async function verdict(tx: TransactionState, final: SmtpReply): Promise<SendResult> {
-  await trusted(tx);
+/**
+ * The server's reply to the end of the message (`final`), trusted already,
+ * as the result of the send; anything but 250 is a refusal.
+ */
+export function sendResult(tx: TransactionState, final: SmtpReply): SendResult {
   const results = tx.results;
   if (final.code !== 250) {
     const err = replyError(final, "the server did not accept the message", "end of data");
