@@ -460,7 +460,7 @@ export class SmtpConnection {
     try {
       replies = this.parser.push(chunk);
     } catch (e) {
-      this.violate(e instanceof SmtpError ? e : new SmtpError(ErrorCode.MalformedReply, String(e)));
+      this.violate(SmtpError.from(e, ErrorCode.MalformedReply));
       return;
     }
     // More replies than commands in flight: the two sides are out of step, and

@@ -9,7 +9,7 @@
  * and, with CHUNKING, one BDAT per chunk), sent as they are: the connection
  * reads the line, reply class and payload straight off them.
  */
-import { ErrorCode, SmtpError } from "../errors.js";
+import { ErrorCode, SmtpError, type SmtpErrorDetails } from "../errors.js";
 import { assertNoLineBreak } from "../message/header-block.js";
 import { describeReply, type SmtpReply } from "./reply.js";
 import type { Expected } from "./reply-expectations.js";
@@ -34,13 +34,12 @@ export interface SmtpCommand {
 
 /** An SmtpError for a negative reply, carrying everything the caller needs to decide. */
 export function replyError(reply: SmtpReply, what: string, command: string, recipient?: string): SmtpError {
-  return new SmtpError(ErrorCode.Protocol, `${what}: ${describeReply(reply)}`, {
-    replyCode: reply.code,
-    enhancedStatus: reply.enhancedStatus,
-    lastReply: reply.raw,
-    command,
-    recipient,
-  });
+  return replyFailure(ErrorCode.Protocol, `${what}: ${describeReply(reply)}`, reply, { command, recipient });
+}
+
+/** An error of `code` about `reply`: the one place a reply's code, status and text are attached. */
+function replyFailure(code: number, message: string, reply: SmtpReply, details: SmtpErrorDetails): SmtpError {
+  return new SmtpError(code, message, { replyCode: reply.code, enhancedStatus: reply.enhancedStatus, lastReply: reply.raw, ...details });
 }
 
 /** A command argument from the caller: non-empty, one line, trimmed. */
@@ -185,12 +184,7 @@ class StartTls extends Command {
   }
 
   refused(reply: SmtpReply): SmtpError {
-    return new SmtpError(ErrorCode.TlsStartRefused, `the server refused STARTTLS: ${describeReply(reply)}; nothing else was sent`, {
-      replyCode: reply.code,
-      enhancedStatus: reply.enhancedStatus,
-      lastReply: reply.raw,
-      command: "STARTTLS",
-    });
+    return replyFailure(ErrorCode.TlsStartRefused, `the server refused STARTTLS: ${describeReply(reply)}; nothing else was sent`, reply, { command: "STARTTLS" });
   }
 }
 
@@ -260,17 +254,17 @@ export class Auth extends Command {
   }
 
   refused(reply: SmtpReply): SmtpError {
-    const details = { replyCode: reply.code, enhancedStatus: reply.enhancedStatus, lastReply: reply.raw, command: this.display };
+    const command = this.display;
     if (reply.code === 535) {
-      return new SmtpError(ErrorCode.Auth, `the server refused the credentials (AUTH ${this.mechanism}): ${describeReply(reply)}`, {
-        ...details,
+      return replyFailure(ErrorCode.Auth, `the server refused the credentials (AUTH ${this.mechanism}): ${describeReply(reply)}`, reply, {
+        command,
         hint: this.usesToken ? "the token may have expired or lack the mail scope" : "check User and Password",
       });
     }
     if (reply.code === 534 || reply.code === 538) {
-      return new SmtpError(ErrorCode.Auth, `the server wants a different mechanism or encryption for AUTH ${this.mechanism}: ${describeReply(reply)}`, details);
+      return replyFailure(ErrorCode.Auth, `the server wants a different mechanism or encryption for AUTH ${this.mechanism}: ${describeReply(reply)}`, reply, { command });
     }
-    return new SmtpError(ErrorCode.Auth, `AUTH ${this.mechanism} failed: ${describeReply(reply)}`, details);
+    return replyFailure(ErrorCode.Auth, `AUTH ${this.mechanism} failed: ${describeReply(reply)}`, reply, { command });
   }
 }
 
