@@ -45,7 +45,8 @@ describe("aiosmtpd (STARTTLS, AUTH PLAIN / LOGIN)", () => {
     const m = peerClient(peer.port, { authMechanism: mechanism, sendTo: `rcpt-${mechanism}@example.test`, subject: `aiosmtpd ${mechanism}` });
     const r = record(m);
     const result = await m.send();
-    expect(result).toBeDefined();
+    expect(result).toMatchObject({ replyCode: 250, accepted: [`rcpt-${mechanism}@example.test`], rejected: [] });
+    expect(result.messageBytes).toBeGreaterThan(0);
     expect(r.sent()).toContain(`AUTH ${expected} ****`);
     expect(r.sent().indexOf("STARTTLS")).toBeLessThan(r.sent().findIndex((l) => l.startsWith("AUTH")));
     const messages = await peer.messages();

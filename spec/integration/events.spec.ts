@@ -1,9 +1,9 @@
 /** PITrail, ConnectionStatus, StartTransfer / Transfer / EndTransfer and Error events. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Direction } from "../../src/index.js";
+import { Direction, ErrorCode } from "../../src/index.js";
 import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 import { scriptedSmtp, type TcpServer } from "../support/tcp-server.js";
-import { client, record } from "../support/client.js";
+import { client, record, rejectsWith } from "../support/client.js";
 
 let server: Harness;
 const scripted: TcpServer[] = [];
@@ -88,9 +88,14 @@ describe("ConnectionStatus", () => {
     scripted.push(s);
     const m = client(s.port);
     const r = record(m);
-    await m.send().catch(() => undefined);
+    // The failure: the server went away while the client waited for the reply to MAIL FROM.
+    const err = await rejectsWith(m.send(), ErrorCode.ConnectionClosed);
+    expect(err.message).toMatch(/MAIL FROM/);
     expect(r.status[0]?.connectionEvent).toMatch(/connection complete/i);
     expect(r.status[1]?.connectionEvent).toMatch(/disconnected/i);
+    // The error code: the disconnect reports the code the send failed with, not 0.
+    expect(r.status[1]?.statusCode).toBe(err.code);
+    expect(r.status).toHaveLength(2);
   });
 });
 

@@ -145,13 +145,13 @@ describe("RFC 8463 Appendix A", () => {
 
   it("reproduces the published Ed25519 b= byte for byte", () => {
     expect(ed).toBeDefined();
-    if (!ed) return;
+    if (!ed) throw new Error("the vector has no Ed25519 signature");
     expect(reproduce(ed, others, edPem)).toBe(ed.tags.get("b"));
   });
 
   it("reproduces the published RSA b= byte for byte", () => {
     expect(rsa).toBeDefined();
-    if (!rsa) return;
+    if (!rsa) throw new Error("the vector has no RSA signature");
     expect(reproduce(rsa, others, RSA_KEY)).toBe(rsa.tags.get("b"));
   });
 
