@@ -5,12 +5,11 @@
  * produce on demand (421 at MAIL, a connection dropped at a chosen step,
  * replies that never come).
  */
-import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp, SmtpError, SmtpPool, type PoolMessage, type SendResult, type SmtpPoolOptions } from "../../src/index.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import { startSmtpServer, type Harness, type HarnessOptions } from "../support/smtp-server-harness.js";
-import { esmtpServer, listenLocal, scriptedSmtp, type Connection, type EsmtpOptions, type SmtpScript, type TcpServer } from "../support/tcp-server.js";
+import { esmtpServer, scriptedSmtp, tcpServer, type Connection, type EsmtpOptions, type SmtpScript, type TcpServer } from "../support/tcp-server.js";
 import { rejectsWith, throwsWith, waitFor } from "../support/client.js";
 
 const pools: SmtpPool[] = [];
@@ -578,12 +577,12 @@ describe("SmtpPool: built from an Smtp template", () => {
 describe("SmtpPool: a server that drops every connection before greeting", () => {
   it("the message is tried on two connections, then rejected; the pool does not loop", async () => {
     let accepted = 0;
-    const server = createServer((socket) => {
+    const server = await tcpServer((conn) => {
       accepted++;
-      socket.destroy();
+      conn.destroy();
     });
-    const port = await listenLocal(server);
-    servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    servers.push(server);
+    const port = server.port;
     const pool = newPool(base(port), { maxConnections: 1 });
     const err = await within(pool.send(msg(1)).then(() => undefined, (e: unknown) => e), 10_000, "the send");
     expect(err).toBeInstanceOf(SmtpError);
