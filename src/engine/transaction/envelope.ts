@@ -63,24 +63,20 @@ export async function sendEnvelope(tx: TransactionState, body: BodyTransfer): Pr
   let closing: SmtpError | undefined;
   for (let k = 0; k < rcpts.length; k++) {
     const rcpt = rcpts[k] as Rcpt;
-    const reply = replies ? await (replies[at + k] as Promise<SmtpReply>) : await session.send(rcpt);
+    const reply = await (replies ? (replies[at + k] as Promise<SmtpReply>) : session.send(rcpt));
     const accepted = rcpt.accepts(reply);
     const result = recipientResult(rcpt, reply, accepted);
     tx.results.push(result);
     hooks.recipientResult(result);
     if (accepted) continue;
-    if (reply.code === 421) {
-      closing ??= rcpt.closing(reply);
-      if (!replies) break;
+    if (reply.code === 421) closing ??= rcpt.closing(reply);
+    else if (hooks.stopOn(rcpt.type)) stop ??= rcpt.refused(reply);
+    else {
+      hooks.recipientRefused(rcpt.refused(reply));
       continue;
     }
-    const err = rcpt.refused(reply);
-    if (hooks.stopOn(rcpt.type)) {
-      stop ??= err;
-      if (!replies) break;
-      continue;
-    }
-    hooks.recipientRefused(err);
+    // The send stops: the rest of a group is still read (RFC 2920); one at a time, nothing more is sent.
+    if (!replies) break;
   }
 
   // A 421 or a stopping refusal already in hand is the reason, whatever happens to the replies after it.
