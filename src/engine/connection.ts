@@ -18,7 +18,7 @@ export interface ConnectionHooks {
   trail(direction: 0 | 1 | 2, message: string): void;
   /** Every reply, in order (LastReply). */
   reply(reply: SmtpReply): void;
-  /** The socket closed, for whatever reason. */
+  /** The socket closed: `reason` is the failure, or the loss of the connection while replies were awaited; undefined for an orderly close. */
   closed(reason: SmtpError | undefined): void;
 }
 
@@ -90,6 +90,8 @@ export class SmtpConnection {
   private closing: SmtpReply | undefined;
   /** Replies and commands fell out of step (stray, extra, implausible or malformed replies). */
   private violation: SmtpError | undefined;
+  /** The server went away while replies were awaited: what they failed with, for the closed hook. */
+  private lost: SmtpError | undefined;
   /** Replies matched to their commands so far. */
   private matched = 0;
   private checkpoints: { at: number; resolve(): void; reject(err: SmtpError): void }[] = [];
@@ -554,14 +556,19 @@ export class SmtpConnection {
   private onEnd(): void {
     if (this.failure) return;
     this.ended = true;
-    if (this.waiters.length > 0) this.rejectAll(this.closedError(this.waiters[0]?.label));
+    if (this.waiters.length > 0) {
+      this.lost = this.closedError(this.waiters[0]?.label);
+      this.rejectAll(this.lost);
+    }
   }
 
   private onClose(): void {
     const err = this.failure ?? this.closedError(this.waiters[0]?.label);
+    // Closed under replies still awaited, and not from this side: the connection was lost.
+    if (!this.ended && this.waiters.length > 0) this.lost ??= err;
     this.ended = true;
     this.rejectAll(err);
-    this.opts.hooks.closed(this.failure);
+    this.opts.hooks.closed(this.failure ?? this.lost);
   }
 
   /** A protocol violation: nothing read on this connection can be trusted any more. */
