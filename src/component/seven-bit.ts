@@ -13,7 +13,7 @@ import { serializeHeaders } from "../message/header-builder.js";
 import { encodeWords } from "../message/header-encoding.js";
 import type { MessagePart } from "../message/message-parts.js";
 import { encodeBodyText, quotedPrintableBody, withTextType, withTransferEncoding } from "../mime/plain-body.js";
-import type { ComposedMessage } from "./compose.js";
+import type { ComposedMessage } from "./composed-message.js";
 
 export interface SevenBitSource {
   /** The headers as composed, before any DKIM signature. */

@@ -10,11 +10,12 @@ import { TypedEmitter } from "tiny-typed-emitter";
 import { rawMessage, type RawRecipient } from "../component/compose.js";
 import type { SendResult } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
-import type { SmtpEvents } from "../events.js";
+import { EVENT_NAMES, type SmtpEvents } from "../events.js";
+import { clientOf, SmtpClient } from "../client/smtp-client.js";
+import type { SeriesMessage } from "../client/series.js";
 import type { SmtpOptions } from "../schema/accessor-types.js";
-import { PROPERTIES } from "../schema/properties.js";
-import { HEADER_PROPERTIES, lowerFirst } from "../schema/property-store.js";
-import { copyConfiguration, sendSeries, Smtp, type SeriesMessage } from "../smtp.js";
+import { applyOptions } from "../schema/apply-options.js";
+import { MESSAGE_PROPERTY_BY_KEY, type MessagePropertyKey } from "../schema/message-properties.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { TaskQueue } from "./task-queue.js";
 
@@ -33,11 +34,8 @@ export interface SmtpPoolOptions {
   rateLimit?: { messages: number; intervalMs: number };
 }
 
-type MessageKey = "attachedFile" | "messageHTML" | "bcc" | "cc" | "deliveryNotificationTo" | "from" | "importance" | "message" | "messageDate" | "messageId" | "messageText"
-  | "otherHeaders" | "priority" | "readReceiptTo" | "replyTo" | "returnPath" | "sendTo" | "sensitivity" | "subject";
-
 /** One message: the message properties of Smtp by their camelCase names, and optionally a body stream. */
-export type PoolMessage = Pick<SmtpOptions, MessageKey | "messageRecipients"> & {
+export type PoolMessage = Pick<SmtpOptions, MessagePropertyKey | "messageRecipients"> & {
   /** Body read as it is sent (setMessageStream); such a message is never retried. */
   messageStream?: Readable;
 };
@@ -69,31 +67,26 @@ interface Task {
   messageId?: string;
 }
 
+/** A pool is built from an Smtp (its configuration is copied) or from Smtp's constructor options. */
+export type PoolTemplate = SmtpOptions | { config(configurationString: string): string };
+
 interface Worker {
   id: number;
-  smtp: Smtp;
+  client: SmtpClient;
   busy: boolean;
   openedAt: number;
   /** Messages started on the current connection. */
   started: number;
   lastUsed: number;
   idleTimer: NodeJS.Timeout | undefined;
-  /** Events relayed from this worker's Smtp. */
+  /** Events relayed from this worker's client. */
   forwarded: Set<keyof SmtpEvents>;
 }
 
-/** camelCase name -> IP*Works name for the message properties a PoolMessage may set. */
-const MESSAGE_KEYS: ReadonlyMap<string, string> = new Map(
-  PROPERTIES.filter((p) => (HEADER_PROPERTIES as readonly string[]).includes(p.name)).map((p) => [("js" in p ? p.js : lowerFirst(p.name)) as string, p.name]),
-);
-
-const EVENT_NAMES: readonly (keyof SmtpEvents)[] = [
-  "PITrail", "ConnectionStatus", "StartTransfer", "Transfer", "EndTransfer", "Error", "Expand", "SSLServerAuthentication", "SSLStatus", "RecipientStatus",
-];
 
 export class SmtpPool extends TypedEmitter<PoolEvents> {
   readonly options: Required<Omit<SmtpPoolOptions, "rateLimit">> & Pick<SmtpPoolOptions, "rateLimit">;
-  private readonly template: Smtp;
+  private readonly template: SmtpClient;
   private readonly queue = new TaskQueue<Task>();
   private readonly workers = new Set<Worker>();
   private readonly limiter: RateLimiter | undefined;
@@ -103,11 +96,15 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   private drained: (() => void) | undefined;
   private draining: Promise<void> | undefined;
 
-  constructor(template: Smtp | SmtpOptions = {}, options: SmtpPoolOptions = {}) {
+  constructor(template: PoolTemplate | SmtpClient = {}, options: SmtpPoolOptions = {}) {
     super();
     // A snapshot: later changes to the caller's template do not leak into the pool.
-    this.template = new Smtp();
-    copyConfiguration(template instanceof Smtp ? template : new Smtp(template), this.template);
+    const source = template instanceof SmtpClient ? template : clientOf(template);
+    if (source) this.template = source.derived();
+    else {
+      this.template = new SmtpClient();
+      applyOptions(this.template.store, template as SmtpOptions);
+    }
     this.options = {
       maxConnections: positive("maxConnections", options.maxConnections ?? 5, 1),
       maxMessagesPerConnection: positive("maxMessagesPerConnection", options.maxMessagesPerConnection ?? 100, 0),
@@ -143,7 +140,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   send(message: PoolMessage): Promise<SendResult> {
     if (this.closing) return Promise.reject(new SmtpError(ErrorCode.Interrupted, "the pool is closing; no new messages are taken"));
     for (const key of Object.keys(message)) {
-      if (key !== "messageStream" && key !== "messageRecipients" && !MESSAGE_KEYS.has(key)) {
+      if (key !== "messageStream" && key !== "messageRecipients" && !MESSAGE_PROPERTY_BY_KEY.has(key as MessagePropertyKey)) {
         return Promise.reject(new SmtpError(ErrorCode.InvalidValue, `"${key}" is not a message property; connection settings belong to the pool's template`));
       }
     }
@@ -173,7 +170,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     if (opts.force) {
       this.closeSignal.abort(new SmtpError(ErrorCode.Interrupted, "the pool was closed"));
       for (const task of this.queue.takeAll()) task.reject(new SmtpError(ErrorCode.Interrupted, "the pool was closed before this message was sent"));
-      await Promise.all([...this.workers].map((w) => (w.busy ? w.smtp.interrupt() : undefined)));
+      await Promise.all([...this.workers].map((w) => (w.busy ? w.client.interrupt() : undefined)));
     } else if (this.queue.length || [...this.workers].some((w) => w.busy)) {
       // Every caller of close() waits for the same drain.
       await (this.draining ??= new Promise<void>((resolve) => (this.drained = resolve)));
@@ -195,23 +192,21 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   private freeWorker(): Worker | undefined {
     for (const w of this.workers) if (!w.busy) return w;
     if (this.workers.size >= this.options.maxConnections) return undefined;
-    const smtp = new Smtp();
-    copyConfiguration(this.template, smtp);
-    const worker: Worker = { id: this.nextId++, smtp, busy: false, openedAt: 0, started: 0, lastUsed: 0, idleTimer: undefined, forwarded: new Set() };
+    const worker: Worker = { id: this.nextId++, client: this.template.derived(), busy: false, openedAt: 0, started: 0, lastUsed: 0, idleTimer: undefined, forwarded: new Set() };
     this.workers.add(worker);
     for (const name of EVENT_NAMES) if (this.listenerCount(name)) this.forward(worker, name);
     return worker;
   }
 
   /**
-   * Relays one event of a worker's Smtp, tagged with the connection id. Only
-   * events the pool has listeners for are relayed: with none, the Smtp builds
+   * Relays one event of a worker's client, tagged with the connection id. Only
+   * events the pool has listeners for are relayed: with none, the client builds
    * no event objects at all.
    */
   private forward(worker: Worker, name: keyof SmtpEvents): void {
     if (worker.forwarded.has(name)) return;
     worker.forwarded.add(name);
-    worker.smtp.on(name, (e: object) => {
+    worker.client.events.on(name, (e: object) => {
       // The same object, so SSLServerAuthentication listeners can still set accept.
       (this.emit as (event: string, arg: object) => boolean)(name, Object.assign(e, { connectionId: worker.id }));
     });
@@ -250,21 +245,21 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       // Connection set-up first: its time must not eat into the rate window.
       await this.ready(worker);
     } catch (e) {
-      const err = asSmtpError(e);
+      const err = SmtpError.from(e);
       if (this.retries(first, err)) {
         first.attempts++;
         await this.disconnect(worker, `retrying after: ${err.message}`);
         this.queue.unshift(first);
         return;
       }
-      if (!worker.smtp.getConnected()) await this.disconnect(worker, err.message);
+      if (!worker.client.connected) await this.disconnect(worker, err.message);
       first.reject(err);
       return;
     }
     let pending: Task | undefined = first;
     const retry: Task[] = [];
     let stop: string | undefined;
-    const next = async (): Promise<SeriesMessage | undefined> => {
+    const next = async (): Promise<SeriesMessage<SmtpClient> | undefined> => {
       const task = pending ?? (stop === undefined ? this.continueOn(worker) : undefined);
       pending = undefined;
       if (!task) return undefined;
@@ -272,15 +267,15 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       try {
         release = await this.limiter?.acquire(signal);
       } catch (e) {
-        task.reject(asSmtpError(e));
+        task.reject(SmtpError.from(e));
         return undefined;
       }
       worker.started++;
       return {
-        prepare: (smtp) => {
+        prepare: (client) => {
           if (task.raw) return rawMessage(task.raw.from, task.raw.recipients, task.raw.body);
-          apply(smtp, task.message);
-          if (task.messageId !== undefined && task.message.messageId === undefined) smtp.messageId = task.messageId;
+          apply(client, task.message);
+          if (task.messageId !== undefined && task.message.messageId === undefined) client.store.set("MessageId", task.messageId);
           return undefined;
         },
         composed: (messageId) => {
@@ -300,7 +295,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
               retry.push(task);
               stop ??= `retrying after: ${err.message}`;
             } else {
-              if (!worker.smtp.getConnected()) stop ??= err.message;
+              if (!worker.client.connected) stop ??= err.message;
               task.reject(err);
             }
           }
@@ -309,19 +304,19 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       };
     };
     try {
-      await sendSeries(worker.smtp, next, { signal });
+      await worker.client.series(next, { signal });
     } catch (e) {
       // The series could not start (the pool was closed with force): the first message was never taken.
-      if (pending) pending.reject(asSmtpError(e));
+      if (pending) pending.reject(SmtpError.from(e));
     }
-    if (stop !== undefined || !worker.smtp.getConnected()) await this.disconnect(worker, stop ?? "closed by the server");
+    if (stop !== undefined || !worker.client.connected) await this.disconnect(worker, stop ?? "closed by the server");
     this.queue.unshift(...retry);
   }
 
   /** The next queued message for a worker whose connection may carry on, if any. */
   private continueOn(worker: Worker): Task | undefined {
     const { maxMessagesPerConnection: maxMessages, maxConnectionAge: maxAge } = this.options;
-    if (this.closeSignal.signal.aborted || !worker.smtp.getConnected()) return undefined;
+    if (this.closeSignal.signal.aborted || !worker.client.connected) return undefined;
     if (maxMessages > 0 && worker.started >= maxMessages) return undefined;
     if (maxAge > 0 && performance.now() - worker.openedAt >= maxAge) return undefined;
     return this.queue.shift();
@@ -337,19 +332,19 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   private async ready(worker: Worker): Promise<void> {
     const { maxMessagesPerConnection: maxMessages, maxConnectionAge: maxAge, idleCheckAfter } = this.options;
     const now = performance.now();
-    if (worker.smtp.getConnected()) {
+    if (worker.client.connected) {
       if ((maxMessages > 0 && worker.started >= maxMessages) || (maxAge > 0 && now - worker.openedAt >= maxAge)) {
         await this.disconnect(worker, maxMessages > 0 && worker.started >= maxMessages ? "message limit reached" : "maximum age reached");
       } else if (idleCheckAfter > 0 && now - worker.lastUsed >= idleCheckAfter) {
         // Idle connections die silently (server timeouts, NAT): check before trusting one with a message.
-        const alive = await worker.smtp.sendCommand("NOOP", { signal: this.closeSignal.signal }).then((r) => r.code === 250, () => false);
+        const alive = await worker.client.sendCommand("NOOP", { signal: this.closeSignal.signal }).then((r) => r.code === 250, () => false);
         if (!alive) await this.disconnect(worker, "failed the idle check (NOOP)");
       }
     }
     // The server closed it while idle: report the close before opening anew.
-    if (!worker.smtp.getConnected() && worker.openedAt > 0) await this.disconnect(worker, "closed by the server");
-    if (!worker.smtp.getConnected()) {
-      await worker.smtp.connect({ signal: this.closeSignal.signal });
+    if (!worker.client.connected && worker.openedAt > 0) await this.disconnect(worker, "closed by the server");
+    if (!worker.client.connected) {
+      await worker.client.connect({ signal: this.closeSignal.signal });
       worker.openedAt = performance.now();
       worker.started = 0;
       this.emit("ConnectionOpened", { connectionId: worker.id });
@@ -357,8 +352,8 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   }
 
   private async disconnect(worker: Worker, reason: string): Promise<void> {
-    const was = worker.smtp.getConnected() || worker.openedAt > 0;
-    await worker.smtp.disconnect().catch(() => undefined);
+    const was = worker.client.connected || worker.openedAt > 0;
+    await worker.client.disconnect().catch(() => undefined);
     if (was) this.emit("ConnectionClosed", { connectionId: worker.id, reason });
     worker.openedAt = 0;
   }
@@ -370,14 +365,17 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   }
 }
 
-/** Sets the message on the worker's Smtp (headers reset first: nothing leaks from the last message). */
-function apply(smtp: Smtp, message: PoolMessage): void {
-  smtp.resetHeaders();
+/** Sets the message on the worker's client (headers reset first: nothing leaks from the last message). */
+function apply(client: SmtpClient, message: PoolMessage): void {
+  client.resetHeaders();
   for (const [key, value] of Object.entries(message)) {
     if (value === undefined) continue;
-    if (key === "messageStream") smtp.setMessageStream(value as Readable);
-    else if (key === "messageRecipients") smtp.messageRecipients = value as NonNullable<PoolMessage["messageRecipients"]>;
-    else (smtp as unknown as Record<string, unknown>)[key] = value;
+    if (key === "messageStream") client.setMessageStream(value as Readable);
+    else if (key === "messageRecipients") client.store.setItems("MessageRecipients", value as NonNullable<PoolMessage["messageRecipients"]>);
+    else {
+      const name = MESSAGE_PROPERTY_BY_KEY.get(key as MessagePropertyKey);
+      if (name) client.store.set(name, value);
+    }
   }
 }
 
@@ -392,9 +390,6 @@ function retryable(err: SmtpError): boolean {
   return err.isNetwork() && err.replyCode === undefined;
 }
 
-function asSmtpError(e: unknown): SmtpError {
-  return e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
-}
 
 function positive(name: string, value: number, min: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < min) {

@@ -1,0 +1,336 @@
+/**
+ * SmtpClient: the engine-level client every face sends through (Smtp, each
+ * connection of SmtpPool, processQueue). It owns the configuration (a
+ * PropertyStore), the session's lifecycle, the one-call-at-a-time runner,
+ * compose -> plan -> transaction, and the pipelined series. Events go to the
+ * emitter it is given (the Smtp itself, or its own for a pool connection).
+ */
+import type { X509Certificate } from "node:crypto";
+import type { Readable } from "node:stream";
+import { TypedEmitter } from "tiny-typed-emitter";
+import { composeMessage, rawMessage, type ComposedMessage, type ComposeExtras, type RawRecipient } from "../component/compose.js";
+import { deliverDirect } from "../component/direct-delivery.js";
+import { dkimOptions, signComposed } from "../component/dkim-signing.js";
+import { authOptions, sessionOptions } from "../component/session-options.js";
+import { messageForServer, planTransaction } from "../component/transaction-plan.js";
+import { authenticate, type TokenRefreshRequest } from "../engine/authenticator.js";
+import type { ServerCapabilities } from "../engine/capabilities.js";
+import { argument, expand as expandList, rawCommand, verify as verifyAddress } from "../engine/commands.js";
+import type { SmtpReply } from "../engine/reply.js";
+import { SmtpSession } from "../engine/session.js";
+import { deliveryUnknown, runTransaction, type RecipientResult, type SendResult, type TransactionPlan } from "../engine/transaction.js";
+import { ErrorCode, SmtpError } from "../errors.js";
+import type { SmtpEvents } from "../events.js";
+import { PropertyStore } from "../schema/property-store.js";
+import type { Connector } from "../transport/connector.js";
+import { emitError, sessionEvents, tlsHooks, transactionHooks, type ClientState } from "./client-events.js";
+import { MethodRunner, type CallOptions } from "./method-runner.js";
+import { runSeries, type SeriesMessage, type SeriesStep } from "./series.js";
+
+export type { CallOptions } from "./method-runner.js";
+export type TokenRefresher = (request: TokenRefreshRequest) => Promise<string | undefined> | string | undefined;
+
+/** The client behind each component object (Smtp), so a pool built from one can copy its configuration. */
+const clients = new WeakMap<object, SmtpClient>();
+
+/** The client `holder` (an Smtp) sends through, if it is one. */
+export function clientOf(holder: object): SmtpClient | undefined {
+  return clients.get(holder);
+}
+
+export class SmtpClient {
+  readonly store: PropertyStore;
+  readonly events: TypedEmitter<SmtpEvents>;
+  /** Called when the server refuses an XOAUTH2 / OAUTHBEARER token (see Smtp.tokenRefresher). */
+  tokenRefresher: TokenRefresher | undefined;
+  /** Opens the stream sessions run on instead of TCP to MailServer. */
+  connector: Connector | undefined;
+  /** Attachment sources and an S/MIME entity from the face that owns this client. */
+  composeExtras: () => ComposeExtras | undefined = () => undefined;
+
+  #session: SmtpSession | undefined;
+  /** connect() was called (and not disconnect()): sends keep their connection open, reopening it if the server closed it. */
+  #kept = false;
+  #stream: Readable | undefined;
+  #serverCert: X509Certificate | undefined;
+  #lastRecipients: readonly RecipientResult[] = [];
+  readonly #runner: MethodRunner;
+  readonly #state: ClientState = {
+    serverCert: (cert) => (this.#serverCert = cert),
+    recipient: (r) => (this.#lastRecipients = [...this.#lastRecipients, r]),
+  };
+
+  constructor(events: TypedEmitter<SmtpEvents> = new TypedEmitter<SmtpEvents>(), holder?: object) {
+    this.events = events;
+    this.store = new PropertyStore({ isConnected: () => this.connected });
+    this.#runner = new MethodRunner({
+      store: this.store,
+      abortSession: (reason) => this.#session?.abort(reason),
+      failed: () => {
+        if (this.#session && !this.#session.isOpen) this.#session = undefined;
+      },
+    });
+    if (holder) clients.set(holder, this);
+  }
+
+  get connected(): boolean {
+    return this.#session?.isOpen === true;
+  }
+
+  /** The server's certificate from the last TLS handshake. */
+  get serverCert(): X509Certificate | undefined {
+    return this.#serverCert;
+  }
+
+  get capabilities(): ServerCapabilities | undefined {
+    return this.#session?.capabilities;
+  }
+
+  /** The per-recipient outcome of the last send. */
+  get recipientResults(): readonly RecipientResult[] {
+    return this.#lastRecipients;
+  }
+
+  /** Takes every property, setting and hook of `template`; the state of a connection is not copied. */
+  copyConfiguration(template: SmtpClient): void {
+    this.store.copyFrom(template.store);
+    this.store.setInternal("Idle", true);
+    this.store.setInternal("LastReply", "");
+    this.tokenRefresher = template.tokenRefresher;
+    this.connector = template.connector;
+  }
+
+  /** A new client with this one's configuration (a pool's template, a pool connection). */
+  derived(): SmtpClient {
+    const client = new SmtpClient();
+    client.copyConfiguration(this);
+    return client;
+  }
+
+  /** Runs one method call (one at a time; interrupt() and AbortSignal apply). */
+  run<T>(opts: CallOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.#runner.run(opts, body);
+  }
+
+  interrupt(): void {
+    this.#runner.interrupt();
+  }
+
+  connect(opts: CallOptions = {}): Promise<void> {
+    return this.run(opts, async (signal) => {
+      await this.#ensureSession(signal);
+      this.#kept = true;
+    });
+  }
+
+  disconnect(opts: CallOptions = {}): Promise<void> {
+    return this.run(opts, async () => {
+      const session = this.#session;
+      this.#session = undefined;
+      this.#kept = false;
+      if (session) await session.quit();
+    });
+  }
+
+  /** Logs in on the open connection (for User set after connect()). */
+  authenticate(opts: CallOptions = {}): Promise<void> {
+    return this.run(opts, async () => {
+      const session = this.#session;
+      if (!session?.isOpen) throw new SmtpError(ErrorCode.NotConnected, "authenticate() needs an open connection: call connect() first");
+      if (session.authenticated) return;
+      const login = authOptions(this.store, this.tokenRefresher);
+      if (!login) throw new SmtpError(ErrorCode.InvalidValue, "User is empty: set User (and Password) before authenticate()");
+      await authenticate(session, login);
+    });
+  }
+
+  /** Sends the message the properties describe (or `raw`, a complete one) with MAIL / SEND / SOML / SAML FROM. */
+  send(verb: TransactionPlan["verb"], opts: CallOptions = {}, raw?: ComposedMessage): Promise<SendResult> {
+    return this.run(opts, async (signal) => {
+      this.#lastRecipients = [];
+      // Everything that can be refused locally is refused before connecting.
+      const composed = await this.compose(raw);
+      return this.#sendComposed(verb, signal, composed, raw !== undefined);
+    });
+  }
+
+  /** SocketTools' SendMessage: a complete message with its own envelope. */
+  sendMessage(from: string, recipients: string | readonly RawRecipient[], message: string | Buffer | Readable, opts: CallOptions = {}): Promise<SendResult> {
+    return this.send("MAIL", opts, rawMessage(from, recipients, message));
+  }
+
+  verify(address: string, opts: CallOptions = {}): Promise<string> {
+    return this.run(opts, (signal) => this.#withSession(signal, async (session) => (await verifyAddress(session, address)).raw));
+  }
+
+  expand(name: string, opts: CallOptions = {}): Promise<string[]> {
+    return this.run(opts, (signal) => this.#withSession(signal, async (session) => {
+      const members = await expandList(session, name);
+      for (const address of members) this.events.emit("Expand", { address });
+      return members;
+    }));
+  }
+
+  /** One command line; resolves with the reply whatever its code. Connects first if needed; the connection stays open. */
+  sendCommand(line: string, opts: CallOptions = {}): Promise<SmtpReply> {
+    return this.run(opts, async (signal) => {
+      const checked = argument("the command", line);
+      return rawCommand(await this.#ensureSession(signal), checked);
+    });
+  }
+
+  /** Closes any connection and returns every property and setting to its default. */
+  reset(opts: CallOptions = {}): Promise<void> {
+    return this.run(opts, async () => {
+      const session = this.#session;
+      this.#session = undefined;
+      if (session) await session.quit();
+      this.store.resetAll();
+      this.#stream = undefined;
+    });
+  }
+
+  /** Clears the message properties and the message stream; the connection stays. */
+  resetHeaders(): void {
+    this.store.resetHeaders();
+    this.#stream = undefined;
+  }
+
+  /** The body of the next send() is read from this stream as it is sent. */
+  setMessageStream(stream: Readable): void {
+    if (!stream || typeof (stream as Partial<Readable>).pipe !== "function") {
+      throw new SmtpError(ErrorCode.InvalidValue, "setMessageStream() needs a readable stream");
+    }
+    this.#stream = stream;
+  }
+
+  /** Takes the message stream (a stream is sent once). */
+  takeStream(): Readable | undefined {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    return stream;
+  }
+
+  /** The message as it will be sent (DKIM-signed when the settings ask for it); `raw` is a complete one from sendMessage(). */
+  async compose(raw?: ComposedMessage): Promise<ComposedMessage> {
+    return this.#dkim(raw ?? (await composeMessage(this.store, this.#stream, this.composeExtras())));
+  }
+
+  /**
+   * The pool's send loop on this client's open connection: one method call,
+   * many messages, pipelined (see series.ts).
+   */
+  series(next: () => Promise<SeriesMessage<SmtpClient> | undefined>, opts: CallOptions = {}): Promise<void> {
+    return this.run(opts, (signal) => {
+      const client = this;
+      return runSeries<SmtpClient>({
+        client,
+        get session() {
+          return client.#session;
+        },
+        // AbsoluteTimeout bounds one method call, meant as one send: with it, a series is one message.
+        overlap: !(this.store.bool("AbsoluteTimeout") && this.store.number("Timeout") > 0),
+        compose: (complete) => this.compose(complete),
+        sendComposed: (composed, raw, sig, step) => this.#sendComposed("MAIL", sig, composed, raw, step),
+      }, next, signal);
+    });
+  }
+
+  async #sendComposed(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {
+    this.#lastRecipients = [];
+    try {
+      return await this.#deliver(verb, signal, composed, raw, series);
+    } finally {
+      await composed.cleanup?.();
+    }
+  }
+
+  /** Adds the DKIM signature when the DKIM settings are set. */
+  async #dkim(composed: ComposedMessage): Promise<ComposedMessage> {
+    // A streamed complete message (sendMessage(stream), processQueue) is sent as it is: queue() signed it already.
+    if (composed.prebuilt && !composed.parts.every((p) => Buffer.isBuffer(p))) return composed;
+    const options = dkimOptions(this.store);
+    return options ? signComposed(composed, options, this.store.int("MaxHeaderLength")) : composed;
+  }
+
+  async #deliver(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {
+    const store = this.store;
+    store.setItemsInternal("MessageHeaders", composed.headers.map((h) => ({ Field: h.field, Value: h.value })));
+    store.setInternal("MessageHeadersString", composed.headersString);
+    if (store.string("MailServer").trim() === "" && store.bool("DirectDelivery") && !this.connected) {
+      if (!raw) this.#stream = undefined;
+      return deliverDirect(store, composed, {
+        open: (address, name, sig) => SmtpSession.open(
+          sessionOptions(store, tlsHooks(this.events), { address, port: store.int("DirectDeliveryPort"), name }),
+          sessionEvents(store, this.events, this.#state),
+          sig,
+        ),
+        hooks: transactionHooks(store, this.events, this.#state),
+        sign: (message) => this.#dkim(message),
+        failed: (err) => emitError(this.events, err.code, err.message),
+        trail: (message) => this.events.emit("PITrail", { direction: 2, message }),
+      }, signal);
+    }
+    const transact = (session: SmtpSession, message: ComposedMessage = composed): Promise<SendResult> => {
+      // As this server takes it: 7-bit (DKIM-signed again) without 8BITMIME; streams sent as they are get checked.
+      const ready = messageForServer(store, session, message, (m) => this.#dkim(m));
+      if (ready instanceof Promise) return ready.then((m) => transact(session, m));
+      const { envelope, plan, notes } = planTransaction(store, session, ready, verb);
+      for (const note of notes) this.events.emit("PITrail", { direction: 2, message: note });
+      // The stream is spent from here on; before this a failed connect leaves it for a retry.
+      if (!raw) this.#stream = undefined;
+      const hooks = transactionHooks(store, this.events, this.#state);
+      if (series?.handover) hooks.handover = series.handover;
+      return runTransaction(session, envelope, { parts: ready.parts }, plan, hooks, signal);
+    };
+    if (!series) return this.#withSession(signal, transact, (err) => deliveryUnknown(err));
+    // A series never opens a connection of its own: a lost one ends it (retryable, nothing was sent).
+    const session = series.session;
+    if (!session?.isOpen || this.#session !== session) {
+      throw session?.connection.failedWith ?? new SmtpError(ErrorCode.ConnectionClosed, "the connection closed before this message was started; it was not sent");
+    }
+    series.started = true;
+    return transact(session);
+  }
+
+  async #ensureSession(signal: AbortSignal): Promise<SmtpSession> {
+    if (this.#session?.isOpen) return this.#session;
+    this.#session = undefined;
+    const store = this.store;
+    const options = { ...sessionOptions(store, tlsHooks(this.events)), connector: this.connector };
+    const login = authOptions(store, this.tokenRefresher);
+    const session = await SmtpSession.open(options, sessionEvents(store, this.events, this.#state), signal);
+    this.#session = session;
+    if (login) {
+      try {
+        await authenticate(session, login);
+      } catch (e) {
+        // A session that failed to log in is of no use to the caller.
+        this.#session = undefined;
+        await session.quit();
+        throw e;
+      }
+    }
+    return session;
+  }
+
+  /** Runs `body` on a session; one opened just for it is closed afterwards. */
+  async #withSession<T>(signal: AbortSignal, body: (session: SmtpSession) => Promise<T>, untrusted: (err: SmtpError) => SmtpError = (err) => err): Promise<T> {
+    const own = !this.connected && !this.#kept;
+    const session = await this.#ensureSession(signal);
+    let result: T;
+    try {
+      result = await body(session);
+    } finally {
+      if (own && this.#session === session) {
+        this.#session = undefined;
+        await session.quit();
+      }
+    }
+    // The goodbye answered in step vouches for the replies before it; one
+    // answered out of step (a late refusal read as the reply to QUIT) does not.
+    const broken = own ? session.connection.outOfStep : undefined;
+    if (broken) throw untrusted(broken);
+    return result;
+  }
+}
