@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import type { SecureVersion } from "node:tls";
+import { valueUsesToken } from "../auth/registry.js";
 import type { AuthOptions } from "../engine/authenticator.js";
 import { stripBearer } from "../engine/authenticator.js";
 import { resolveTlsMode, type SessionOptions } from "../engine/session.js";
@@ -13,6 +14,7 @@ import type { PropertyStore } from "../schema/property-store.js";
 import { parsePin } from "../transport/certificate-pin.js";
 import { readPemOrPath } from "../transport/pem-source.js";
 import { proxyFromEnvironment } from "../transport/env-proxy.js";
+import { defaultProxyPort } from "../transport/firewall-types.js";
 import type { ProxySettings } from "../transport/proxy-connector.js";
 import { loadClientCertificate } from "../transport/client-certificate.js";
 import { normalizeHost } from "../transport/tcp-connector.js";
@@ -98,7 +100,7 @@ function proxySettings(store: PropertyStore, server: string): ProxySettings | un
     return {
       type,
       host: store.string("FirewallHost").trim(),
-      port: store.number("FirewallPort") || (type === 1 ? 80 : 1080),
+      port: store.number("FirewallPort") || defaultProxyPort(type),
       user: store.string("FirewallUser"),
       password: store.string("FirewallPassword"),
     };
@@ -113,7 +115,7 @@ export function authOptions(store: PropertyStore, refreshToken: AuthOptions["ref
   const password = store.string("Password");
   const authzid = String(store.setting("AuthorizationIdentity"));
   const mechanism = store.number("AuthMechanism");
-  const tokenMechanism = mechanism === 7 || mechanism === 8;
+  const tokenMechanism = valueUsesToken(mechanism);
   // IP*Works puts the XOAUTH2 token in AuthorizationIdentity; Password works too.
   const token = tokenMechanism ? stripBearer(authzid || password) : "";
   const port = store.number("MailPort");

@@ -17,8 +17,6 @@ import type {
 import { parseSettingText, validateValue } from "./validate.js";
 
 /** Until the pool reads message-properties.ts itself. */
-export { lowerFirst };
-export { MESSAGE_PROPERTIES as HEADER_PROPERTIES };
 
 type Item = Record<string, SettingValue>;
 
