@@ -48,10 +48,10 @@ export async function deliverDirect(store: PropertyStore, composed: ComposedMess
       results.push(...result.recipients.map((r) => ({ ...r, host })));
       last = result;
     } catch (e) {
-      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
+      const err = SmtpError.from(e);
       if (signal.aborted) throw err;
       failures.push(err);
-      ctx.failed(new SmtpError(err.code, `direct delivery to ${domain} failed: ${err.message}`, { replyCode: err.replyCode, enhancedStatus: err.enhancedStatus, lastReply: err.lastReply }));
+      ctx.failed(err.derive(`direct delivery to ${domain} failed: ${err.reason}`));
       for (const r of recipients) {
         if (err.recipientResults?.some((x) => x.address === r.address)) continue; // reported by the transaction
         const result: DirectRecipientResult = {

@@ -142,7 +142,7 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
       classify(sent.recipients, done, newlyFailed);
       detail = sent.reply;
     } catch (e) {
-      const err = e instanceof SmtpError ? e : new SmtpError(ErrorCode.Communication, String(e), { cause: e });
+      const err = SmtpError.from(e);
       // Checked first: a message sent in full may have been delivered, also when
       // an abort cut off its verdict. It is filed for an operator (attempt
       // counted), never put back for a blind resend.
