@@ -195,6 +195,16 @@ export class SmtpError extends Error {
   }
 }
 
+/** The error interrupt() and an aborted AbortSignal stand for (301). */
+export function interrupted(why = "interrupted"): SmtpError {
+  return new SmtpError(ErrorCode.Interrupted, `operation ${why}`);
+}
+
+/** Why `signal` was aborted, as an SmtpError: its reason when it is one, else "operation interrupted". */
+export function abortReason(signal: AbortSignal | undefined): SmtpError {
+  return signal?.reason instanceof SmtpError ? signal.reason : interrupted();
+}
+
 export function isSmtpError(e: unknown): e is SmtpError {
   return e instanceof SmtpError;
 }

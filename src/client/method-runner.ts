@@ -2,8 +2,7 @@
  * One method call at a time: Idle kept up to date, interrupt() and the
  * caller's AbortSignal wired in, AbsoluteTimeout bounding the whole call.
  */
-import { ErrorCode, SmtpError } from "../errors.js";
-import { interrupted } from "../engine/session.js";
+import { abortReason, ErrorCode, interrupted, SmtpError } from "../errors.js";
 import type { PropertyStore } from "../schema/property-store.js";
 import { failureOf } from "./failure.js";
 
@@ -71,7 +70,7 @@ export class MethodRunner {
     if (this.#controller && !this.#controller.signal.aborted) return this.#controller;
     const op = new AbortController();
     op.signal.addEventListener("abort", () => {
-      this.host.abortSession(op.signal.reason instanceof SmtpError ? op.signal.reason : interrupted());
+      this.host.abortSession(abortReason(op.signal));
     }, { once: true });
     this.#controller = op;
     return op;

@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import { isIPv4, isIPv6, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { ErrorCode, SmtpError } from "../errors.js";
+import { abortReason, ErrorCode, SmtpError } from "../errors.js";
 import { connectThroughProxy, type ProxySettings } from "../transport/proxy-connector.js";
 import { connectTcp, normalizeHost, whenConnected, type SocketOptions } from "../transport/tcp-connector.js";
 import { startTls, type TlsOptions, type TlsResult } from "../transport/tls-upgrade.js";
@@ -145,7 +145,7 @@ export class SmtpSession {
         },
       },
     });
-    const onAbort = (): void => conn.abort(signal?.reason instanceof SmtpError ? signal.reason : interrupted());
+    const onAbort = (): void => conn.abort(abortReason(signal));
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (signal?.aborted) onAbort();
@@ -320,6 +320,4 @@ export function addressLiteral(address: string): string {
   return "[127.0.0.1]";
 }
 
-export function interrupted(why = "interrupted"): SmtpError {
-  return new SmtpError(ErrorCode.Interrupted, `operation ${why}`);
-}
+export { interrupted } from "../errors.js";

@@ -24,13 +24,9 @@ export interface PreparedSource {
   wrapError(err: unknown): SmtpError;
 }
 
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 async function fileSource(path: string): Promise<PreparedSource> {
   const cannotOpen = (err: unknown): SmtpError =>
-    err instanceof SmtpError ? err : new SmtpError(ErrorCode.CannotOpenFile, `Cannot open attachment file "${path}": ${reason(err)}`, { cause: err });
+    SmtpError.from(err, ErrorCode.CannotOpenFile, `Cannot open attachment file "${path}"`);
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new Error("not a regular file");
@@ -58,7 +54,7 @@ function bufferSource(bytes: Buffer): PreparedSource {
     byteLength: bytes.length,
     once: false,
     defaultName: "attachment",
-    wrapError: (err) => (err instanceof SmtpError ? err : new SmtpError(ErrorCode.MessageStream, `Attachment encoding failed: ${reason(err)}`, { cause: err })),
+    wrapError: (err) => SmtpError.from(err, ErrorCode.MessageStream, "Attachment encoding failed"),
   };
 }
 
@@ -73,7 +69,7 @@ function streamSource(stream: Readable): PreparedSource {
     once: true,
     defaultName: "attachment",
     wrapError: (err) =>
-      err instanceof SmtpError ? err : new SmtpError(ErrorCode.MessageStream, `Attachment stream failed: ${reason(err)}`, { cause: err }),
+      SmtpError.from(err, ErrorCode.MessageStream, "Attachment stream failed"),
   };
 }
 

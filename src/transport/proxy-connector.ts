@@ -6,7 +6,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP, type Socket } from "node:net";
-import { ErrorCode, SmtpError } from "../errors.js";
+import { abortReason, ErrorCode, SmtpError } from "../errors.js";
 import { assertNoLineBreak } from "../message/header-block.js";
 import { FirewallType, firewallType } from "./firewall-types.js";
 import { connectTcp, normalizeHost, type SocketOptions } from "./tcp-connector.js";
@@ -105,7 +105,7 @@ async function socksConnect(socket: Socket, proxy: ProxySettings, host: string, 
     });
     return tunnel;
   } catch (e) {
-    if (opts.signal?.aborted) throw opts.signal.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted");
+    if (opts.signal?.aborted) throw abortReason(opts.signal);
     const message = e instanceof Error ? e.message : String(e);
     throw new SmtpError(ErrorCode.Firewall, `${label}: ${describeSocksError(message)}`, {
       hint: /auth/i.test(message) ? "check FirewallUser and FirewallPassword" : undefined,
@@ -191,7 +191,7 @@ function httpConnect(socket: Socket, proxy: ProxySettings, host: string, port: n
     const onError = (e: Error): void => done(new SmtpError(ErrorCode.Firewall, `HTTP proxy: ${e.message}`, { cause: e }));
     const onAbort = (): void => {
       socket.destroy();
-      done(opts.signal?.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted"));
+      done(abortReason(opts.signal));
     };
     socket.on("data", onData);
     socket.once("close", onClose);

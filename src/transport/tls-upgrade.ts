@@ -9,7 +9,7 @@ import { X509Certificate } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { isIP } from "node:net";
 import { checkServerIdentity, connect as tlsConnect, rootCertificates, type PeerCertificate, type SecureVersion, type TLSSocket } from "node:tls";
-import { ErrorCode, SmtpError } from "../errors.js";
+import { abortReason, ErrorCode, SmtpError } from "../errors.js";
 import type { ClientCertificate } from "./client-certificate.js";
 import { matchesPin, type CertificatePin } from "./certificate-pin.js";
 
@@ -79,7 +79,7 @@ export function startTls(socket: Duplex, opts: TlsOptions): Promise<TlsResult> {
         reject(err);
       }
     };
-    const onAbort = (): void => finish(opts.signal?.reason instanceof SmtpError ? opts.signal.reason : new SmtpError(ErrorCode.Interrupted, "operation interrupted"));
+    const onAbort = (): void => finish(abortReason(opts.signal));
     const onError = (err: Error): void => finish(handshakeError(err, opts.host, opts.clientCert !== undefined));
     const onSecure = (): void => {
       // getPeerCertificate() first: on Node 20, calling getPeerX509Certificate()
