@@ -5,7 +5,7 @@
  * written through a real SmtpConnection over TCP, byte for byte.
  */
 import { once } from "node:events";
-import { createServer, Socket, type AddressInfo } from "node:net";
+import { createServer, Socket, type AddressInfo, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { ErrorCode, SmtpError } from "../../src/errors.js";
 import { SmtpConnection } from "../../src/engine/connection.js";
@@ -189,16 +189,22 @@ describe("the error for a refusal", () => {
   });
 });
 
+/** A client socket and the server's side of it, on 127.0.0.1. */
+async function connectedPair(): Promise<{ server: Server; socket: Socket; peer: Socket }> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const accepted = once(server, "connection") as Promise<[Socket]>;
+  const socket = new Socket();
+  socket.connect((server.address() as AddressInfo).port, "127.0.0.1");
+  await once(socket, "connect");
+  const [peer] = await accepted;
+  return { server, socket, peer };
+}
+
 describe("commands on the wire", () => {
   it("a pipelined group goes out in one write, byte for byte, and each reply answers its command", async () => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const accepted = once(server, "connection") as Promise<[Socket]>;
-    const socket = new Socket();
-    socket.connect((server.address() as AddressInfo).port, "127.0.0.1");
-    await once(socket, "connect");
-    const [peer] = await accepted;
+    const { server, socket, peer } = await connectedPair();
     const chunks: Buffer[] = [];
     peer.on("data", (d: Buffer) => chunks.push(d));
     const conn = new SmtpConnection(socket, { maxLineLength: 2048, hooks: { trail: () => undefined, reply: () => undefined, closed: () => undefined } });
@@ -224,14 +230,7 @@ describe("commands on the wire", () => {
   });
 
   it("a reply outside a command's class breaks the connection instead of answering it", async () => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const accepted = once(server, "connection") as Promise<[Socket]>;
-    const socket = new Socket();
-    socket.connect((server.address() as AddressInfo).port, "127.0.0.1");
-    await once(socket, "connect");
-    const [peer] = await accepted;
+    const { server, socket, peer } = await connectedPair();
     const conn = new SmtpConnection(socket, { maxLineLength: 2048, hooks: { trail: () => undefined, reply: () => undefined, closed: () => undefined } });
     try {
       const [data] = conn.send([DATA], 2000);
