@@ -315,6 +315,10 @@ describe.concurrent("exit codes and error messages", () => {
     const tlsMode = await smtpkit(["send", ...server().slice(0, 4), "--tls", "sometimes", "--from", "a@example.test", "--to", "b@example.test"]);
     expect(tlsMode.code).toBe(1);
     expectCleanError(tlsMode.stderr, "usage");
+    // A built-in object name is not a mode either.
+    const inherited = await smtpkit(["send", ...server().slice(0, 4), "--tls", "constructor", "--from", "a@example.test", "--to", "b@example.test"]);
+    expect(inherited.code).toBe(1);
+    expect(inherited.stderr).toContain('unknown TLS mode "constructor"');
 
     const noRecipient = await smtpkit(["send", ...server(), "--from", "ann@example.test", "--body", "x"]);
     expect(noRecipient.code).toBe(1);

@@ -77,12 +77,7 @@ export async function runSeries<Client>(host: SeriesHost<Client>, next: () => Pr
     if (!overlap) break;
     previous = Promise.race([handover, done]);
     // Compose the next message once this one's commands are on the wire, not before.
-    await flushed();
+    await step.session?.connection.flushed();
   }
   await Promise.all(inFlight);
-}
-
-/** Resolves after the writes held back by SmtpConnection.coalesce() in this burst went out (both use nextTick). */
-function flushed(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve));
 }

@@ -98,7 +98,8 @@ export class SmtpConnection {
   private ended = false;
   private sock: Duplex;
   private receivedAny = false;
-  private corked = false;
+  /** Resolves when the writes held by coalesce() have gone out; undefined when none are held. */
+  private corked: Promise<void> | undefined;
   private replyTimer: NodeJS.Timeout | undefined;
   private replyTimerMs = 0;
   /** The waiter the reply timer is timing (the head of the queue), if any. */
@@ -295,12 +296,19 @@ export class SmtpConnection {
    */
   coalesce(): void {
     if (this.corked || !this.isOpen) return;
-    this.corked = true;
     this.sock.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      this.sock.uncork();
+    this.corked = new Promise<void>((resolve) => {
+      process.nextTick(() => {
+        this.corked = undefined;
+        this.sock.uncork();
+        resolve();
+      });
     });
+  }
+
+  /** Resolves once the writes held by coalesce() in this burst have been handed to the socket (at once when none are held). */
+  flushed(): Promise<void> {
+    return this.corked ?? Promise.resolve();
   }
 
   /** Resolves once the socket's write buffer has drained (backpressure for pipelined data). */

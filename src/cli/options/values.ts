@@ -33,7 +33,8 @@ export function parseTimeout(v: Sourced): number {
 export function parseTlsMode(v: Sourced): number {
   const text = v.value.trim().toLowerCase();
   if (/^[0-3]$/.test(text)) return Number(text);
-  const mode = (TLS_MODES as Record<string, number>)[text];
+  // Own keys only: "constructor" or "toString" is not a mode.
+  const mode = Object.hasOwn(TLS_MODES, text) ? (TLS_MODES as Record<string, number>)[text] : undefined;
   if (mode === undefined) throw badValue(v, `unknown TLS mode "${v.value}"`, "use auto, implicit, starttls or none");
   return mode;
 }
