@@ -307,7 +307,7 @@ describe("reply framing", () => {
     const result = await m.send();
     expect(result.replyCode).toBe(250);
     expect(result.enhancedStatus).toBe("2.0.0");
-    expect(m.getLastReply()).toBe("221 2.0.0 bye");
+    expect(m.getLastReply()).toBe(result.reply);
     const c = await s.connection(0);
     await within(c.closed, 5_000, "close");
     expect(c.problems).toEqual([]);

@@ -168,10 +168,23 @@ describe("read-only properties", () => {
     expect(m.getLastReply()).toBe("");
   });
 
-  it("LastReply holds the server's last reply after a send", async () => {
+  it("LastReply holds the message's final reply after a send that connected by itself, not QUIT's 221", async () => {
     const m = client(server.port);
-    await m.send();
-    expect(m.getLastReply()).toMatch(/^221 /);
+    const result = await m.send();
+    expect(m.getLastReply()).toMatch(/^250 /);
+    expect(m.getLastReply()).toBe(result.reply);
+  });
+
+  it("on a connection kept with connect(), LastReply after a send is the message's final reply, not the NOOP's behind it", async () => {
+    const m = client(server.port);
+    await m.connect();
+    try {
+      const result = await m.send();
+      expect(result.replyCode).toBe(250);
+      expect(m.getLastReply()).toBe(result.reply);
+    } finally {
+      await m.disconnect();
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { promises as fsp } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -88,6 +89,15 @@ function readQueueFile(path: string): QueueFileView {
 
 function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 function files(dir: string): string[] {
@@ -533,6 +543,20 @@ describe("retries and per-recipient outcomes", () => {
     expect(srv.rcptCommands.slice(rcptsBefore)).toEqual(["later@example.com"]);
     expect(srv.received.map((d) => d.rcptTo)).toEqual([["first@example.com", "third@example.com"], ["later@example.com"]]);
     expect(files(dir)).toEqual([]);
+  });
+
+  it("a relay that cannot be reached: processQueue() rejects with the connection error (10061), every file stays queued with no attempt counted", async () => {
+    const dir = queueDir("unreachable");
+    const paths = await queueMany(dir, 2, "unreach");
+    const port = await closedPort();
+    const m = queueClient(port, {}, { QueueRetryDelay: 0 });
+    const progress: unknown[] = [];
+    m.on("QueueProgress", (e) => progress.push(e));
+    const err = await rejectsWith(m.processQueue(dir), ErrorCode.ConnectionRefused);
+    expect(err.message).toContain("127.0.0.1");
+    expect(progress).toEqual([]);
+    expect(files(dir)).toEqual(paths.map((p) => basename(p)).sort());
+    for (const p of paths) expect(readQueueFile(p).field("Attempts")).toEqual(["0"]);
   });
 
   it("QueueMaxAttempts=2 with a server that always answers 451: .failed with .errors after the second run", async () => {

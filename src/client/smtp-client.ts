@@ -239,7 +239,13 @@ export class SmtpClient {
   async #sendComposed(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {
     this.#lastRecipients = [];
     try {
-      return await this.#deliver(verb, signal, composed, raw, series);
+      const result = await this.#deliver(verb, signal, composed, raw, series);
+      // The message's final reply, not the NOOP behind it nor a QUIT after it.
+      this.store.setInternal("LastReply", result.reply);
+      return result;
+    } catch (e) {
+      if (e instanceof SmtpError && e.lastReply !== undefined) this.store.setInternal("LastReply", e.lastReply);
+      throw e;
     } finally {
       await composed.cleanup?.();
     }
@@ -319,12 +325,21 @@ export class SmtpClient {
     const own = !this.connected && !this.#kept;
     const session = await this.#ensureSession(signal);
     let result: T;
+    let failure: unknown;
     try {
       result = await body(session);
+    } catch (e) {
+      failure = e;
+      throw e;
     } finally {
       if (own && this.#session === session) {
         this.#session = undefined;
+        // LastReply keeps the answer to the work (the "250 ... queued as" line a port logs, or the
+        // refusal that ended it), not the 221 of the QUIT that closed a connection opened for it.
+        const refusal = failure instanceof SmtpError ? failure.lastReply : undefined;
+        const answer = refusal ?? this.store.get("LastReply");
         await session.quit();
+        this.store.setInternal("LastReply", answer);
       }
     }
     // The goodbye answered in step vouches for the replies before it; one

@@ -91,13 +91,23 @@ async function assertDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Failures of our own set-up (no MailServer, TLS, AUTH, proxy, bad settings):
- * no message is at fault, so every file stays as it was and the run stops.
+ * Failures of our own set-up (no MailServer, TLS, AUTH, proxy, bad settings)
+ * and a relay that cannot be reached at all (as IP*Works' ProcessQueue
+ * aborts): no message is at fault, so every file stays as it was, no
+ * attempt is counted, and the run stops with the error.
  */
 function isSetupError(err: SmtpError): boolean {
   const c = err.code;
   return c === ErrorCode.NoMailServer || c === ErrorCode.Firewall || c === ErrorCode.InvalidValue || c === ErrorCode.UnknownSetting
-    || (c >= 270 && c <= 299) || (c >= 620 && c <= 629);
+    || (c >= 270 && c <= 299) || (c >= 620 && c <= 629) || unreachable(err);
+}
+
+/** The relay could not be reached: nothing answered (refused, no route, no such host, or no TCP connection in time). */
+function unreachable(err: SmtpError): boolean {
+  const c = err.code;
+  if (c === ErrorCode.ConnectionRefused || c === ErrorCode.NoRoute || c === ErrorCode.HostNotFound) return true;
+  // A timeout before any reply was awaited is the TCP connect's; one waiting for a reply names its command.
+  return c === ErrorCode.TimedOut && err.command === undefined && err.lastReply === undefined;
 }
 
 async function processFile(dir: string, name: string, owner: string, pool: SmtpPool, settings: QueueSettings, signal: AbortSignal | undefined): Promise<{ status: QueueFileStatus; detail: string } | undefined> {
