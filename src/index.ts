@@ -1,5 +1,7 @@
 /** Public exports of smtpkit. */
-export { Smtp, smtp, type CallOptions } from "./smtp.js";
+export { Smtp, smtp, ssmtp, type CallOptions } from "./smtp.js";
+export { Certificate } from "./smime/certificate.js";
+export type { EncodedCertificate } from "./smime/cert-encoding.js";
 export type { QueueResult } from "./queue/queue-processor.js";
 export { QUEUE_FORMAT_VERSION } from "./queue/queue-file.js";
 export { SmtpPool, type SmtpPoolOptions, type PoolMessage, type PoolEvents } from "./pool/smtp-pool.js";

@@ -24,8 +24,9 @@ import type { GeneratedAccessors, SmtpOptions } from "./schema/accessor-types.js
 import { installAccessors } from "./schema/install-accessors.js";
 import type { PropertyStore } from "./schema/property-store.js";
 import type { EncryptOptions, SignOptions, SmimeCredentials } from "./smime/index.js";
+import { Certificate } from "./smime/certificate.js";
+import { certificatePem, type EncodedCertificate } from "./smime/cert-encoding.js";
 import type { Connector } from "./transport/connector.js";
-import { readPemOrPath } from "./transport/pem-source.js";
 
 export type { CallOptions } from "./client/smtp-client.js";
 
@@ -49,6 +50,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #attachmentSources = new WeakMap<object, Buffer | Readable>();
   /** The S/MIME entity made by sign() / encrypt(). */
   #prepared: PreparedEntity | undefined;
+  /** The signer set by setCertificate(), while CertStore* still say what it set. */
+  #certificate: Certificate | undefined;
 
   constructor(options: SmtpOptions = {}) {
     super();
@@ -285,17 +288,54 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     }
   }
 
-  /** Adds an S/MIME recipient certificate (PEM text or a path to a PEM file) for encrypt(). */
-  addRecipientCert(certificate: string): void {
+  /**
+   * Adds an S/MIME recipient certificate for encrypt(): DER bytes, base64 DER,
+   * PEM text (string or bytes), a Certificate, or a path to a file holding
+   * one of those (read at encrypt()). Decided by content.
+   */
+  addRecipientCert(certificate: EncodedCertificate | Certificate): void {
+    const encoded = certificate instanceof Certificate ? certificate.pem : certificatePem(certificate, "addRecipientCert", false);
     const store = storeOf(this);
     const index = store.count("RecipientCerts");
     store.setCount("RecipientCerts", index + 1);
     try {
-      store.setField("RecipientCerts", index, "Encoded", certificate);
+      store.setField("RecipientCerts", index, "Encoded", encoded);
     } catch (e) {
       store.setCount("RecipientCerts", index);
       throw e;
     }
+  }
+
+  /**
+   * IP*Works SSMTP Certificate: the S/MIME signer. Sets CertStoreType,
+   * CertStore and CertStorePassword from the certificate's store; the
+   * certificate it selected (by subject) signs while they stay so.
+   */
+  setCertificate(cert: Certificate): void {
+    if (!(cert instanceof Certificate)) throw new SmtpError(ErrorCode.InvalidValue, "setCertificate: expected a Certificate (new Certificate(storeType, store, password, subject))");
+    const store = storeOf(this);
+    store.set("CertStoreType", cert.storeType);
+    store.set("CertStore", cert.store);
+    store.set("CertStorePassword", cert.storePassword);
+    this.#certificate = cert;
+  }
+
+  /** The Certificate given to setCertificate(), or one read from CertStore* (undefined when CertStore is empty). */
+  getCertificate(): Certificate | undefined {
+    const cert = this.#currentCertificate();
+    if (cert) return cert;
+    const store = storeOf(this);
+    if (store.string("CertStore").trim() === "") return undefined;
+    return new Certificate(store.number("CertStoreType"), store.string("CertStore"), store.string("CertStorePassword"), "*");
+  }
+
+  /** The setCertificate() signer, unless CertStore* were changed since. */
+  #currentCertificate(): Certificate | undefined {
+    const cert = this.#certificate;
+    const store = storeOf(this);
+    if (!cert) return undefined;
+    const same = store.number("CertStoreType") === cert.storeType && store.string("CertStore") === cert.store && store.string("CertStorePassword") === cert.storePassword;
+    return same ? cert : undefined;
   }
 
   /**
@@ -349,7 +389,9 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   }
 
   async #signer(): Promise<SmimeCredentials> {
-    const { loadSigner } = await smime();
+    const { loadSigner, certificateSigner } = await smime();
+    const cert = this.#currentCertificate();
+    if (cert) return certificateSigner(cert);
     const store = storeOf(this);
     if (store.string("CertStore").trim() === "") throw new SmtpError(ErrorCode.InvalidValue, "CertStore is empty: set the signer's certificate and key (PEM or PKCS#12)");
     return loadSigner({ storeType: store.number("CertStoreType"), store: store.string("CertStore"), password: store.string("CertStorePassword") });
@@ -368,7 +410,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   #recipientCerts(): string[] {
     const items = storeOf(this).items("RecipientCerts");
     if (items.length === 0) throw new SmtpError(ErrorCode.InvalidValue, "no recipient certificate: addRecipientCert() first");
-    return items.map((item, i) => readPemOrPath(String(item["Encoded"] ?? ""), `RecipientCertEncoded(${i})`));
+    return items.map((item, i) => certificatePem(String(item["Encoded"] ?? ""), `RecipientCertEncoded(${i})`));
   }
 
   #composeExtras(): ComposeExtras {
@@ -391,3 +433,7 @@ function smime(): Promise<typeof import("./smime/index.js")> {
 /** IP*Works spells the class in lower case: `new ipworks.smtp()`. */
 export const smtp = Smtp;
 export type smtp = Smtp;
+
+/** IP*Works S/MIME's SSMTP is this same component (sign(), encrypt(), signAndEncrypt(), Certificate): `new ipworkssmime.ssmtp()`. */
+export const ssmtp = Smtp;
+export type ssmtp = Smtp;

@@ -85,14 +85,22 @@ function assemble(keys: KeyObject[], certs: X509Certificate[], source: string): 
   throw invalid(`${source}: no certificate matches the private key`);
 }
 
-function fromPem(text: string, password: string, source: string): SmimeCredentials {
+/** What a certificate store holds, parsed: every private key and every certificate, in store order. */
+export interface StoreContents {
+  keys: KeyObject[];
+  certs: X509Certificate[];
+  /** How errors name the store ("PFX file x.pfx", "PEM text"): never its content. */
+  source: string;
+}
+
+function fromPem(text: string, password: string, source: string): StoreContents {
   const blocks = pemBlocks(text);
   const certs = blocks.filter((b) => b.label === "CERTIFICATE" || b.label === "X509 CERTIFICATE").map((b) => parseCert(b.der, `${source}: a certificate`));
   const keys = blocks.filter((b) => / ?PRIVATE KEY$/.test(b.label)).map((b) => privateKey(b.text, password, source));
-  return assemble(keys, certs, source);
+  return { keys, certs, source };
 }
 
-function fromPfx(der: Buffer, password: string, source: string): SmimeCredentials {
+function fromPfx(der: Buffer, password: string, source: string): StoreContents {
   const { keys, certs } = readPkcs12(der, password);
   const keyObjects = keys.map((k) => {
     try {
@@ -101,7 +109,12 @@ function fromPfx(der: Buffer, password: string, source: string): SmimeCredential
       throw invalid(`${source}: the private key cannot be read`, err);
     }
   });
-  return assemble(keyObjects, certs.map((c) => parseCert(c, `${source}: a certificate`)), source);
+  return { keys: keyObjects, certs: certs.map((c) => parseCert(c, `${source}: a certificate`)), source };
+}
+
+/** True when `key` is the private key of `cert`. */
+export function keyMatches(key: KeyObject, cert: X509Certificate): boolean {
+  return spki(key).equals(spki(cert));
 }
 
 function looksLikePem(data: Buffer | string): boolean {
@@ -126,6 +139,16 @@ function isBase64(s: string): boolean {
  * file: 302.
  */
 export function loadSigner(opts: LoadSignerOptions): SmimeCredentials {
+  const { keys, certs, source } = readCertStore(opts);
+  return assemble(keys, certs, source);
+}
+
+/**
+ * Reads a certificate store the IP*Works way (CertStoreType / CertStore /
+ * CertStorePassword): every key and certificate in it. loadSigner() and the
+ * Certificate class build on it. Bad data or password: 601; unreadable file: 302.
+ */
+export function readCertStore(opts: LoadSignerOptions): StoreContents {
   const { storeType, store } = opts;
   if (typeof store !== "string" || store === "") throw invalid("loadSigner: store must be a non-empty string (a path, PEM text or PFX blob)");
   // IP*Works treats an unset password as empty.

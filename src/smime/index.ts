@@ -11,3 +11,4 @@ export { loadSigner, CertStoreType, type SmimeCredentials, type LoadSignerOption
 export { smimeSign, type SignOptions } from "./sign.js";
 export { smimeEncrypt, type EncryptOptions } from "./encrypt.js";
 export { serializeEntity } from "./mime.js";
+export { Certificate, certificateSigner } from "./certificate.js";
