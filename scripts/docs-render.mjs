@@ -60,6 +60,11 @@ export const METHODS = [
     doc: "Logs in on the open connection with User / Password and AuthMechanism (as SocketTools' Authenticate). connect() already does this when User is set; use it when User is set after connecting. Rejects with 608 when not connected, 620-624 when the login fails.",
   },
   {
+    name: "doEvents",
+    signature: "doEvents(): Promise<void>",
+    doc: "IP*Works DoEvents(): resolves at once. Node.js has no message queue to pump (events fire from the event loop); `await smtp.doEvents()` in a ported loop just yields to it.",
+  },
+  {
     name: "getSSLServerCert",
     signature: "getSSLServerCert(): X509Certificate | undefined   // also smtp.sslServerCert",
     doc: "The server's certificate from the last TLS handshake, as a node:crypto X509Certificate (subject, issuer, validTo, fingerprint256, raw).",
@@ -116,8 +121,13 @@ export const METHODS = [
   },
   {
     name: "addRecipientCert",
-    signature: "addRecipientCert(certificate: string): void",
-    doc: "Adds an S/MIME recipient certificate (PEM text or a path to a PEM file) to RecipientCerts for encrypt().",
+    signature: "addRecipientCert(certificate: string | Uint8Array | Certificate): void",
+    doc: "IP*Works AddRecipientCert(): adds an S/MIME recipient certificate to RecipientCerts for encrypt(): DER bytes (Buffer / Uint8Array), base64 DER, PEM text, a Certificate, or a path to a file holding DER, base64 DER or PEM (read at encrypt()). Decided by content: a string that decodes as base64 to a DER certificate is a certificate. Bytes that are no certificate: 601.",
+  },
+  {
+    name: "setCertificate / getCertificate",
+    signature: "setCertificate(cert: Certificate): void   getCertificate(): Certificate | undefined",
+    doc: "IP*Works SSMTP Certificate: the S/MIME signer, a `Certificate` (`new Certificate(storeType, store, storePassword, subject)`). Sets CertStoreType, CertStore and CertStorePassword from it; the certificate it selected by subject signs while they stay so. getCertificate() returns it, or the first certificate of CertStore. See [smime-dkim.md](smime-dkim.md).",
   },
   {
     name: "queue",

@@ -110,6 +110,14 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   }
 
   /**
+   * IP*Works' DoEvents(): there is no message queue to pump on Node.js (events fire from the event
+   * loop), so it resolves at once; `await smtp.doEvents()` in a ported loop yields to it.
+   */
+  doEvents(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
    * Logs in on the open connection (SocketTools' Authenticate): for when
    * User was set after connect(). connect() does this itself when User is set.
    */

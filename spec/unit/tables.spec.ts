@@ -116,8 +116,15 @@ describe("FirewallType", () => {
 
 describe("certificate store types", () => {
   it("names the values in code and in both schema enums", () => {
-    expect({ ...CertStoreType }).toEqual({ User: 0, Machine: 1, PfxFile: 2, PfxBlob: 3, JksFile: 4, JksBlob: 5, PemKeyFile: 6, PemKeyBlob: 7, Auto: 99 });
-    const names = { values: ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob"], extra: { 99: "cstAuto" } };
+    expect({ ...CertStoreType }).toEqual({
+      User: 0, Machine: 1, PfxFile: 2, PfxBlob: 3, JksFile: 4, JksBlob: 5, PemKeyFile: 6, PemKeyBlob: 7, PublicKeyFile: 8, PublicKeyBlob: 9, SshPublicKeyBlob: 10,
+      P7bFile: 11, P7bBlob: 12, SshPublicKeyFile: 13, PpkFile: 14, PpkBlob: 15, XmlFile: 16, XmlBlob: 17, JwkFile: 18, JwkBlob: 19, SecurityKey: 20, Auto: 99,
+    });
+    const names = {
+      values: ["cstUser", "cstMachine", "cstPFXFile", "cstPFXBlob", "cstJKSFile", "cstJKSBlob", "cstPEMKeyFile", "cstPEMKeyBlob", "cstPublicKeyFile", "cstPublicKeyBlob",
+        "cstSSHPublicKeyBlob", "cstP7BFile", "cstP7BBlob", "cstSSHPublicKeyFile", "cstPPKFile", "cstPPKBlob", "cstXMLFile", "cstXMLBlob", "cstJWKFile", "cstJWKBlob", "cstSecurityKey"],
+      extra: { 99: "cstAuto" },
+    };
     expect(enumOf("SSLCertStoreType")).toMatchObject(names);
     expect(enumOf("CertStoreType")).toMatchObject(names);
     expect(CERT_STORE_TYPES.filter((t) => t.supported).map((t) => t.value)).toEqual([2, 3, 6, 7, 99]);

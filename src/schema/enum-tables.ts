@@ -42,5 +42,6 @@ export function sslCertStoreTypeDoc(): string {
   const supported = STORE_TYPES.filter((r) => r.supported).map((r) => `${r.value} ${r.summary}${r.detail ? ` (${r.detail})` : ""}`);
   const families = [...new Set(STORE_TYPES.flatMap((r) => (r.family ? [r.family] : [])))];
   const unsupported = families.map((f) => `${f} (${STORE_TYPES.filter((r) => r.family === f).map((r) => r.value).join(", ")})`);
-  return `What SSLCertStore holds: ${supported.join(", ")}. ${unsupported.join(" and ")} are not available on Node and fail with code 278.`;
+  const list = unsupported.length > 1 ? `${unsupported.slice(0, -1).join(", ")} and ${unsupported.at(-1) ?? ""}` : unsupported.join("");
+  return `What SSLCertStore holds: ${supported.join(", ")}. ${list} are accepted as values but not available on Node: the connection fails with code 278.`;
 }

@@ -4,6 +4,7 @@
  * and camelCase properties. accessor-types.ts declares the same set for the
  * compiler; both read the same tables.
  */
+import { X509Certificate } from "node:crypto";
 import { jsName, lowerFirst } from "./js-name.js";
 import { COLLECTIONS, PROPERTIES } from "./properties.js";
 import type { PropertyStore } from "./property-store.js";
@@ -23,6 +24,18 @@ export function installAccessors(proto: object, storeOf: (self: object) => Prope
   for (const p of properties) {
     if (p.custom) continue;
     const name = p.name;
+    const encodedOf = p.encodedOf;
+    if (encodedOf !== undefined) {
+      // Read from the custom property's getter: the certificate lives on the client, not in the store.
+      const read = function (this: object): string {
+        const getter: unknown = Reflect.get(this, `get${encodedOf}`);
+        const cert: unknown = typeof getter === "function" ? Reflect.apply(getter, this, []) : undefined;
+        return cert instanceof X509Certificate ? cert.raw.toString("base64") : "";
+      };
+      define(`get${name}`, { value: read, writable: true });
+      define(jsName(p), { get: read });
+      continue;
+    }
     define(`get${name}`, { value(this: object) { return storeOf(this).get(name); }, writable: true });
     if (!p.readOnly) {
       define(`set${name}`, { value(this: object, v: unknown) { storeOf(this).set(name, v); }, writable: true });

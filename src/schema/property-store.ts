@@ -33,19 +33,33 @@ function settingSpec(name: string): SettingSpec | undefined {
 
 export interface StoreGuard {
   isConnected(): boolean;
+  /**
+   * Receives the "accepted, no effect on Node.js" notice of a `noEffect` property or setting, once
+   * per store, when it is first set (the client shows it as a PITrail info line, direction 2).
+   * Without it the notices wait in the store for takeNotices().
+   */
+  notice?(message: string): void;
+}
+
+/** The PITrail info line for a `noEffect` name; never the value (it may be a license key or proxy data). */
+export function noEffectNotice(name: string): string {
+  return `${name} is accepted for IP*Works compatibility and has no effect on Node.js (see docs/api.md)`;
 }
 
 export class PropertyStore {
   private readonly values = new Map<string, SettingValue>();
   private readonly settings = new Map<string, SettingValue>();
   private readonly collections = new Map<string, Item[]>();
+  /** `noEffect` names this store has already reported, and the notices not yet taken. */
+  private readonly noticed = new Set<string>();
+  private pendingNotices: string[] = [];
 
   constructor(private readonly guard: StoreGuard) {
     this.resetAll();
   }
 
   resetAll(): void {
-    for (const p of PROPERTY_BY_NAME.values()) this.values.set(p.name, p.default);
+    for (const p of PROPERTY_BY_NAME.values()) if (!p.aliasOf) this.values.set(p.name, p.default);
     for (const s of SETTING_BY_LOWER.values()) if (!s.property) this.settings.set(s.name, s.default);
     for (const c of COLLECTION_BY_NAME.values()) this.collections.set(c.name, []);
   }
@@ -66,7 +80,7 @@ export class PropertyStore {
   }
 
   get<N extends PropertyName>(name: N): PropertyValue<N> {
-    const v = this.values.get(name);
+    const v = this.values.get(propertySpec(name).aliasOf ?? name);
     if (v === undefined) throw new SmtpError(ErrorCode.InvalidValue, `unknown property ${name}`);
     return v as PropertyValue<N>;
   }
@@ -74,12 +88,14 @@ export class PropertyStore {
   /** A user's write: read-only and connected-state rules apply. The name may come from user input. */
   set<N extends string>(name: KnownOrInput<N, PropertyName>, value: unknown): void {
     const spec = propertySpec(name);
+    if (spec.aliasOf) return this.set(spec.aliasOf, value);
     if (spec.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `${name} is read-only`);
     if (spec.fixedWhileConnected && this.guard.isConnected() && value !== this.values.get(name)) {
       throw new SmtpError(ErrorCode.WhileConnected, `${name} cannot change while connected; disconnect first`);
     }
     const valid = validateValue(spec, value);
     this.values.set(name, valid);
+    this.noteNoEffect(spec);
     // IP*Works fills in the usual proxy port when the type is chosen and no port is set.
     if (name === "FirewallType" && this.values.get("FirewallPort") === 0) {
       this.values.set("FirewallPort", defaultProxyPort(Number(valid)));
@@ -88,8 +104,7 @@ export class PropertyStore {
 
   /** The component's own write (LastReply, Idle, ...): no read-only rule. */
   setInternal<N extends PropertyName>(name: N, value: PropertyValue<N>): void {
-    propertySpec(name);
-    this.values.set(name, value);
+    this.values.set(propertySpec(name).aliasOf ?? name, value);
   }
 
   string(name: StringPropertyName): string {
@@ -175,6 +190,7 @@ export class PropertyStore {
     const value = parseSettingText(spec, text.slice(eq + 1));
     if (spec.property) this.set(spec.property, value);
     else this.settings.set(spec.name, value);
+    this.noteNoEffect(spec);
     return "";
   }
 
@@ -186,6 +202,7 @@ export class PropertyStore {
     const v = typeof value === "string" && spec.type !== "string" ? parseSettingText(spec, value) : validateValue(spec, value);
     if (spec.property) this.set(spec.property, v);
     else this.settings.set(spec.name, v);
+    this.noteNoEffect(spec);
   }
 
   /** The component's own write of a read-only setting (SSLNegotiatedVersion, ...). */
@@ -193,6 +210,25 @@ export class PropertyStore {
     const spec = settingSpec(name);
     if (!spec || spec.property) throw new SmtpError(ErrorCode.UnknownSetting, `unknown setting "${name}"`);
     this.settings.set(spec.name, value);
+  }
+
+  /**
+   * The "no effect on Node.js" notices recorded since the last call (each `noEffect` name once per
+   * store), for a client that shows them in PITrail when a method starts. Empty when the
+   * StoreGuard has a notice() hook: those went there at once.
+   */
+  takeNotices(): string[] {
+    const notices = this.pendingNotices;
+    this.pendingNotices = [];
+    return notices;
+  }
+
+  private noteNoEffect(spec: ScalarSpec): void {
+    if (!spec.noEffect || this.noticed.has(spec.name)) return;
+    this.noticed.add(spec.name);
+    const message = noEffectNotice(spec.name);
+    if (this.guard.notice) this.guard.notice(message);
+    else this.pendingNotices.push(message);
   }
 
   setting<N extends SettingName>(name: N): SettingValueOf<N> {

@@ -2,6 +2,8 @@
  * THE table of config("Name=Value") settings. config(), validation and
  * docs/api.md derive from it.
  */
+import { FIREWALL_TYPES } from "../transport/firewall-types.js";
+import { enumNames } from "./enum-tables.js";
 import type { SettingSpec } from "./spec-types.js";
 
 export const SETTINGS = [
@@ -13,6 +15,8 @@ export const SETTINGS = [
   { name: "Charset", type: "string", default: "", check: "singleLine", doc: "Charset for RFC 2047 header encoding and for MessageText (any charset iconv-lite knows). Empty: UTF-8 wherever non-ASCII text needs encoding." },
   { name: "ConnectionTimeout", type: "int", default: 0, min: 0, max: 2147483, unit: "seconds", doc: "Limit for the TCP connect (and the greeting); 0 uses Timeout." },
   { name: "ChunkSize", type: "int", default: 262144, min: 512, max: 67108864, doc: "Bytes per BDAT chunk when the message is sent with CHUNKING; a whole message up to this size goes in the same flight as MAIL and RCPT when the server also offers PIPELINING." },
+  { name: "CloseStreamAfterTransfer", type: "bool", default: true, noEffect: true, doc: "IP*Works: close the stream given to setMessageStream() once it has been sent. Accepted; no effect on Node.js: the stream is always read once, to its end, and a Readable that has ended closes itself (autoDestroy), so false cannot keep it usable." },
+  { name: "CodePage", type: "int", default: 0, min: 0, max: 65535, noEffect: true, doc: "IP*Works: the Windows code page for Unicode to multibyte conversion. Accepted; no effect on Node.js: strings are Unicode, and text is encoded with Charset (UTF-8 by default)." },
   { name: "DetachedSignature", type: "bool", default: true, doc: "sign(): a detached multipart/signed signature (readable without S/MIME support); false: opaque application/pkcs7-mime." },
   { name: "DirectDelivery", type: "bool", default: false, doc: "With an empty MailServer, deliver straight to each recipient domain's mail servers: MX lookup (A / AAAA when there is no MX), hosts tried in preference order, one transaction per domain." },
   { name: "DirectDeliveryPort", type: "int", default: 25, min: 1, max: 65535, doc: "Port used for direct delivery." },
@@ -28,6 +32,14 @@ export const SETTINGS = [
   { name: "DSNOriginalRecipient", type: "bool", default: false, doc: "Send ORCPT=rfc822;<address> with each RCPT (RFC 3461) when the server offers DSN." },
   { name: "DSNRet", type: "string", default: "", check: "singleLine", choices: ["", "FULL", "HDRS"], doc: "RFC 3461 RET sent with MAIL FROM when the server offers DSN: FULL (return the whole message in a failure report) or HDRS (headers only)." },
   { name: "EncryptingAlgorithm", type: "string", default: "aes256-cbc", check: "singleLine", choices: ["aes256-cbc", "aes128-cbc", "aes128-gcm", "aes256-gcm"], doc: "S/MIME content encryption for encrypt() / signAndEncrypt()." },
+  { name: "FirewallAutoDetect", type: "bool", default: false, property: "FirewallAutoDetect", doc: "Same as the FirewallAutoDetect property." },
+  { name: "FirewallData", type: "string", default: "", check: "headerBlock", noEffect: true, doc: "IP*Works: extra data for the proxy (header lines `Name: value`, CRLF-separated, for an HTTP tunnel). Accepted and checked like OtherHeaders; no effect yet: the proxy requests are sent without it." },
+  { name: "FirewallHost", type: "string", default: "", check: "singleLine", property: "FirewallHost", doc: "Same as the FirewallHost property." },
+  { name: "FirewallListener", type: "bool", default: false, noEffect: true, doc: "IP*Works (IPPort only): bind to a SOCKS proxy as a server. Accepted; no effect: an SMTP client only connects out." },
+  { name: "FirewallPassword", type: "string", default: "", check: "singleLine", property: "FirewallPassword", doc: "Same as the FirewallPassword property (never traced)." },
+  { name: "FirewallPort", type: "int", default: 0, min: 0, max: 65535, property: "FirewallPort", doc: "Same as the FirewallPort property." },
+  { name: "FirewallType", type: "enum", default: 0, ...enumNames(FIREWALL_TYPES), property: "FirewallType", doc: "Same as the FirewallType property." },
+  { name: "FirewallUser", type: "string", default: "", check: "singleLine", property: "FirewallUser", doc: "Same as the FirewallUser property." },
   { name: "Hello", type: "string", default: "", check: "singleLine", doc: "The EHLO / HELO argument. Empty: this machine's host name when it is a valid domain, otherwise the local address as an address literal ([192.0.2.1] or [IPv6:...])." },
   { name: "IncludeCertificate", type: "bool", default: true, doc: "sign(): include the signer's certificate in the signature." },
   { name: "IncludeChain", type: "bool", default: false, doc: "sign(): include the intermediate certificates of CertStore too." },
@@ -36,6 +48,7 @@ export const SETTINGS = [
   { name: "KeepAliveInterval", type: "int", default: 0, min: 0, max: 2147483, unit: "seconds", doc: "Accepted for IP*Works compatibility; Node.js cannot set the probe interval, which stays the system's." },
   { name: "Linger", type: "bool", default: true, doc: "Close gracefully (FIN after the data is sent, waiting up to LingerTime). false: close with a reset at once." },
   { name: "LingerTime", type: "int", default: 2, min: 0, max: 3600, unit: "seconds", doc: "How long a graceful close waits for the server to close its side before the socket is destroyed." },
+  { name: "LocalHost", type: "string", default: "", check: "singleLine", property: "LocalHost", doc: "Same as the LocalHost property (not while connected)." },
   { name: "KeepQueue", type: "bool", default: false, doc: "processQueue() keeps a delivered file, renamed to .sent, instead of deleting it." },
   { name: "LocalPort", type: "int", default: 0, min: 0, max: 65535, doc: "Local port to bind before connecting; 0: the system picks one." },
   { name: "LogCredentials", type: "bool", default: false, doc: "Show AUTH arguments and responses in PITrail. Off: they appear as `****`." },
@@ -52,6 +65,7 @@ export const SETTINGS = [
   { name: "QueueMaxAttempts", type: "int", default: 5, min: 1, max: 1000, doc: "Attempts before a transiently failing queued message is moved to .failed." },
   { name: "QueueRateLimit", type: "int", default: 0, min: 0, max: 1000000, doc: "Messages per second processQueue() starts at most, across its connections; 0: no limit." },
   { name: "QueueRetryDelay", type: "int", default: 60, min: 0, max: 2147483, unit: "seconds", doc: "Wait before the first retry of a transient failure; doubled after each further attempt." },
+  { name: "RecordLength", type: "int", default: 0, min: 0, max: 2147483647, noEffect: true, doc: "IP*Works: the length of the records incoming data is cut into for a DataIn event. Accepted; no effect: SMTP has no DataIn event and server replies are read line by line." },
   { name: "RequireTLS", type: "bool", default: false, doc: "Ask for RFC 8689 REQUIRETLS: the message may only travel over TLS. Needs a TLS connection and a server that offers REQUIRETLS, otherwise the send fails (614) before anything is sent." },
   { name: "ReturnPath", type: "string", default: "", check: "singleLine", property: "ReturnPath", doc: "Same as the ReturnPath property." },
   { name: "SendRSET", type: "bool", default: true, doc: "On a connection kept open between sends, start each new transaction with RSET." },

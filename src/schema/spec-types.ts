@@ -29,6 +29,18 @@ interface BaseSpec {
   readonly docType?: string;
   /** Part of the message, not of the connection: resetHeaders() clears it and a pool message may set it. */
   readonly message?: boolean;
+  /**
+   * Another name for this property (IP*Works' SSLCertEncoded for SSLCertStore): reads and writes go
+   * to that property; the row repeats its type, default and checks.
+   */
+  readonly aliasOf?: string;
+  /** Read-only: the base64 DER of the certificate the custom property `encodedOf` holds (SSLServerCertEncoded). */
+  readonly encodedOf?: string;
+  /**
+   * Accepted for IP*Works compatibility but without effect on Node.js (the doc says why): the first
+   * time an object sets it, the store records a notice that PITrail shows as an info line.
+   */
+  readonly noEffect?: boolean;
 }
 
 export interface StringSpec extends BaseSpec {

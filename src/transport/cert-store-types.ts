@@ -11,7 +11,7 @@ export interface CertStoreTypeRow {
   readonly constant: string;
   /** Name in code: CertStoreType.PfxFile. */
   readonly key: string;
-  /** Loadable on Node; the others (Windows and Java stores) fail when the certificate is loaded. */
+  /** Loadable on Node; the others (Windows and Java stores, key-only and certificate-only formats, hardware keys) are accepted as values and fail when the certificate is loaded. */
   readonly supported: boolean;
   /** What the property docs call it ("PKCS#12 file"), and what SSLCertStoreType's doc adds. */
   readonly summary: string;
@@ -34,6 +34,19 @@ export const CERT_STORE_TYPES = [
     docHolds: "the path of a PEM file with the certificate and its private key",
   },
   { value: 7, constant: "cstPEMKeyBlob", key: "PemKeyBlob", supported: true, summary: "PEM text", docHolds: "PEM text with the certificate and its private key" },
+  { value: 8, constant: "cstPublicKeyFile", key: "PublicKeyFile", supported: false, summary: "public key file", family: "Public key files and blobs" },
+  { value: 9, constant: "cstPublicKeyBlob", key: "PublicKeyBlob", supported: false, summary: "public key blob", family: "Public key files and blobs" },
+  { value: 10, constant: "cstSSHPublicKeyBlob", key: "SshPublicKeyBlob", supported: false, summary: "SSH public key blob", family: "Public key files and blobs" },
+  { value: 11, constant: "cstP7BFile", key: "P7bFile", supported: false, summary: "PKCS#7 certificate file", family: "PKCS#7 certificate bundles (no private key)" },
+  { value: 12, constant: "cstP7BBlob", key: "P7bBlob", supported: false, summary: "PKCS#7 certificate blob", family: "PKCS#7 certificate bundles (no private key)" },
+  { value: 13, constant: "cstSSHPublicKeyFile", key: "SshPublicKeyFile", supported: false, summary: "SSH public key file", family: "Public key files and blobs" },
+  { value: 14, constant: "cstPPKFile", key: "PpkFile", supported: false, summary: "PuTTY key file", family: "Key-only formats (PuTTY, XML, JWK)" },
+  { value: 15, constant: "cstPPKBlob", key: "PpkBlob", supported: false, summary: "PuTTY key blob", family: "Key-only formats (PuTTY, XML, JWK)" },
+  { value: 16, constant: "cstXMLFile", key: "XmlFile", supported: false, summary: "XML key file", family: "Key-only formats (PuTTY, XML, JWK)" },
+  { value: 17, constant: "cstXMLBlob", key: "XmlBlob", supported: false, summary: "XML key blob", family: "Key-only formats (PuTTY, XML, JWK)" },
+  { value: 18, constant: "cstJWKFile", key: "JwkFile", supported: false, summary: "JSON Web Key file", family: "Key-only formats (PuTTY, XML, JWK)" },
+  { value: 19, constant: "cstJWKBlob", key: "JwkBlob", supported: false, summary: "JSON Web Key blob", family: "Key-only formats (PuTTY, XML, JWK)" },
+  { value: 20, constant: "cstSecurityKey", key: "SecurityKey", supported: false, summary: "hardware security key (PKCS#11)", family: "Hardware security keys" },
   {
     value: 99, constant: "cstAuto", key: "Auto", supported: true, summary: "detect", detail: "a path or content; PEM or PKCS#12",
     docHolds: "any of the above: a path or content, PEM or PKCS#12",
