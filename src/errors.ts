@@ -27,7 +27,7 @@ const CODES = {
   Tls: { code: 270, meaning: "The TLS handshake failed (270-299 are TLS errors).", retry: "permanent" },
   TlsCertRejected: { code: 271, meaning: "The server certificate was rejected: by validation, by SSLAcceptServerCert (pin mismatch) or by an SSLServerAuthentication listener that set accept = false.", retry: "permanent" },
   TlsCertExpired: { code: 272, meaning: "The server certificate has expired or is not yet valid.", retry: "permanent" },
-  TlsCertUntrusted: { code: 273, meaning: "The server certificate is self-signed or signed by an issuer that is not trusted (add it with config SSLCACerts, pin it with SSLAcceptServerCert, or accept it in SSLServerAuthentication).", retry: "permanent" },
+  TlsCertUntrusted: { code: 273, meaning: "The server certificate is self-signed or signed by an issuer that is not trusted (add it with config SSLCACerts, pin it with SSLAcceptServerCert, or accept it in SSLServerAuthentication). Where TLS is opportunistic (SSLStartMode 0, SSLEnabled false) the message is still sent encrypted, but with User set AUTH stops with this code: credentials are never sent to an unverified server.", retry: "permanent" },
   TlsHostMismatch: { code: 274, meaning: "The server certificate does not name MailServer (connect by the name on the certificate, or set config SSLServerName).", retry: "permanent" },
   TlsNotOffered: { code: 275, meaning: "TLS is required (SSLStartMode=2, or SSLEnabled=true) but the server does not offer STARTTLS; nothing else was sent.", retry: "permanent" },
   TlsStartRefused: { code: 276, meaning: "The server refused STARTTLS; nothing else was sent.", retry: "depends" },
@@ -54,11 +54,15 @@ const CODES = {
   AuthNeedsTls: { code: 622, meaning: "AUTH was refused locally because the connection is not encrypted: use TLS (SSLStartMode) or, if you accept the risk, config AllowCleartextAuth=true.", retry: "permanent" },
   AuthMechanismNotApplicable: { code: 623, meaning: "The AuthMechanism value does not apply to SMTP (3 APOP is a POP3 command; 6 Kerberos / GSSAPI is not supported).", retry: "permanent" },
   AuthNotOffered: { code: 624, meaning: "User is set but the server does not offer AUTH (on many servers AUTH appears only after STARTTLS).", retry: "permanent" },
+  WouldBlock: { code: 10035, meaning: "The socket operation would block (EWOULDBLOCK / EAGAIN): the system had no resources for it at that moment.", retry: "transient" },
+  AddressInUse: { code: 10048, meaning: "The local address is already in use: another socket holds LocalPort (with LocalHost); leave LocalPort 0 or choose a free port.", retry: "depends" },
+  ConnectionAborted: { code: 10053, meaning: "The connection was aborted by the local system (ECONNABORTED), e.g. a network change or a firewall on this host.", retry: "transient" },
   ConnectionReset: { code: 10054, meaning: "The connection was reset by the peer.", retry: "transient" },
   TimedOut: { code: 10060, meaning: "Timed out: the TCP connect exceeded ConnectionTimeout, or a reply did not arrive within Timeout.", retry: "transient" },
   ConnectionRefused: { code: 10061, meaning: "Connection refused: nothing listens on MailServer:MailPort.", retry: "transient" },
   NoRoute: { code: 10065, meaning: "No route to the host (network unreachable).", retry: "transient" },
   HostNotFound: { code: 11001, meaning: "MailServer could not be resolved (DNS).", retry: "transient" },
+  NoData: { code: 11004, meaning: "The name exists in DNS but has no record of the type asked for (no address, ENODATA): check the name or its DNS records.", retry: "permanent" },
 } as const satisfies Record<string, Omit<ErrorCodeDoc, "name">>;
 
 type CodeName = keyof typeof CODES;

@@ -1,12 +1,14 @@
 /**
  * SMTP AUTH (RFC 4954): picks the mechanism, refuses to expose credentials
- * on an unencrypted connection unless allowed, runs the SASL exchange with
+ * on an unencrypted connection unless allowed (and, always, on one whose
+ * server certificate did not verify: opportunistic TLS), runs the SASL exchange with
  * every credential masked in PITrail, and retries once with a refreshed
  * OAuth token when the server says the token has expired.
  */
 import { mechanismForValue } from "../auth/registry.js";
 import type { SaslCredentials, SaslExchange, SaslMechanism } from "../auth/mechanism.js";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { unverifiedChannelError } from "../transport/tls-upgrade.js";
 import type { SmtpReply } from "./reply.js";
 import type { SmtpSession } from "./session.js";
 import { Auth, SASL_CANCEL, SASL_CANCEL_LOGGED, SaslResponse } from "./smtp-commands.js";
@@ -30,6 +32,8 @@ export interface AuthOptions {
 const MAX_ROUNDS = 10;
 
 export async function authenticate(session: SmtpSession, opts: AuthOptions): Promise<void> {
+  // Opportunistic TLS over a certificate that did not verify: encrypted, but to whom is unknown.
+  if (session.tls && !session.tls.verified) throw unverifiedChannelError(session.tls, session.options.tls.host);
   const offered = session.capabilities.authMechanisms;
   if (!session.capabilities.has("AUTH")) {
     throw new SmtpError(ErrorCode.AuthNotOffered, `User is set but ${session.options.host} does not offer AUTH`, {

@@ -52,8 +52,8 @@ export interface SessionOptions {
   hello: string;
   allowExtensions: boolean;
   tlsMode: TlsMode;
-  /** Everything startTls() needs but the timeout and signal. */
-  tls: Omit<TlsOptions, "timeoutMs" | "signal">;
+  /** Everything startTls() needs but the timeout, the signal and the mode (tlsMode says it). */
+  tls: Omit<TlsOptions, "timeoutMs" | "signal" | "opportunistic">;
   /** Socket options (family, local port, keep-alive, buffers). */
   socket: SocketOptions;
   /** Reach the server through this proxy. */
@@ -158,6 +158,9 @@ export class SmtpSession {
         const upgraded = await startTlsIfOffered(conn, caps, opts, signal);
         if (upgraded) {
           tls = upgraded;
+          if (!tls.verified) {
+            events.trail(2, `the TLS certificate of ${opts.tls.host} was not verified (${tls.certStatus}): the connection is encrypted but the server is not authenticated; no credentials will be sent over it`);
+          }
           events.secured(tls);
           // RFC 3207 §4.2: forget everything learned in clear text and ask again.
           caps = await hello(conn, opts, ends.localAddress);
@@ -241,7 +244,8 @@ async function startTlsIfOffered(conn: SmtpConnection, caps: ServerCapabilities,
     await quietQuit(conn, opts);
     throw STARTTLS.refused(reply);
   }
-  const result = await startTls(conn.socket, { ...opts.tls, timeoutMs: opts.timeoutMs, signal });
+  // RFC 7435: without SSLEnabled / SSLStartMode 2, a certificate that does not verify still encrypts.
+  const result = await startTls(conn.socket, { ...opts.tls, timeoutMs: opts.timeoutMs, signal, opportunistic: !required });
   conn.upgrade(result.socket);
   return result;
 }

@@ -8,10 +8,16 @@ const BY_ERRNO: Readonly<Record<string, { code: number; text: string }>> = {
   ETIMEDOUT: { code: ErrorCode.TimedOut, text: "connection timed out" },
   EHOSTUNREACH: { code: ErrorCode.NoRoute, text: "no route to host" },
   ENETUNREACH: { code: ErrorCode.NoRoute, text: "network unreachable" },
+  ECONNABORTED: { code: ErrorCode.ConnectionAborted, text: "connection aborted by the local system" },
+  EWOULDBLOCK: { code: ErrorCode.WouldBlock, text: "resource temporarily unavailable (operation would block)" },
+  EAGAIN: { code: ErrorCode.WouldBlock, text: "resource temporarily unavailable (operation would block)" },
+  EADDRINUSE: { code: ErrorCode.AddressInUse, text: "local address already in use (check LocalPort and LocalHost)" },
   EADDRNOTAVAIL: { code: ErrorCode.Communication, text: "local address not available (check LocalHost)" },
   ENOTFOUND: { code: ErrorCode.HostNotFound, text: "host not found" },
   EAI_AGAIN: { code: ErrorCode.HostNotFound, text: "host name lookup failed (temporary DNS failure)" },
-  EAI_NODATA: { code: ErrorCode.HostNotFound, text: "host has no address" },
+  // The name exists but has no record of the type asked for (Winsock WSANO_DATA).
+  ENODATA: { code: ErrorCode.NoData, text: "the name has no address in DNS (no data)" },
+  EAI_NODATA: { code: ErrorCode.NoData, text: "the name has no address in DNS (no data)" },
 };
 
 export function socketError(err: unknown, where: string): SmtpError {

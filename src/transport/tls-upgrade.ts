@@ -4,6 +4,11 @@
  * with rejectUnauthorized off so that the verdict can go through the
  * SSLServerAuthentication event and pinning first; nothing is written on the
  * TLS socket before that verdict.
+ *
+ * Opportunistic TLS (RFC 7435, the default SSLStartMode 0 with SSLEnabled
+ * false): a certificate that does not verify still gets the message
+ * encrypted, unless a listener refuses it. The result then says `verified:
+ * false`, and the authenticator refuses to send credentials over it.
  */
 import { X509Certificate } from "node:crypto";
 import type { Duplex } from "node:stream";
@@ -19,8 +24,10 @@ export interface ServerCertificateCheck {
   certIssuer: string;
   /** "OK", or why validation failed. */
   status: string;
-  /** The verdict before any listener: validation passed or the pin matched. */
+  /** The verdict before any listener: validation passed or the pin matched (or, opportunistically, encrypt anyway). */
   accept: boolean;
+  /** Validation passed or the pin matched: the server is authenticated. */
+  verified: boolean;
 }
 
 export interface TlsOptions {
@@ -37,6 +44,12 @@ export interface TlsOptions {
   pin: CertificatePin | undefined;
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Opportunistic TLS (RFC 7435): a certificate that does not verify is
+   * accepted unless a listener refuses it; the result is then unverified.
+   * Never with a pin (SSLAcceptServerCert keeps its meaning).
+   */
+  opportunistic?: boolean;
   status(message: string): void;
   /** Fires SSLServerAuthentication; returns the final verdict. */
   authorize(check: ServerCertificateCheck): boolean;
@@ -47,6 +60,16 @@ export interface TlsResult {
   certificate: X509Certificate | undefined;
   protocol: string;
   cipher: string;
+  /**
+   * The server is authenticated: validation passed, the pin matched, or a
+   * listener accepted it where TLS is required. False only for opportunistic
+   * TLS over a certificate that did not verify (encrypted, not authenticated).
+   */
+  verified: boolean;
+  /** The certificate check's status ("OK", or why it did not verify). */
+  certStatus: string;
+  certSubject: string;
+  certIssuer: string;
 }
 
 export function startTls(socket: Duplex, opts: TlsOptions): Promise<TlsResult> {
@@ -103,7 +126,19 @@ export function startTls(socket: Duplex, opts: TlsOptions): Promise<TlsResult> {
       const protocol = tls.getProtocol() ?? "";
       opts.status(`TLS handshake complete: ${protocol} ${cipher.standardName || cipher.name}`);
       finish();
-      resolve({ socket: tls, certificate: peer, protocol, cipher: cipher.standardName || cipher.name });
+      // Where TLS is required, an accepted certificate is one the user vouched
+      // for (listener); opportunistically, only validation or a pin count.
+      const verified = opts.opportunistic === true ? check.verified : true;
+      resolve({
+        socket: tls,
+        certificate: peer,
+        protocol,
+        cipher: cipher.standardName || cipher.name,
+        verified,
+        certStatus: check.status,
+        certSubject: check.certSubject,
+        certIssuer: check.certIssuer,
+      });
     };
     tls.once("secureConnect", onSecure);
     tls.on("error", onError);
@@ -122,7 +157,7 @@ function verify(tls: TLSSocket, peer: X509Certificate | undefined, detail: PeerC
     certSubject: peer ? oneLine(peer.subject) : "",
     certIssuer: peer ? oneLine(peer.issuer) : "",
   };
-  if (!peer) return { ...base, status: "the server sent no certificate", accept: false };
+  if (!peer) return { ...base, status: "the server sent no certificate", accept: false, verified: false };
   let status = "OK";
   if (!tls.authorized) status = describeAuthorizationError(String(tls.authorizationError ?? "unknown error"));
   else {
@@ -130,10 +165,34 @@ function verify(tls: TLSSocket, peer: X509Certificate | undefined, detail: PeerC
     if (identityError) status = `host name mismatch: the certificate does not name ${opts.host} (${identityError.message})`;
   }
   if (opts.pin) {
-    if (matchesPin(opts.pin, peer)) return { ...base, status: status === "OK" ? "OK (pinned)" : `${status}; accepted by SSLAcceptServerCert`, accept: true };
-    if (opts.pin.kind === "fingerprint") return { ...base, status: `certificate does not match the pinned fingerprint (${peer.fingerprint256})`, accept: false };
+    if (matchesPin(opts.pin, peer)) return { ...base, status: status === "OK" ? "OK (pinned)" : `${status}; accepted by SSLAcceptServerCert`, accept: true, verified: true };
+    if (opts.pin.kind === "fingerprint") return { ...base, status: `certificate does not match the pinned fingerprint (${peer.fingerprint256})`, accept: false, verified: false };
   }
-  return { ...base, status, accept: status === "OK" };
+  if (status !== "OK" && opts.opportunistic === true && !opts.pin) {
+    // RFC 7435: encrypt anyway; a listener can still refuse (accept = false).
+    return { ...base, status: `${status}; ${NOT_VERIFIED}`, accept: true, verified: false };
+  }
+  return { ...base, status, accept: status === "OK", verified: status === "OK" };
+}
+
+/** How an opportunistically accepted certificate's status ends. */
+const NOT_VERIFIED = "not verified: opportunistic TLS encrypts without authenticating the server (RFC 7435)";
+
+function withoutNotVerified(status: string): string {
+  return status.endsWith(`; ${NOT_VERIFIED}`) ? status.slice(0, -NOT_VERIFIED.length - 2) : status;
+}
+
+/**
+ * Credentials are never sent over a connection whose server was not
+ * authenticated: the error AUTH stops with (the certificate's code: 273 for
+ * self-signed or an untrusted issuer, 272 expired, 274 another host's).
+ */
+export function unverifiedChannelError(tls: TlsResult, host: string): SmtpError {
+  const why = withoutNotVerified(tls.certStatus);
+  const code = certificateCode(why);
+  return new SmtpError(code, `refusing to send credentials: the TLS certificate of ${host} was not verified (${why}; subject ${tls.certSubject || "(none)"}, issuer ${tls.certIssuer || "(none)"}); the connection is encrypted but the server is not authenticated, so nothing was sent after STARTTLS but EHLO`, {
+    hint: `${code === ErrorCode.TlsHostMismatch ? "connect by a name the certificate lists or set config SSLServerName, " : ""}trust its issuer with config SSLCACerts, pin it with SSLAcceptServerCert, or set SSLStartMode=2 and accept it in the SSLServerAuthentication event`,
+  });
 }
 
 const AUTHORIZATION_ERRORS: Readonly<Record<string, string>> = {
@@ -153,20 +212,25 @@ function describeAuthorizationError(code: string): string {
 }
 
 function certificateError(check: ServerCertificateCheck): SmtpError {
-  const s = check.status;
-  const code = /expired|not yet valid/.test(s)
-    ? ErrorCode.TlsCertExpired
-    : /self-signed|untrusted issuer/.test(s)
-      ? ErrorCode.TlsCertUntrusted
-      : /host name mismatch/.test(s)
-        ? ErrorCode.TlsHostMismatch
-        : ErrorCode.TlsCertRejected;
-  const why = s === "OK" || s.startsWith("OK ") ? "an SSLServerAuthentication listener set accept = false" : s;
+  const s = withoutNotVerified(check.status);
+  const code = certificateCode(s);
+  // Accepted before any listener (valid, pinned, or opportunistic): a listener refused it.
+  const why = check.accept ? `an SSLServerAuthentication listener set accept = false${s === "OK" || s.startsWith("OK ") ? "" : ` (${s})`}` : s;
   return new SmtpError(code, `the server certificate was rejected: ${why}; subject ${check.certSubject || "(none)"}, issuer ${check.certIssuer || "(none)"}`, {
     hint: code === ErrorCode.TlsHostMismatch
       ? "connect by a name the certificate lists, or set config SSLServerName"
       : "trust its issuer with config SSLCACerts, pin it with SSLAcceptServerCert, or decide in the SSLServerAuthentication event",
   });
+}
+
+function certificateCode(status: string): number {
+  return /expired|not yet valid/.test(status)
+    ? ErrorCode.TlsCertExpired
+    : /self-signed|untrusted issuer/.test(status)
+      ? ErrorCode.TlsCertUntrusted
+      : /host name mismatch/.test(status)
+        ? ErrorCode.TlsHostMismatch
+        : ErrorCode.TlsCertRejected;
 }
 
 /** Wrong TLS mode shows up as OpenSSL record errors: say which mode the port wants. */
