@@ -496,7 +496,7 @@ describe("retries and per-recipient outcomes", () => {
     expect(after.message.equals(f.message)).toBe(true);
   });
 
-  it("550 for one of three recipients: the other two get it once; <id>.failed lists only the refused one, <id>.errors has the 550 reply", async () => {
+  it("550 for one of three recipients (StopOnToErrors=false): the other two get it once; <id>.failed lists only the refused one, <id>.errors has the 550 reply", async () => {
     const srv = await server({ rcptTo: (a) => (a.startsWith("refused") ? { code: 550, text: "5.1.1 no such mailbox here" } : undefined) });
     const dir = queueDir("550-one");
     const [path = ""] = await queueMany(dir, 1, "partial", { sendTo: "one@example.com, refused@example.com, three@example.com" });
@@ -504,7 +504,7 @@ describe("retries and per-recipient outcomes", () => {
     const id = idOf(path);
     const original = readQueueFile(path);
 
-    const { result, progress } = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
+    const { result, progress } = await processWith(srv.port, dir, { QueueRetryDelay: 0, StopOnToErrors: false });
     expect(result).toEqual({ sent: [], deferred: [], failed: [], partial: [name] });
     expect(progress[0]?.status).toBe("partial");
     expect(srv.received).toHaveLength(1);
@@ -522,14 +522,14 @@ describe("retries and per-recipient outcomes", () => {
     expect(errors).not.toMatch(/one@example\.com|three@example\.com/);
   });
 
-  it("451 for one recipient: the retry goes to that recipient only", async () => {
+  it("451 for one recipient (StopOnToErrors=false): the retry goes to that recipient only", async () => {
     let later = 1;
     const srv = await server({ rcptTo: (a) => (a.startsWith("later") && later-- > 0 ? { code: 451, text: "4.2.1 mailbox busy" } : undefined) });
     const dir = queueDir("451-one");
     const [path = ""] = await queueMany(dir, 1, "onercpt", { sendTo: "first@example.com, later@example.com, third@example.com" });
     const name = basename(path);
 
-    const run1 = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
+    const run1 = await processWith(srv.port, dir, { QueueRetryDelay: 0, StopOnToErrors: false });
     expect(run1.result).toEqual({ sent: [], deferred: [name], failed: [], partial: [] });
     expect(srv.received.map((d) => d.rcptTo)).toEqual([["first@example.com", "third@example.com"]]);
     const f = readQueueFile(path);
@@ -538,11 +538,45 @@ describe("retries and per-recipient outcomes", () => {
     expect(f.field("Recipient")).toHaveLength(3);
 
     const rcptsBefore = srv.rcptCommands.length;
-    const run2 = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
+    const run2 = await processWith(srv.port, dir, { QueueRetryDelay: 0, StopOnToErrors: false });
     expect(run2.result).toEqual({ sent: [name], deferred: [], failed: [], partial: [] });
     expect(srv.rcptCommands.slice(rcptsBefore)).toEqual(["later@example.com"]);
     expect(srv.received.map((d) => d.rcptTo)).toEqual([["first@example.com", "third@example.com"], ["later@example.com"]]);
     expect(files(dir)).toEqual([]);
+  });
+
+  it("StopOnToErrors (the default) applies as for send(): a refused To stops the message, its BCc does not get it; the file fails with both reasons", async () => {
+    const srv = await server({ rcptTo: (a) => (a.startsWith("refused") ? { code: 550, text: "5.1.1 no such mailbox here" } : undefined) });
+    const dir = queueDir("stop-on-to");
+    const [path = ""] = await queueMany(dir, 1, "stopto", { sendTo: "refused@example.com", bcc: "hidden@example.com" });
+    const name = basename(path);
+    const id = idOf(path);
+    expect(readQueueFile(path).field("Recipient-Type")).toEqual(["<hidden@example.com> BCc"]);
+
+    const { result } = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
+    expect(result).toEqual({ sent: [], deferred: [], failed: [name], partial: [] });
+    expect(srv.received).toHaveLength(0);
+    const failed = readQueueFile(join(dir, `${id}.failed`)).field("Failed");
+    expect(failed).toHaveLength(2);
+    expect(failed.find((f) => f.startsWith("<refused@example.com>"))).toMatch(/550 5\.1\.1 no such mailbox here/);
+    expect(failed.find((f) => f.startsWith("<hidden@example.com>"))).toMatch(/not sent: refused@example\.com was refused/);
+  });
+
+  it("StopOnToErrors with a 451 To: the whole message is deferred, nobody gets it now; the next run delivers to both", async () => {
+    let later = 1;
+    const srv = await server({ rcptTo: (a) => (a.startsWith("later") && later-- > 0 ? { code: 451, text: "4.2.1 mailbox busy" } : undefined) });
+    const dir = queueDir("stop-on-to-451");
+    const [path = ""] = await queueMany(dir, 1, "stopto451", { sendTo: "later@example.com", bcc: "hidden@example.com" });
+    const name = basename(path);
+
+    const run1 = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
+    expect(run1.result).toEqual({ sent: [], deferred: [name], failed: [], partial: [] });
+    expect(srv.received).toHaveLength(0);
+    expect(readQueueFile(path).field("Delivered")).toEqual([]);
+
+    const run2 = await processWith(srv.port, dir, { QueueRetryDelay: 0 });
+    expect(run2.result).toEqual({ sent: [name], deferred: [], failed: [], partial: [] });
+    expect(srv.received.map((d) => d.rcptTo)).toEqual([["later@example.com", "hidden@example.com"]]);
   });
 
   it("a relay that cannot be reached: processQueue() rejects with the connection error (10061), every file stays queued with no attempt counted", async () => {

@@ -166,19 +166,24 @@ export async function mimeEntity(store: PropertyStore, extras: ComposeExtras, fo
  * sendMessage(): a complete message with its own envelope, independent of
  * the message properties.
  */
-/** A recipient of sendMessage(): an address (list), or an address with raw RCPT parameters (DSN). */
-export type RawRecipient = string | { address: string; options?: string };
+/**
+ * A recipient of sendMessage(): an address (list), or an address with raw
+ * RCPT parameters (DSN) and its MessageRecipientType (0 To, the default;
+ * 1 Cc; 2 BCc), which decides the StopOn setting its refusal answers to.
+ */
+export type RawRecipient = string | { address: string; options?: string; type?: RecipientType };
 
 export function rawMessage(from: string, recipients: string | readonly RawRecipient[], message: string | Buffer | Readable): ComposedMessage {
   const sender = from.trim() === "<>" ? "" : singleAddress("sendMessage() from", from);
   const list = (typeof recipients === "string" ? [recipients] : recipients).flatMap((r) =>
-    typeof r === "string" ? parseAddressList(r).map((m) => ({ address: m.address, options: "" })) : [{ address: r.address, options: r.options ?? "" }],
+    typeof r === "string" ? parseAddressList(r).map((m) => ({ address: m.address, options: "", type: 0 as RecipientType })) : [{ address: r.address, options: r.options ?? "", type: r.type ?? 0 }],
   );
   const envelopeRecipients: EnvelopeRecipient[] = [];
   const add = recipientCollector(envelopeRecipients);
   for (const m of list) {
     assertNoLineBreak("sendMessage() recipient options", m.options);
-    add(m.address, 0, m.options, "sendMessage() recipients");
+    if (m.type !== 0 && m.type !== 1 && m.type !== 2) throw new SmtpError(ErrorCode.InvalidValue, `a sendMessage() recipient type is 0 (To), 1 (Cc) or 2 (BCc); got ${String(m.type)}`);
+    add(m.address, m.type, m.options, "sendMessage() recipients");
   }
   if (envelopeRecipients.length === 0) throw new SmtpError(ErrorCode.NoRecipient, "sendMessage() needs at least one recipient");
   const envelope: Envelope = { sender, mailParameters: [], recipients: envelopeRecipients };

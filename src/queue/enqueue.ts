@@ -22,7 +22,7 @@ export async function enqueue(client: SmtpClient, dir: string): Promise<string> 
     version: QUEUE_FORMAT_VERSION,
     created: new Date(),
     sender: composed.envelope.sender,
-    recipients: composed.envelope.recipients.map((r) => ({ address: r.address, options: r.options })),
+    recipients: composed.envelope.recipients.map((r) => ({ address: r.address, options: r.options, type: r.type })),
     attempts: 0,
     nextAttempt: undefined,
     delivered: [],

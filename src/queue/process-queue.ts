@@ -9,9 +9,8 @@ import { processQueueDirectory, type QueueResult } from "./queue-processor.js";
 
 export async function processQueue(client: SmtpClient, dir: string, signal: AbortSignal): Promise<QueueResult> {
   const store = client.store;
+  // StopOnToErrors / StopOnCcErrors / StopOnBccErrors apply as they do for send(): each file records its recipients' types.
   const template = client.derived();
-  // Partial delivery is normal for a queue: each recipient's outcome is recorded.
-  for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"] as const) template.store.setSetting(s, false);
   const rate = store.int("QueueRateLimit");
   const pool = new SmtpPool(template, {
     maxConnections: store.int("QueueConnections"),

@@ -6,6 +6,7 @@
  * (queue-no-follow.ts).
  */
 import type { Readable } from "node:stream";
+import type { RecipientType } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { partChunks } from "../message/message-parts.js";
 import { openRegular, readFrom, writeAtomically } from "./queue-no-follow.js";
@@ -18,7 +19,11 @@ export interface QueueRecipient {
   address: string;
   /** Raw RCPT parameters (DSN). */
   options: string;
+  /** 0 To (also when the file does not say), 1 Cc, 2 BCc: which StopOn setting its refusal answers to. */
+  type?: RecipientType;
 }
+
+const TYPE_NAMES = ["To", "Cc", "BCc"] as const;
 
 export interface RecipientFailure {
   address: string;
@@ -45,6 +50,8 @@ export function serializeEnvelope(e: QueueEnvelope): string {
     `X-Smtpkit-Created: ${e.created.toISOString()}`,
     `X-Smtpkit-Sender: <${e.sender}>`,
     ...e.recipients.map((r) => `X-Smtpkit-Recipient: <${r.address}>${r.options ? " " + r.options : ""}`),
+    // Only Cc and BCc are written: To is what a file without the line means.
+    ...e.recipients.filter((r) => r.type === 1 || r.type === 2).map((r) => `X-Smtpkit-Recipient-Type: <${r.address}> ${TYPE_NAMES[r.type ?? 0]}`),
     `X-Smtpkit-Attempts: ${e.attempts}`,
     ...(e.nextAttempt ? [`X-Smtpkit-Next-Attempt: ${e.nextAttempt.toISOString()}`] : []),
     ...e.delivered.map((a) => `X-Smtpkit-Delivered: <${a}>`),
@@ -59,6 +66,7 @@ export function serializeEnvelope(e: QueueEnvelope): string {
 export function parseEnvelope(text: string, file: string): QueueEnvelope {
   const e: QueueEnvelope = { version: 0, created: new Date(0), sender: "", recipients: [], attempts: 0, nextAttempt: undefined, delivered: [], failed: [] };
   let sawSender = false;
+  const types = new Map<string, RecipientType>();
   for (const line of text.split(/\r?\n/)) {
     if (line === "") continue;
     const m = /^X-Smtpkit-([A-Za-z-]+):\s?(.*)$/.exec(line);
@@ -92,6 +100,11 @@ export function parseEnvelope(text: string, file: string): QueueEnvelope {
       case "failed":
         if (angle?.[1]) e.failed.push({ address: angle[1], reply: angle[2] ?? "" });
         break;
+      case "recipient-type": {
+        const type = TYPE_NAMES.findIndex((n) => n.toLowerCase() === (angle?.[2] ?? "").trim().toLowerCase());
+        if (angle?.[1] && type >= 0) types.set(angle[1].toLowerCase(), type as RecipientType);
+        break;
+      }
       default:
         // Unknown keys are kept readable for newer writers; they change nothing here.
         break;
@@ -99,6 +112,7 @@ export function parseEnvelope(text: string, file: string): QueueEnvelope {
   }
   if (e.version !== QUEUE_FORMAT_VERSION) throw corrupt(file, `format version ${e.version} is not supported (this version reads ${QUEUE_FORMAT_VERSION})`);
   if (!sawSender || e.recipients.length === 0) throw corrupt(file, "no sender or no recipient line");
+  for (const r of e.recipients) r.type = types.get(r.address.toLowerCase()) ?? 0;
   return e;
 }
 

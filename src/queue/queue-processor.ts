@@ -146,7 +146,7 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
     try {
       const sent = await pool.sendMessage(
         envelope.sender === "" ? "<>" : envelope.sender,
-        remaining.map((r) => ({ address: r.address, options: r.options })),
+        remaining.map((r) => ({ address: r.address, options: r.options, type: r.type ?? 0 })),
         messageStream(claimed.path, messageOffset),
       );
       classify(sent.recipients, done, newlyFailed);
@@ -162,6 +162,16 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
         // Not this message's fault and not sent in full: back as it was, no attempt counted.
         await moveClaim(claimed.path, join(dir, name));
         throw signal?.aborted ? signal.reason : err;
+      } else if (err.code === ErrorCode.Protocol && err.recipient !== undefined) {
+        // A refusal a StopOn setting stops on (as send() does): nobody gets this message now. A
+        // permanent one fails it for every remaining recipient; a transient one defers it whole.
+        if (!err.isTransient()) {
+          const refused = err.recipient.toLowerCase();
+          const reply = err.lastReply ?? err.message;
+          for (const r of remaining) {
+            newlyFailed.push({ address: r.address, reply: r.address.toLowerCase() === refused ? reply : `not sent: ${err.recipient} was refused (${reply}) and the StopOn setting for its type stops the message` });
+          }
+        }
       } else if (err.recipientResults) {
         // The message was not taken, so "accepted" recipients still wait; refused ones are final.
         classify(err.recipientResults.map((r) => ({ ...r, accepted: false, transient: r.accepted || r.transient })), done, newlyFailed);
