@@ -60,6 +60,11 @@ export const METHODS = [
     doc: "Logs in on the open connection with User / Password and AuthMechanism (as SocketTools' Authenticate). connect() already does this when User is set; use it when User is set after connecting. Rejects with 608 when not connected, 620-624 when the login fails.",
   },
   {
+    name: "doEvents",
+    signature: "doEvents(): Promise<void>",
+    doc: "IP*Works DoEvents(): resolves at once. Node.js has no message queue to pump (events fire from the event loop); `await smtp.doEvents()` in a ported loop just yields to it.",
+  },
+  {
     name: "getSSLServerCert",
     signature: "getSSLServerCert(): X509Certificate | undefined   // also smtp.sslServerCert",
     doc: "The server's certificate from the last TLS handshake, as a node:crypto X509Certificate (subject, issuer, validTo, fingerprint256, raw).",
