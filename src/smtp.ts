@@ -354,22 +354,22 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   async sign(): Promise<void> {
     const { smimeSign } = await smime();
     const entity = await this.#currentEntity();
-    this.#setPrepared(await smimeSign(entity, await this.#signer(), this.#signOptions()));
+    this.#setPrepared(await smimeSign(entity, await this.#signer(), await this.#signOptions()));
   }
 
   /** IP*Works SSMTP Encrypt(): encrypts the current content for the RecipientCerts. */
   async encrypt(): Promise<void> {
     const { smimeEncrypt } = await smime();
     const entity = await this.#currentEntity();
-    this.#setPrepared(await smimeEncrypt(entity, this.#recipientCerts(), { algorithm: String(storeOf(this).setting("EncryptingAlgorithm")) as EncryptOptions["algorithm"] }));
+    this.#setPrepared(await smimeEncrypt(entity, this.#recipientCerts(), await this.#encryptOptions()));
   }
 
   /** IP*Works SSMTP SignAndEncrypt(): signs, then encrypts the signed entity. */
   async signAndEncrypt(): Promise<void> {
     const { smimeSign, smimeEncrypt, serializeEntity } = await smime();
     const entity = await this.#currentEntity();
-    const signed = await smimeSign(entity, await this.#signer(), this.#signOptions());
-    this.#setPrepared(await smimeEncrypt(serializeEntity(signed.headers, signed.body), this.#recipientCerts(), { algorithm: String(storeOf(this).setting("EncryptingAlgorithm")) as EncryptOptions["algorithm"] }));
+    const signed = await smimeSign(entity, await this.#signer(), await this.#signOptions());
+    this.#setPrepared(await smimeEncrypt(serializeEntity(signed.headers, signed.body), this.#recipientCerts(), await this.#encryptOptions()));
   }
 
   /** The content as one canonical MIME entity in memory (S/MIME signs and encrypts whole entities). */
@@ -405,10 +405,18 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return loadSigner({ storeType: store.number("CertStoreType"), store: store.string("CertStore"), password: store.string("CertStorePassword") });
   }
 
-  #signOptions(): SignOptions {
+  /** EncryptingAlgorithm in IP*Works' spellings too ("AES256", "3DES"). */
+  async #encryptOptions(): Promise<EncryptOptions> {
+    const { normalizeEncryptingAlgorithm } = await smime();
+    return { algorithm: normalizeEncryptingAlgorithm(String(storeOf(this).setting("EncryptingAlgorithm"))) };
+  }
+
+  /** SigningAlgorithm in IP*Works' spellings too ("SHA256", "sha-256"). */
+  async #signOptions(): Promise<SignOptions> {
+    const { normalizeSigningAlgorithm } = await smime();
     const store = storeOf(this);
     return {
-      algorithm: String(store.setting("SigningAlgorithm")) as SignOptions["algorithm"],
+      algorithm: normalizeSigningAlgorithm(String(store.setting("SigningAlgorithm"))),
       detached: store.bool("DetachedSignature"),
       includeCertificate: store.bool("IncludeCertificate"),
       includeChain: store.bool("IncludeChain"),

@@ -13,10 +13,15 @@ import * as pkijs from "pkijs";
 import type { Header } from "../message/header-block.js";
 import { OID, base64Lines, invalid, pemBlocks, toArrayBuffer } from "./der.js";
 import { checkEntity } from "./mime.js";
+import type { EncryptingAlgorithm } from "./algorithms.js";
 
 export interface EncryptOptions {
-  /** Content encryption (default aes256-cbc). The GCM modes produce AuthEnvelopedData (smime-type=authEnveloped-data). */
-  algorithm?: "aes256-cbc" | "aes128-cbc" | "aes128-gcm" | "aes256-gcm";
+  /**
+   * Content encryption (default aes256-cbc). The GCM modes produce AuthEnvelopedData
+   * (smime-type=authEnveloped-data); des-ede3-cbc (IP*Works' 3DES) is for old
+   * receivers only. IP*Works spellings: normalizeEncryptingAlgorithm().
+   */
+  algorithm?: EncryptingAlgorithm;
   /**
    * How the content key is encrypted to each RSA recipient. Default
    * "rsaes-pkcs1-v1_5": every S/MIME client decrypts it, and it is what
@@ -28,11 +33,14 @@ export interface EncryptOptions {
 }
 
 const CIPHERS = {
-  "aes128-cbc": { oid: OID.aes128Cbc, node: "aes-128-cbc", keyLength: 16, gcm: false },
-  "aes256-cbc": { oid: OID.aes256Cbc, node: "aes-256-cbc", keyLength: 32, gcm: false },
-  "aes128-gcm": { oid: OID.aes128Gcm, node: "aes-128-gcm", keyLength: 16, gcm: true },
-  "aes256-gcm": { oid: OID.aes256Gcm, node: "aes-256-gcm", keyLength: 32, gcm: true },
-} as const;
+  "aes128-cbc": { oid: OID.aes128Cbc, node: "aes-128-cbc", keyLength: 16, ivLength: 16, gcm: false },
+  "aes192-cbc": { oid: OID.aes192Cbc, node: "aes-192-cbc", keyLength: 24, ivLength: 16, gcm: false },
+  "aes256-cbc": { oid: OID.aes256Cbc, node: "aes-256-cbc", keyLength: 32, ivLength: 16, gcm: false },
+  // RFC 3370 4.3.1 / RFC 8551 2.7: 3DES-CBC, an 8-byte IV; the key parity bits are not checked by receivers.
+  "des-ede3-cbc": { oid: OID.desEde3Cbc, node: "des-ede3-cbc", keyLength: 24, ivLength: 8, gcm: false },
+  "aes128-gcm": { oid: OID.aes128Gcm, node: "aes-128-gcm", keyLength: 16, ivLength: 12, gcm: true },
+  "aes256-gcm": { oid: OID.aes256Gcm, node: "aes-256-gcm", keyLength: 32, ivLength: 12, gcm: true },
+} as const satisfies Record<EncryptingAlgorithm, unknown>;
 
 /** RFC 5084: a 12-byte nonce and the full 16-byte tag. */
 const GCM_NONCE = 12;
@@ -118,7 +126,7 @@ export async function smimeEncrypt(
 ): Promise<{ headers: Header[]; body: Buffer }> {
   const algorithm = opts.algorithm ?? "aes256-cbc";
   const cipher = Object.hasOwn(CIPHERS, algorithm) ? CIPHERS[algorithm] : undefined;
-  if (!cipher) throw invalid(`Unsupported S/MIME encryption algorithm ${JSON.stringify(algorithm)} (aes256-cbc, aes128-cbc, aes256-gcm, aes128-gcm)`);
+  if (!cipher) throw invalid(`Unsupported S/MIME encryption algorithm ${JSON.stringify(algorithm)} (${Object.keys(CIPHERS).join(", ")})`);
   const keyEncryption = opts.keyEncryption ?? "rsaes-pkcs1-v1_5";
   if (keyEncryption !== "rsaes-pkcs1-v1_5" && keyEncryption !== "rsaes-oaep") {
     throw invalid(`Unsupported S/MIME key encryption ${JSON.stringify(keyEncryption)} (rsaes-pkcs1-v1_5, rsaes-oaep)`);
@@ -131,7 +139,7 @@ export async function smimeEncrypt(
 
   let contentInfo: pkijs.ContentInfo;
   if (!cipher.gcm) {
-    const iv = randomBytes(16);
+    const iv = randomBytes(cipher.ivLength);
     const enc = createCipheriv(cipher.node, cek, iv);
     const ciphertext = Buffer.concat([enc.update(entity), enc.final()]);
     const alg = new pkijs.AlgorithmIdentifier({ algorithmId: cipher.oid, algorithmParams: new asn1js.OctetString({ valueHex: toArrayBuffer(iv) }) });

@@ -12,3 +12,4 @@ export { smimeSign, type SignOptions } from "./sign.js";
 export { smimeEncrypt, type EncryptOptions } from "./encrypt.js";
 export { serializeEntity } from "./mime.js";
 export { Certificate, certificateSigner } from "./certificate.js";
+export { normalizeEncryptingAlgorithm, normalizeSigningAlgorithm } from "./algorithms.js";
