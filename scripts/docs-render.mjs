@@ -403,7 +403,7 @@ export function renderErrors(ERROR_CODES) {
     [code("isTimeout()"), "Code 10060: the connect or a reply took longer than allowed."],
     [code("isTls()"), "Codes 270-299."],
     [code("isAuth()"), "Code 620, or reply code 530, 534, 535 or 538."],
-    [code("isNetwork()"), "The failure came from the connection rather than from a reply or from bad input (162, 605, 606, 607, 10054, 10060, 10061, 10065, 11001)."],
+    [code("isNetwork()"), "The failure came from the connection rather than from a reply or from bad input (162, 605, 606, 607, 10035, 10053, 10054, 10060, 10061, 10065, 11001)."],
   ]));
   out.push("");
   out.push("`isSmtpError(e)` is a type guard for `e instanceof SmtpError`.");

@@ -99,6 +99,8 @@ const NETWORK_CODES: ReadonlySet<number> = new Set([
   ErrorCode.Communication,
   ErrorCode.ConnectionClosed,
   ErrorCode.ConnectionReset,
+  ErrorCode.ConnectionAborted,
+  ErrorCode.WouldBlock,
   ErrorCode.TimedOut,
   ErrorCode.ConnectionRefused,
   ErrorCode.NoRoute,

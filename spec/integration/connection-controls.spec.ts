@@ -101,12 +101,12 @@ describe("local end of the connection", () => {
     expect(delivered(v4, "fromport@example.com")).toHaveLength(1);
   });
 
-  it("LocalPort already in use: the connect fails with a socket error", async () => {
+  it("LocalPort already in use: the connect fails with Winsock's 10048 (EADDRINUSE)", async () => {
     const localPort = await freePort("127.0.0.1");
     const blocker = await startSmtpServer({ port: localPort });
     try {
       const smtp = client(port, { settings: { LocalPort: localPort } });
-      const err = await rejectsWith(smtp.send(), ErrorCode.Communication);
+      const err = await rejectsWith(smtp.send(), ErrorCode.AddressInUse);
       expect(err.message).toMatch(/EADDRINUSE/);
     } finally {
       await blocker.close();

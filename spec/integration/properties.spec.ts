@@ -1,6 +1,7 @@
 /** Property and setting validation: bad values are refused at once, before anything is sent. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, Smtp } from "../../src/index.js";
+import { noEffectNotice } from "../../src/schema/property-store.js";
 import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 import { client, rejectsWith, throwsWith } from "../support/client.js";
 
@@ -173,6 +174,19 @@ describe("read-only properties", () => {
     const result = await m.send();
     expect(m.getLastReply()).toMatch(/^250 /);
     expect(m.getLastReply()).toBe(result.reply);
+  });
+
+  it("a setting with no effect on Node.js (CodePage) says so once in PITrail, at the next method call", async () => {
+    const m = client(server.port);
+    m.config("CodePage=65001");
+    m.config("CodePage=1252");
+    const info: string[] = [];
+    m.on("PITrail", (e) => {
+      if (e.direction === 2) info.push(e.message);
+    });
+    await m.send();
+    await m.send();
+    expect(info.filter((l) => l.includes("CodePage"))).toEqual([noEffectNotice("CodePage")]);
   });
 
   it("on a connection kept with connect(), LastReply after a send is the message's final reply, not the NOOP's behind it", async () => {

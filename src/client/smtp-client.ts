@@ -109,6 +109,8 @@ export class SmtpClient {
 
   /** Runs one method call (one at a time; interrupt() and AbortSignal apply). */
   run<T>(opts: CallOptions, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    // Settings accepted with no effect on Node.js say so once, in PITrail, when they could matter.
+    for (const message of this.store.takeNotices()) this.events.emit("PITrail", { direction: 2, message });
     return this.#runner.run(opts, body);
   }
 

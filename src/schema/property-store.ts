@@ -46,6 +46,8 @@ export function noEffectNotice(name: string): string {
   return `${name} is accepted for IP*Works compatibility and has no effect on Node.js (see docs/api.md)`;
 }
 
+const NO_NOTICES: readonly string[] = [];
+
 export class PropertyStore {
   private readonly values = new Map<string, SettingValue>();
   private readonly settings = new Map<string, SettingValue>();
@@ -217,7 +219,9 @@ export class PropertyStore {
    * store), for a client that shows them in PITrail when a method starts. Empty when the
    * StoreGuard has a notice() hook: those went there at once.
    */
-  takeNotices(): string[] {
+  takeNotices(): readonly string[] {
+    // Asked at every method call: nothing is allocated when there is nothing to say.
+    if (this.pendingNotices.length === 0) return NO_NOTICES;
     const notices = this.pendingNotices;
     this.pendingNotices = [];
     return notices;
