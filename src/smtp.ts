@@ -408,7 +408,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   /** EncryptingAlgorithm in IP*Works' spellings too ("AES256", "3DES"). */
   async #encryptOptions(): Promise<EncryptOptions> {
     const { normalizeEncryptingAlgorithm } = await smime();
-    return { algorithm: normalizeEncryptingAlgorithm(String(storeOf(this).setting("EncryptingAlgorithm"))) };
+    return { algorithm: normalizeEncryptingAlgorithm(storeOf(this).string("EncryptingAlgorithm")) };
   }
 
   /** SigningAlgorithm in IP*Works' spellings too ("SHA256", "sha-256"). */
@@ -416,10 +416,10 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     const { normalizeSigningAlgorithm } = await smime();
     const store = storeOf(this);
     return {
-      algorithm: normalizeSigningAlgorithm(String(store.setting("SigningAlgorithm"))),
+      algorithm: normalizeSigningAlgorithm(store.string("SigningAlgorithm")),
       detached: store.bool("DetachedSignature"),
-      includeCertificate: store.bool("IncludeCertificate"),
-      includeChain: store.bool("IncludeChain"),
+      includeCertificate: store.get("IncludeCertificate"),
+      includeChain: store.get("IncludeChain"),
     };
   }
 

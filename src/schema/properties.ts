@@ -4,6 +4,7 @@
  * property names.
  */
 import { AUTH_MECHANISM_VALUES } from "../auth/mechanism-values.js";
+import { ENCRYPTING_ALGORITHMS, normalizeEncryptingAlgorithm, normalizeSigningAlgorithm, SIGNING_ALGORITHMS } from "../smime/algorithms.js";
 import { CERT_STORE_TYPES } from "../transport/cert-store-types.js";
 import { FIREWALL_TYPES } from "../transport/firewall-types.js";
 import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
@@ -21,6 +22,7 @@ export const PROPERTIES = [
   { name: "Command", type: "string", default: "", check: "singleLine", custom: true, writeOnly: true, doc: "Write-only: setting it sends the line to the server as a command (connecting first if needed); the reply lands in LastReply and PITrail, a failure fires Error. sendCommand(line) does the same and returns the reply." },
   { name: "Connected", type: "bool", default: false, custom: true, doc: "Whether a connection is open. setConnected(true) connects (like connect()), setConnected(false) disconnects; both return a Promise." },
   { name: "DeliveryNotificationTo", type: "string", default: "", check: "singleLine", message: true, doc: "Address written to a Return-Receipt-To header (a request for a delivery receipt; RFC 3461 DSN goes per recipient through MessageRecipientOptions)." },
+  { name: "EncryptingAlgorithm", type: "string", default: "aes256-cbc", check: "singleLine", choices: ENCRYPTING_ALGORITHMS, normalize: normalizeEncryptingAlgorithm, doc: "S/MIME content encryption for encrypt() / signAndEncrypt(): aes256-cbc, aes192-cbc, aes128-cbc, aes256-gcm, aes128-gcm or des-ede3-cbc; IP*Works' spellings (AES256, AES128, 3DES, ...) are taken case-insensitively. Also the config setting EncryptingAlgorithm." },
   { name: "FirewallAutoDetect", type: "bool", default: false, doc: "Take the proxy from the environment: ALL_PROXY, SOCKS_PROXY, HTTPS_PROXY (or lower case), as URLs such as socks5://user:pass@host:1080 or http://host:3128; hosts matching NO_PROXY connect directly. Used when FirewallType is 0." },
   { name: "FirewallHost", type: "string", default: "", check: "singleLine", doc: "Host name or address of the proxy." },
   { name: "FirewallPassword", type: "string", default: "", check: "singleLine", doc: "Password for the proxy (HTTP Basic or SOCKS5)." },
@@ -30,6 +32,8 @@ export const PROPERTIES = [
   { name: "From", type: "string", default: "", check: "singleLine", message: true, doc: "The sender, e.g. `\"Jane Doe\" <jane@example.com>`. Written to the From header; its (first) address is the envelope sender unless ReturnPath is set. With several mailboxes the first is also written as Sender (RFC 5322)." },
   { name: "Idle", type: "bool", default: true, readOnly: true, doc: "True when no method of this object is running." },
   { name: "Importance", type: "enum", default: 0, values: ["miUnspecified", "miHigh", "miNormal", "miLow"], message: true, doc: "Writes an Importance header (high, normal, low); 0 leaves it out." },
+  { name: "IncludeCertificate", type: "bool", default: true, doc: "sign(): include the signer's certificate in the signature. Also the config setting IncludeCertificate." },
+  { name: "IncludeChain", type: "bool", default: false, doc: "sign(): include the intermediate certificates of CertStore too. Also the config setting IncludeChain." },
   { name: "LastReply", type: "string", default: "", check: "none", readOnly: true, doc: "The last reply received from the server (all lines of a multi-line reply, joined with CRLF)." },
   { name: "LocalHost", type: "string", default: "", check: "singleLine", fixedWhileConnected: true, doc: "Local address to bind before connecting (an IP of this machine); empty lets the system choose." },
   { name: "MailPort", type: "int", default: 25, min: 1, max: 65535, fixedWhileConnected: true, doc: "The server's TCP port (25 relay, 587 submission)." },
@@ -49,6 +53,7 @@ export const PROPERTIES = [
   { name: "RuntimeLicense", type: "string", default: "", check: "singleLine", noEffect: true, doc: "IP*Works' run-time license key. Accepted and kept (setRuntimeLicense() / getRuntimeLicense()) so a port runs unchanged; smtpkit needs no license, so it has no effect. The value is never traced." },
   { name: "SendTo", type: "string", default: "", check: "singleLine", message: true, doc: "Comma-separated primary recipients (To header plus RCPT TO). Required unless config AllowEmptyTo=true." },
   { name: "Sensitivity", type: "enum", default: 0, values: ["esUnspecified", "esPersonal", "esPrivate", "esCompanyConfidential"], message: true, doc: "Writes a Sensitivity header (Personal, Private, Company-Confidential); 0 leaves it out." },
+  { name: "SigningAlgorithm", type: "string", default: "sha256", check: "singleLine", choices: SIGNING_ALGORITHMS, normalize: normalizeSigningAlgorithm, doc: "S/MIME signature digest for sign() / signAndEncrypt(): sha256, sha384 or sha512; IP*Works' spellings (SHA256, sha-256, ...) are taken case-insensitively. Also the config setting SigningAlgorithm." },
   { name: "SSLAcceptServerCert", js: "sslAcceptServerCert", type: "string", default: "", check: "none", doc: "A server certificate to trust as is (pinning): PEM text, base64 DER, or its SHA-256 fingerprint (hex, colons optional). A server presenting it is accepted even when validation fails; with a fingerprint, any other certificate is rejected." },
   { name: "SSLAcceptServerCertEncoded", js: "sslAcceptServerCertEncoded", aliasOf: "SSLAcceptServerCert", type: "string", default: "", check: "none", doc: "IP*Works' name for SSLAcceptServerCert: the same value (PEM text, base64 DER or a SHA-256 fingerprint), read and written through either name." },
   { name: "SSLCertStore", js: "sslCertStore", type: "string", default: "", check: "none", doc: "The client certificate: a file path, or the certificate itself (PEM text with the private key, or base64 PKCS#12), as SSLCertStoreType says. Empty: no client certificate." },
@@ -95,7 +100,7 @@ export const COLLECTIONS = [
     name: "RecipientCerts",
     item: "RecipientCert",
     js: "recipientCerts",
-    doc: "S/MIME recipients' certificates for encrypt() / signAndEncrypt() (PEM text or a path to a PEM file); addRecipientCert() adds one.",
+    doc: "S/MIME recipients' certificates for encrypt() / signAndEncrypt(): DER bytes, base64 DER, PEM text or a path; addRecipientCert() adds one.",
     fields: [
       { name: "Encoded", type: "string", default: "", check: "none", doc: "The certificate: PEM text or a path to a PEM file." },
     ],

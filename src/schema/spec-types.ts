@@ -47,8 +47,10 @@ export interface StringSpec extends BaseSpec {
   readonly type: "string";
   readonly default: string;
   readonly check: StringCheck;
-  /** The only values accepted (case-sensitive), when the string is really a choice. */
+  /** The only values accepted (case-sensitive, after normalize), when the string is really a choice. */
   readonly choices?: readonly string[];
+  /** Maps other accepted spellings (IP*Works' "SHA256", "3DES") to the stored one, or throws; runs before choices. */
+  readonly normalize?: (value: string) => string;
 }
 
 export interface IntSpec extends BaseSpec {

@@ -5,12 +5,14 @@ import type { ScalarSpec, SettingValue } from "./spec-types.js";
 
 export function validateValue(spec: ScalarSpec, value: unknown, label = spec.name): SettingValue {
   switch (spec.type) {
-    case "string":
+    case "string": {
       if (typeof value !== "string") throw invalid(label, value, "a string");
       if (spec.check === "singleLine") assertNoLineBreak(label, value);
-      if (spec.choices && !spec.choices.includes(value)) throw invalid(label, value, `one of ${spec.choices.join(", ")}`);
-      else if (spec.check === "headerBlock" && value !== "") validateOtherHeaders(value);
-      return value;
+      const stored = spec.normalize ? spec.normalize(value) : value;
+      if (spec.choices && !spec.choices.includes(stored)) throw invalid(label, value, `one of ${spec.choices.join(", ")}`);
+      else if (spec.check === "headerBlock" && stored !== "") validateOtherHeaders(stored);
+      return stored;
+    }
     case "bool":
       if (typeof value !== "boolean") throw invalid(label, value, "true or false");
       return value;
