@@ -14,3 +14,14 @@ for (const project of ["tsconfig.esm.json", "tsconfig.cjs.json"]) {
 // Each output folder states its own module format so Node never guesses.
 writeFileSync(join(root, "dist/esm/package.json"), JSON.stringify({ type: "module" }) + "\n");
 writeFileSync(join(root, "dist/cjs/package.json"), JSON.stringify({ type: "commonjs" }) + "\n");
+// src/smime/sync-require.ts resolves from the working directory, which serves the sources only:
+// each output gets the require() that resolves from the package itself.
+const syncRequire = {
+  esm: 'import { createRequire } from "node:module";\nexport const syncRequire = createRequire(import.meta.url);\n',
+  cjs: '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.syncRequire = require;\n',
+};
+for (const [format, body] of Object.entries(syncRequire)) {
+  const file = join(root, "dist", format, "smime", "sync-require.js");
+  writeFileSync(file, `// Written by scripts/build.mjs for this output (see src/smime/sync-require.ts).\n${body}`);
+  rmSync(`${file}.map`, { force: true });
+}

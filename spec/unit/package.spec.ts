@@ -124,4 +124,13 @@ describe("loading the package in a new Node process", () => {
     expect(node(["-e", 'console.log(typeof require("./dist/cjs/cli/main.js").run)']).trim()).toBe("function");
     expect(node(["--input-type=module", "-e", 'const m = await import("./dist/esm/cli/main.js"); console.log(typeof m.run)']).trim()).toBe("function");
   });
+
+  it("PKI.js and asn1js load with the first PKCS#12 read, not with the package, in both builds", () => {
+    const pfx = "spec/fixtures/smime/signer.pfx";
+    const cjs = `const s = require("smtpkit"); const loaded = () => Object.keys(require.cache).filter((k) => /[\\\\/](pkijs|asn1js)[\\\\/]/.test(k)).length > 0;
+      const before = loaded(); const c = new s.Certificate(2, "${pfx}", "fixture-pass", "*"); console.log(before, loaded(), c.subject);`;
+    expect(node(["-e", cjs]).trim()).toBe("false true O=smtpkit tests, CN=smtpkit smime signer");
+    const esm = `const { Certificate } = await import("smtpkit"); const c = new Certificate(2, "${pfx}", "fixture-pass", "*"); console.log(c.privateKeyAvailable, c.subject);`;
+    expect(node(["--input-type=module", "-e", esm]).trim()).toBe("true O=smtpkit tests, CN=smtpkit smime signer");
+  });
 });

@@ -3,7 +3,6 @@
  * conversions between Node Buffers and the ArrayBuffers PKI.js / asn1js want,
  * PEM and base64 line formatting, and the one error constructor used here.
  */
-import * as asn1js from "asn1js";
 import { SmtpError, ErrorCode } from "../errors.js";
 
 export const OID = {
@@ -69,12 +68,6 @@ export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 
 export function toBuffer(bytes: ArrayBuffer | Uint8Array): Buffer {
   return bytes instanceof ArrayBuffer ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** The content octets of an OCTET STRING, joining the pieces of a constructed (BER) one. */
-export function octets(value: unknown, what: string): Buffer {
-  if (!(value instanceof asn1js.OctetString)) throw invalid(`${what} is not an OCTET STRING`);
-  return toBuffer(value.getValue());
 }
 
 export interface PemBlock {

@@ -16,10 +16,17 @@
  * provider, which Node does not load), PBMAC1, public-key integrity/privacy.
  */
 import { createDecipheriv, createHash, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
-import * as asn1js from "asn1js";
-import * as pkijs from "pkijs";
+import type * as Asn1js from "asn1js";
+import type * as Pkijs from "pkijs";
 import { SmtpError } from "../errors.js";
-import { OID, invalid, octets, toArrayBuffer, toBuffer } from "./der.js";
+import { OID, invalid, toArrayBuffer, toBuffer } from "./der.js";
+import { syncRequire } from "./sync-require.js";
+
+/** PKI.js and asn1js, loaded on the first PKCS#12 read (see sync-require.ts). */
+let libraries: { asn1js: typeof Asn1js; pkijs: typeof Pkijs } | undefined;
+function asn1(): { asn1js: typeof Asn1js; pkijs: typeof Pkijs } {
+  return (libraries ??= { asn1js: syncRequire("asn1js") as typeof Asn1js, pkijs: syncRequire("pkijs") as typeof Pkijs });
+}
 
 export interface Pkcs12Contents {
   /** Unencrypted PKCS#8 PrivateKeyInfo DER of every key found. */
@@ -125,7 +132,15 @@ function kdfPasswordCandidates(password: string): Buffer[] {
   return candidates;
 }
 
+/** The content octets of an OCTET STRING, joining the pieces of a constructed (BER) one. */
+function octets(value: unknown, what: string): Buffer {
+  const { asn1js } = asn1();
+  if (!(value instanceof asn1js.OctetString)) throw invalid(`${what} is not an OCTET STRING`);
+  return toBuffer(value.getValue());
+}
+
 function integer(value: unknown, what: string): number {
+  const { asn1js } = asn1();
   if (!(value instanceof asn1js.Integer)) throw invalid(`PKCS#12: ${what} is not an INTEGER`);
   const n = value.valueBlock.valueDec;
   if (!Number.isSafeInteger(n) || n < 1 || n > 10_000_000) throw invalid(`PKCS#12: ${what} ${n} is out of range`);
@@ -133,7 +148,7 @@ function integer(value: unknown, what: string): number {
 }
 
 /** Checks the password MAC; returns the KDF password encoding that matched. */
-function verifyMac(macData: pkijs.MacData, authSafe: Buffer, password: string): Buffer {
+function verifyMac(macData: Pkijs.MacData, authSafe: Buffer, password: string): Buffer {
   const algorithm = macData.mac.digestAlgorithm.algorithmId;
   if (algorithm === OID.pbmac1) {
     throw invalid("PKCS#12: the PBMAC1 integrity MAC (OpenSSL 3.4 -pbmac1_pbkdf2) is not supported; export with the default MAC");
@@ -152,7 +167,8 @@ function verifyMac(macData: pkijs.MacData, authSafe: Buffer, password: string): 
 }
 
 /** Decrypts data protected by a password-based encryption AlgorithmIdentifier. */
-function pbeDecrypt(alg: pkijs.AlgorithmIdentifier, data: Buffer, password: string, kdfPassword: Buffer | undefined): Buffer {
+function pbeDecrypt(alg: Pkijs.AlgorithmIdentifier, data: Buffer, password: string, kdfPassword: Buffer | undefined): Buffer {
+  const { asn1js, pkijs } = asn1();
   const id = alg.algorithmId;
   try {
     if (id === OID.pbes2) {
@@ -212,10 +228,11 @@ function pbeDecrypt(alg: pkijs.AlgorithmIdentifier, data: Buffer, password: stri
 }
 
 function collectBags(safeContentsDer: Buffer, password: string, kdfPassword: Buffer | undefined, out: Pkcs12Contents): void {
+  const { asn1js, pkijs } = asn1();
   const contents = pkijs.SafeContents.fromBER(toArrayBuffer(safeContentsDer));
   walk(contents);
 
-  function walk(sc: pkijs.SafeContents): void {
+  function walk(sc: Pkijs.SafeContents): void {
     for (const bag of sc.safeBags) {
       const value = bag.bagValue;
       if (value instanceof pkijs.PKCS8ShroudedKeyBag) {
@@ -237,7 +254,8 @@ function collectBags(safeContentsDer: Buffer, password: string, kdfPassword: Buf
 
 /** Reads every key and certificate of a password-protected PKCS#12 file. */
 export function readPkcs12(der: Buffer, password: string): Pkcs12Contents {
-  let pfx: pkijs.PFX;
+  const { pkijs } = asn1();
+  let pfx: Pkijs.PFX;
   try {
     pfx = pkijs.PFX.fromBER(toArrayBuffer(der));
   } catch (err) {
@@ -260,6 +278,7 @@ export function readPkcs12(der: Buffer, password: string): Pkcs12Contents {
 }
 
 function readAuthSafe(authSafeDer: Buffer, password: string, kdfPassword: Buffer | undefined, out: Pkcs12Contents): void {
+  const { pkijs } = asn1();
   const authSafe = pkijs.AuthenticatedSafe.fromBER(toArrayBuffer(authSafeDer));
   for (const info of authSafe.safeContents) {
     if (info.contentType === OID.data) {
