@@ -1,0 +1,120 @@
+/**
+ * Programs written the way IP*Works 2022 JavaScript programs are (the lower-case class, get/set
+ * accessors, PITrail to a file, `e.code` in catch), run as separate Node processes against a real
+ * server with only the require line pointing at smtpkit. Needs dist/ (`npm test` builds it).
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const run = promisify(execFile);
+
+let server: Harness;
+let work: string;
+
+beforeAll(async () => {
+  server = await startSmtpServer();
+  work = mkdtempSync(join(tmpdir(), "smtpkit-port-"));
+});
+
+afterAll(async () => {
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Writes `source` as a CommonJS program whose require line is the only smtpkit-specific one, and runs it. */
+async function runProgram(name: string, source: string, env: Record<string, string>): Promise<string[]> {
+  const file = join(work, `${name}.cjs`);
+  writeFileSync(file, source.replace("%SMTPKIT%", JSON.stringify(join(ROOT, "dist/cjs/index.js"))));
+  const { stdout } = await run(process.execPath, [file], { env: { ...process.env, PORT: String(server.port), ...env }, timeout: 60_000 });
+  return stdout.trim().split("\n");
+}
+
+describe("an IP*Works SMTP program, ported by changing its require line", () => {
+  it("sends a mailing in a loop (ResetHeaders, an attachment, PITrail to a file) and handles a refusal by e.code", async () => {
+    const attachment = join(work, "invoice.txt");
+    writeFileSync(attachment, "Invoice 42: 10 EUR\r\n");
+    const trail = join(work, "trail.log");
+    const lines = await runProgram("mailing", `
+const ipworks = require(%SMTPKIT%);
+const fs = require("fs");
+
+const smtp = new ipworks.smtp();
+smtp.on("PITrail", (e) => fs.appendFileSync(process.env.TRAIL, e.direction + " " + e.message + "\\n"));
+smtp.setMailServer("127.0.0.1");
+smtp.setMailPort(Number(process.env.PORT));
+
+(async () => {
+  for (const to of ["ann@example.com", "reject-me@example.com", "bob@example.com"]) {
+    smtp.resetHeaders(); // clears every header property, From included
+    smtp.setFrom("shop@example.com");
+    smtp.setSendTo(to);
+    smtp.setSubject("Invoice for " + to);
+    smtp.setMessageText("Dear customer,\\r\\nyour invoice is attached.\\r\\n");
+    smtp.setAttachedFile(process.env.ATTACHMENT);
+    try {
+      await smtp.send();
+      console.log("sent " + to + ": " + smtp.getLastReply());
+    } catch (e) {
+      console.log("failed " + to + ": " + e.code);
+    }
+  }
+  await smtp.disconnect();
+})();
+`, { TRAIL: trail, ATTACHMENT: attachment });
+
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^sent ann@example\.com: 250 /);
+    expect(lines[1]).toBe("failed reject-me@example.com: 161");
+    expect(lines[2]).toMatch(/^sent bob@example\.com: 250 /);
+    const delivered = server.received.filter((m) => m.mailFrom === "shop@example.com");
+    expect(delivered.map((m) => m.rcptTo)).toEqual([["ann@example.com"], ["bob@example.com"]]);
+    for (const m of delivered) {
+      const raw = m.raw.toString("latin1");
+      expect(raw).toMatch(/filename="?invoice\.txt"?/);
+      expect(raw).toContain(Buffer.from("Invoice 42: 10 EUR\r\n").toString("base64"));
+    }
+    const log = readFileSync(trail, "utf8");
+    expect(log).toMatch(/^0 MAIL FROM:<shop@example\.com>/m);
+    expect(log).toMatch(/^1 550 /m);
+  });
+
+  it("queues while offline and sends later with ProcessQueue", async () => {
+    const queueDir = mkdtempSync(join(work, "queue-"));
+    const lines = await runProgram("outbox", `
+const ipworks = require(%SMTPKIT%);
+
+(async () => {
+  const producer = new ipworks.smtp();
+  for (const to of ["one@example.com", "two@example.com"]) {
+    producer.resetHeaders();
+    producer.setFrom("app@example.com");
+    producer.setSendTo(to);
+    producer.setSubject("queued for " + to);
+    producer.setMessageText("later\\r\\n");
+    console.log("queued " + require("path").extname(await producer.queue(process.env.QUEUE)));
+  }
+  const sender = new ipworks.smtp();
+  sender.setMailServer("127.0.0.1");
+  sender.setMailPort(Number(process.env.PORT));
+  sender.on("QueueProgress", (e) => console.log("progress " + e.status));
+  try {
+    const result = await sender.processQueue(process.env.QUEUE);
+    console.log("sent " + result.sent.length);
+  } catch (e) {
+    console.log("failed " + e.code);
+  }
+})();
+`, { QUEUE: queueDir });
+
+    expect(lines).toEqual(["queued .queued", "queued .queued", "progress sent", "progress sent", "sent 2"]);
+    const delivered = server.received.filter((m) => m.mailFrom === "app@example.com");
+    expect(delivered.map((m) => m.rcptTo[0]).sort()).toEqual(["one@example.com", "two@example.com"]);
+  });
+});
