@@ -6,7 +6,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { ErrorCode, SmtpError } from "../errors.js";
-import { CertStoreType } from "./cert-store-types.js";
+import { CertStoreType, storeTypeName, unsupportedStoreHint } from "./cert-store-types.js";
 import { readSourceFile } from "./pem-source.js";
 
 /** The subset of tls.connect() options that carry a client certificate. */
@@ -44,8 +44,8 @@ export function loadClientCertificate(spec: ClientCertificateSpec): ClientCertif
       break;
     }
     default:
-      throw new SmtpError(ErrorCode.TlsClientCert, `SSLCertStoreType ${spec.storeType} is not available on Node.js`, {
-        hint: "export the certificate as PKCS#12 (SSLCertStoreType 2 or 3) or PEM (6 or 7)",
+      throw new SmtpError(ErrorCode.TlsClientCert, `SSLCertStoreType ${storeTypeName(spec.storeType)} is not available on Node.js`, {
+        hint: unsupportedStoreHint(spec.storeType),
       });
   }
   checkLoads(result, spec.subject);
