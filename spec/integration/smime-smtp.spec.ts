@@ -7,21 +7,18 @@
  * Certificates: spec/fixtures/smime/ (README: PFX password "fixture-pass"),
  * issued by the TEST-ONLY CA spec/fixtures/tls/ca.pem.
  */
-import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { simpleParser, type Attachment } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, type Smtp } from "../../src/index.js";
 import { client, rejectsWith } from "../support/client.js";
+import { cmsTools, ok, smimeFixture } from "../support/cms.js";
 import { headerMap, startSmtpServer, type Harness, type ReceivedMessage } from "../support/smtp-server-harness.js";
 
-const SMIME_DIR = fileURLToPath(new URL("../fixtures/smime/", import.meta.url));
-const CA = fileURLToPath(new URL("../fixtures/tls/ca.pem", import.meta.url));
-const fixture = (name: string): string => join(SMIME_DIR, name);
+const fixture = smimeFixture;
 const SIGNER_PEM_TEXT = readFileSync(fixture("signer.pem"), "utf8") + readFileSync(fixture("signer.key"), "utf8");
 const PFX_PASSWORD = "fixture-pass";
 
@@ -30,7 +27,7 @@ const ATTACHMENT = randomBytes(5000);
 
 const work = mkdtempSync(join(tmpdir(), "smtpkit-smime-smtp-spec-"));
 let server: Harness;
-let fileNo = 0;
+const { verify, decrypt } = cmsTools(work);
 
 beforeAll(async () => {
   server = await startSmtpServer();
@@ -50,43 +47,6 @@ function last(): ReceivedMessage {
 function raw(m: ReceivedMessage = last()): Buffer {
   if (!m.raw) throw new Error("no raw message");
   return m.raw;
-}
-
-function tmp(name: string, data?: Buffer | string): string {
-  const path = join(work, `${++fileNo}-${name}`);
-  if (data !== undefined) writeFileSync(path, data);
-  return path;
-}
-
-interface Run {
-  status: number | null;
-  stderr: string;
-  content: Buffer;
-}
-
-function openssl(args: string[], out: string): Run {
-  const r = spawnSync("openssl", args, { maxBuffer: 64 * 1024 * 1024 });
-  return { status: r.status, stderr: r.stderr.toString(), content: r.status === 0 ? readFileSync(out) : Buffer.alloc(0) };
-}
-
-/** `openssl cms -verify` against the test CA; -crlfeol because the MIME framing is CRLF throughout. */
-function verify(message: Buffer): Run {
-  const out = tmp("verified.bin");
-  return openssl(["cms", "-verify", "-inform", "SMIME", "-binary", "-crlfeol", "-CAfile", CA, "-in", tmp("signed.eml", message), "-out", out], out);
-}
-
-function decrypt(message: Buffer): Run {
-  const out = tmp("decrypted.bin");
-  return openssl(
-    ["cms", "-decrypt", "-inform", "SMIME", "-binary", "-recip", fixture("recipient.pem"), "-inkey", fixture("recipient.key"), "-in", tmp("encrypted.eml", message), "-out", out],
-    out,
-  );
-}
-
-/** The content of a successful run (openssl's message on failure). */
-function ok(r: Run): Buffer {
-  expect(r.status, `openssl failed: ${r.stderr}`).toBe(0);
-  return r.content;
 }
 
 function contentType(m: ReceivedMessage = last()): string {

@@ -9,25 +9,24 @@
  * issued by the TEST-ONLY CA spec/fixtures/tls/ca.pem.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ipworkssmime from "../../src/index.js";
 import { rejectsWith } from "../support/client.js";
+import { cmsTools, ok, smimeFixture } from "../support/cms.js";
 import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 
-const SMIME_DIR = fileURLToPath(new URL("../fixtures/smime/", import.meta.url));
-const CA = fileURLToPath(new URL("../fixtures/tls/ca.pem", import.meta.url));
-const fixture = (name: string): string => join(SMIME_DIR, name);
+const fixture = smimeFixture;
 const PFX_PASSWORD = "fixture-pass";
 const TEXT = "Hello from a ported SSMTP program.\r\nSecond line.\r\n";
 const RECIPIENT_DER = spawnSync("openssl", ["x509", "-in", fixture("recipient.pem"), "-outform", "DER"]).stdout;
 
 const work = mkdtempSync(join(tmpdir(), "smtpkit-ssmtp-spec-"));
 let server: Harness;
-let fileNo = 0;
+const cms = cmsTools(work);
+const tmp = cms.tmp;
 
 beforeAll(async () => {
   server = await startSmtpServer();
@@ -44,31 +43,9 @@ function lastRaw(): Buffer {
   return m.raw;
 }
 
-function tmp(name: string, data?: Buffer | string): string {
-  const path = join(work, `${++fileNo}-${name}`);
-  if (data !== undefined) writeFileSync(path, data);
-  return path;
-}
-
-/** Runs openssl; the output file's content, with openssl's stderr in the failure message. */
-function openssl(args: string[], out: string): Buffer {
-  const r = spawnSync("openssl", args, { maxBuffer: 64 * 1024 * 1024 });
-  expect(r.status, `openssl failed: ${r.stderr.toString()}`).toBe(0);
-  return readFileSync(out);
-}
-
-function verify(message: Buffer): Buffer {
-  const out = tmp("verified.bin");
-  return openssl(["cms", "-verify", "-inform", "SMIME", "-binary", "-crlfeol", "-CAfile", CA, "-in", tmp("signed.eml", message), "-out", out], out);
-}
-
-function decrypt(message: Buffer): Buffer {
-  const out = tmp("decrypted.bin");
-  return openssl(
-    ["cms", "-decrypt", "-inform", "SMIME", "-binary", "-recip", fixture("recipient.pem"), "-inkey", fixture("recipient.key"), "-in", tmp("encrypted.eml", message), "-out", out],
-    out,
-  );
-}
+/** openssl cms -verify / -decrypt, which must succeed: the content. */
+const verify = (message: Buffer): Buffer => ok(cms.verify(message));
+const decrypt = (message: Buffer): Buffer => ok(cms.decrypt(message));
 
 /** The IP*Works 2022 JavaScript shape: property setters, then the S/MIME method, then send(). */
 function port(): ipworkssmime.Smtp {
@@ -100,8 +77,7 @@ describe("ssmtp: sign with setCertificate(new Certificate(...))", () => {
     await ssmtp.send();
     verify(lastRaw());
     const signerOut = tmp("signers.pem");
-    const out = tmp("content.bin");
-    openssl(["cms", "-verify", "-inform", "SMIME", "-binary", "-crlfeol", "-CAfile", CA, "-in", tmp("signed.eml", lastRaw()), "-out", out, "-signer", signerOut], out);
+    ok(cms.verify(lastRaw(), ["-signer", signerOut]));
     const signer = new ipworkssmime.Certificate(readFileSync(signerOut, "utf8"));
     expect(signer.subject).toBe("O=smtpkit tests, CN=smtpkit smime signer");
   });

@@ -327,19 +327,14 @@ export class SmtpClient {
     const own = !this.connected && !this.#kept;
     const session = await this.#ensureSession(signal);
     let result: T;
-    let failure: unknown;
     try {
       result = await body(session);
-    } catch (e) {
-      failure = e;
-      throw e;
     } finally {
       if (own && this.#session === session) {
         this.#session = undefined;
-        // LastReply keeps the answer to the work (the "250 ... queued as" line a port logs, or the
-        // refusal that ended it), not the 221 of the QUIT that closed a connection opened for it.
-        const refusal = failure instanceof SmtpError ? failure.lastReply : undefined;
-        const answer = refusal ?? this.store.get("LastReply");
+        // LastReply keeps the answer to the work, not the 221 of the QUIT that closed a connection
+        // opened for it (a send then puts its own verdict there, see #sendComposed).
+        const answer = this.store.get("LastReply");
         await session.quit();
         this.store.setInternal("LastReply", answer);
       }

@@ -67,13 +67,16 @@ const EXPORT_HINTS: Readonly<Record<string, string>> = {
 
 /** What to do about an unsupported store type: the export to make and the type to use then. */
 export function unsupportedStoreHint(value: number): string {
-  const row = (CERT_STORE_TYPES as readonly CertStoreTypeRow[]).find((r) => r.value === value);
-  const family = row?.family;
+  const family = rowOf(value)?.family;
   return (family && EXPORT_HINTS[family]) ?? "a client certificate needs the certificate and its private key together: export them as PKCS#12 (SSLCertStoreType 2 or 3) or PEM (6 or 7)";
 }
 
 /** The IP*Works name of a store type value ("cstJKSFile"), or the number. */
 export function storeTypeName(value: number): string {
-  const row = (CERT_STORE_TYPES as readonly CertStoreTypeRow[]).find((r) => r.value === value);
+  const row = rowOf(value);
   return row ? `${value} (${row.constant}, ${row.summary})` : String(value);
+}
+
+function rowOf(value: number): CertStoreTypeRow | undefined {
+  return (CERT_STORE_TYPES as readonly CertStoreTypeRow[]).find((r) => r.value === value);
 }
