@@ -41,6 +41,11 @@ interface BaseSpec {
    * time an object sets it, the store records a notice that PITrail shows as an info line.
    */
   readonly noEffect?: boolean;
+  /**
+   * A field of an IP*Works object property (SSMTP's Firewall: Host is FirewallHost): getFirewall()
+   * returns a live view of the rows that name it, setFirewall() copies an object's fields in.
+   */
+  readonly object?: { readonly name: string; readonly field: string };
 }
 
 export interface StringSpec extends BaseSpec {
