@@ -5,18 +5,25 @@
  * compiler; both read the same tables.
  */
 import { X509Certificate } from "node:crypto";
+import { ErrorCode, SmtpError } from "../errors.js";
 import { jsName, lowerFirst } from "./js-name.js";
 import { COLLECTIONS, PROPERTIES } from "./properties.js";
 import type { PropertyStore } from "./property-store.js";
 import type { CollectionSpec, FieldSpec, ScalarSpec } from "./spec-types.js";
 import type { CollectionName, FieldName, PropertyName } from "./store-keys.js";
+import { ItemList, itemCodec, type ItemCodec, type ItemRecord } from "./item-views.js";
+import { assignObject, OBJECT_ROWS, objectView } from "./object-views.js";
 
 /** The tables with every optional field visible and the names still typed. */
 const properties: readonly (ScalarSpec & { readonly name: PropertyName })[] = PROPERTIES;
 type TypedField = FieldSpec & { readonly name: FieldName<CollectionName> };
 const collections: readonly (Omit<CollectionSpec, "fields"> & { readonly name: CollectionName; readonly fields: readonly TypedField[] })[] = COLLECTIONS;
 
-export function installAccessors(proto: object, storeOf: (self: object) => PropertyStore): void {
+/**
+ * `codecs` gives the item objects of a collection whose items are not its own
+ * generated class (RecipientCerts holds Certificate objects).
+ */
+export function installAccessors(proto: object, storeOf: (self: object) => PropertyStore, codecs: Partial<Record<CollectionName, ItemCodec<object>>> = {}): void {
   const define = (key: string, descriptor: PropertyDescriptor): void => {
     Object.defineProperty(proto, key, { configurable: true, enumerable: false, ...descriptor });
   };
@@ -59,12 +66,39 @@ export function installAccessors(proto: object, storeOf: (self: object) => Prope
         define(`set${c.item}${field}`, { value(this: object, i: number, v: unknown) { storeOf(this).setField(coll, i, field, v); }, writable: true });
       }
     }
+    // The object forms (SSMTP): getMessageRecipients().add(new MessageRecipient("a@example.com")).
+    const codec = codecs[coll] ?? itemCodec(c);
+    const list = (self: object): ItemList<object> => new ItemList(c, (): ItemRecord[] => storeOf(self).items(coll), codec);
+    define(`get${coll}`, { value(this: object) { return list(this); }, writable: true });
+    if (!c.readOnly) {
+      define(`set${coll}`, {
+        value(this: object, items: Iterable<unknown>) {
+          if (items === null || typeof items !== "object" || !(Symbol.iterator in items)) {
+            throw new SmtpError(ErrorCode.InvalidValue, `set${coll}() takes a list of ${c.item} items`);
+          }
+          // Every item is checked before the collection changes.
+          const records = [...items].map((item, i) => ({ ...codec.record(item, `set${coll}() item ${i}`) }));
+          const target: ItemRecord[] = storeOf(this).items(coll);
+          target.splice(0, target.length, ...records);
+        },
+        writable: true,
+      });
+    }
     define(c.js, {
       get(this: object) {
         // Copies, so editing the returned objects cannot bypass validation.
         return storeOf(this).items(coll).map((item) => Object.fromEntries(c.fields.map((f) => [lowerFirst(f.name), item[f.name]])));
       },
       set: c.readOnly ? undefined : function (this: object, list: readonly Record<string, unknown>[]) { storeOf(this).setItems(coll, list); },
+    });
+  }
+
+  for (const name of OBJECT_ROWS.keys()) {
+    define(`get${name}`, { value(this: object) { return objectView(name, storeOf(this)); }, writable: true });
+    define(`set${name}`, { value(this: object, value: unknown) { assignObject(name, storeOf(this), value); }, writable: true });
+    define(lowerFirst(name), {
+      get(this: object) { return objectView(name, storeOf(this)); },
+      set(this: object, value: unknown) { assignObject(name, storeOf(this), value); },
     });
   }
 }

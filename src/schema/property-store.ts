@@ -7,6 +7,7 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import { defaultProxyPort } from "../transport/firewall-types.js";
 import { lowerFirst } from "./js-name.js";
 import { MESSAGE_PROPERTIES } from "./message-properties.js";
+import { defaultRecord } from "./item-views.js";
 import { COLLECTIONS, PROPERTIES } from "./properties.js";
 import { SETTINGS } from "./settings.js";
 import type { CollectionSpec, ScalarSpec, SettingSpec, SettingValue } from "./spec-types.js";
@@ -130,7 +131,7 @@ export class PropertyStore {
     }
     const items = this.list(collection);
     while (items.length > count) items.pop();
-    while (items.length < count) items.push(defaultItem(spec));
+    while (items.length < count) items.push(defaultRecord(spec));
   }
 
   getField<C extends CollectionName>(collection: C, index: number, field: FieldName<C>): SettingValue {
@@ -163,7 +164,7 @@ export class PropertyStore {
     const spec = collectionSpec(collection, true);
     if (!Array.isArray(list)) throw new SmtpError(ErrorCode.InvalidValue, `${spec.name} must be an array`);
     const next = list.map((obj, i) => {
-      const item = defaultItem(spec);
+      const item = defaultRecord(spec);
       for (const f of spec.fields) {
         const v = obj[lowerFirst(f.name)];
         if (v !== undefined) item[f.name] = validateValue(f, v, `${spec.item}${f.name}(${i})`);
@@ -281,9 +282,4 @@ function checkIndex(spec: CollectionSpec, index: number, count: number): number 
   return index;
 }
 
-function defaultItem(spec: CollectionSpec): Item {
-  const item: Item = {};
-  for (const f of spec.fields) item[f.name] = f.default;
-  return item;
-}
 
