@@ -100,6 +100,7 @@ export const COLLECTIONS = [
     name: "RecipientCerts",
     item: "RecipientCert",
     js: "recipientCerts",
+    itemObjects: "Certificate",
     doc: "S/MIME recipients' certificates for encrypt() / signAndEncrypt(): DER bytes, base64 DER, PEM text or a path; addRecipientCert() adds one.",
     fields: [
       { name: "Encoded", type: "string", default: "", check: "none", doc: "The certificate: PEM text or a path to a PEM file." },

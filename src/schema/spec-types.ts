@@ -96,6 +96,8 @@ export interface CollectionSpec {
   readonly doc: string;
   readonly readOnly?: boolean;
   readonly fields: readonly FieldSpec[];
+  /** The object form's items are this class, supplied by the component (RecipientCerts: Certificate). */
+  readonly itemObjects?: string;
 }
 
 export type SettingValue = string | number | boolean;
