@@ -2,14 +2,17 @@
  * Programs written the way IP*Works 2022 JavaScript programs are (the lower-case class, get/set
  * accessors, PITrail to a file, `e.code` in catch), run as separate Node processes against a real
  * server with only the require line pointing at smtpkit. Needs dist/ (`npm test` builds it).
+ * The SSMTP program's messages are checked with `openssl cms` (spec/support/cms.ts) against the
+ * TEST-ONLY certificates of spec/fixtures/smime (PFX password "fixture-pass").
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cmsTools, ok, smimeFixture } from "../support/cms.js";
 import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -116,5 +119,85 @@ const ipworks = require(%SMTPKIT%);
     expect(lines).toEqual(["queued .queued", "queued .queued", "progress sent", "progress sent", "sent 2"]);
     const delivered = server.received.filter((m) => m.mailFrom === "app@example.com");
     expect(delivered.map((m) => m.rcptTo[0]).sort()).toEqual(["one@example.com", "two@example.com"]);
+  });
+});
+
+describe("an IP*Works S/MIME SSMTP program, ported by changing its require line", () => {
+  it("sends a signed, an encrypted and a signed-and-encrypted message that openssl cms opens; a signer without its key fails by e.code", async () => {
+    const cms = cmsTools(work);
+    const recipientDer = cms.tmp("recipient.der", spawnSync("openssl", ["x509", "-in", smimeFixture("recipient.pem"), "-outform", "DER"]).stdout);
+    const lines = await runProgram("ssmtp", `
+const ipworkssmime = require(%SMTPKIT%);
+const fs = require("fs");
+
+const texts = {
+  sign: "Signed report.\\r\\nLine two of the signed one.\\r\\n",
+  encrypt: "Encrypted report.\\r\\nLine two of the encrypted one.\\r\\n",
+  signAndEncrypt: "Signed and encrypted report.\\r\\nLine two of the third one.\\r\\n",
+  nokey: "never sent\\r\\n",
+};
+
+async function mail(how) {
+  const ssmtp = new ipworkssmime.ssmtp();
+  ssmtp.setMailServer("127.0.0.1");
+  ssmtp.setMailPort(Number(process.env.PORT));
+  ssmtp.setFrom("signer@example.test");
+  ssmtp.setSendTo("recipient@example.test");
+  ssmtp.setSubject("S/MIME " + how);
+  ssmtp.setMessageText(texts[how]);
+  try {
+    if (how === "sign" || how === "signAndEncrypt") {
+      ssmtp.setCertificate(new ipworkssmime.Certificate(2, process.env.SIGNER_PFX, "fixture-pass", "*"));
+    }
+    if (how === "nokey") {
+      // A certificate without its private key: sign() must refuse it.
+      ssmtp.setCertificate(new ipworkssmime.Certificate(fs.readFileSync(process.env.RECIPIENT_DER)));
+    }
+    if (how === "encrypt" || how === "signAndEncrypt") {
+      ssmtp.addRecipientCert(new ipworkssmime.Certificate(fs.readFileSync(process.env.RECIPIENT_DER)).getEncodedB());
+    }
+    if (how === "sign" || how === "nokey") await ssmtp.sign();
+    else if (how === "encrypt") await ssmtp.encrypt();
+    else await ssmtp.signAndEncrypt();
+    await ssmtp.send();
+    console.log("sent " + how + ": " + ssmtp.getLastReply().split(" ")[0]);
+  } catch (e) {
+    console.log("failed " + how + ": " + e.code);
+  }
+}
+
+(async () => {
+  for (const how of ["sign", "encrypt", "signAndEncrypt", "nokey"]) await mail(how);
+})();
+`, { SIGNER_PFX: smimeFixture("signer.pfx"), RECIPIENT_DER: recipientDer });
+
+    expect(lines).toEqual(["sent sign: 250", "sent encrypt: 250", "sent signAndEncrypt: 250", "failed nokey: 601"]);
+    const bySubject = (subject: string): Buffer => {
+      const found = server.received.filter((m) => m.mailFrom === "signer@example.test" && m.raw.toString("latin1").includes(`Subject: ${subject}\r\n`));
+      expect(found, subject).toHaveLength(1);
+      return (found[0] as (typeof found)[number]).raw;
+    };
+    /**
+     * The text of the MIME entity openssl opened: what follows its header block, without its last
+     * line breaks (the entity smtpkit signs or encrypts carries one more CRLF than MessageText).
+     */
+    const text = (entity: Buffer): string => {
+      const s = entity.toString("latin1");
+      return s.slice(s.indexOf("\r\n\r\n") + 4).replace(/(\r\n)+$/, "");
+    };
+    const signed = bySubject("S/MIME sign");
+    expect(signed.toString("latin1")).toMatch(/Content-Type: multipart\/signed/i);
+    expect(text(ok(cms.verify(signed)))).toBe("Signed report.\r\nLine two of the signed one.");
+
+    const encrypted = bySubject("S/MIME encrypt");
+    expect(encrypted.toString("latin1")).toMatch(/Content-Type: application\/(x-)?pkcs7-mime/i);
+    expect(encrypted.toString("latin1")).not.toContain("Encrypted report.");
+    expect(text(ok(cms.decrypt(encrypted)))).toBe("Encrypted report.\r\nLine two of the encrypted one.");
+
+    const both = bySubject("S/MIME signAndEncrypt");
+    expect(both.toString("latin1")).not.toContain("Signed and encrypted report.");
+    expect(text(ok(cms.verify(ok(cms.decrypt(both)))))).toBe("Signed and encrypted report.\r\nLine two of the third one.");
+
+    expect(server.received.some((m) => m.raw.toString("latin1").includes("Subject: S/MIME nokey"))).toBe(false);
   });
 });
