@@ -8,7 +8,12 @@
 //
 // Properties, collections, settings, events, error codes, AuthMechanism
 // values, proxy types and certificate store types come from their tables in
-// src/. Methods are not in a table, so they are written once here.
+// src/. Methods are not in a table, so they are written once here. The
+// IP*Works name mapping of docs/porting-ipworks.md introspects the Smtp class
+// for each vendor name of spec/fixtures/ipworks-names.json.
+
+import { readFileSync } from "node:fs";
+import { EventEmitter } from "node:events";
 
 /** Accepted by every async method as its last argument. */
 const CALL_OPTIONS = "opts?: { signal?: AbortSignal }";
@@ -170,6 +175,8 @@ const { AUTH_MECHANISM_VALUES } = await fromSrc("auth/mechanism-values");
 const { FIREWALL_TYPES } = await fromSrc("transport/firewall-types");
 const { CERT_STORE_TYPES } = await fromSrc("transport/cert-store-types");
 const { PROPERTIES: SOURCE_PROPERTIES } = await fromSrc("schema/properties");
+/** The package itself (dist/esm/index.js, or src/index.ts under vitest): the Smtp class and its schema tables. */
+const PACKAGE = await fromSrc("index");
 
 const RETRY_TEXT = {
   transient: "transient",
@@ -255,8 +262,11 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = 
   out.push("");
   out.push("`Smtp` (also exported as `smtp`, its IP*Works name) follows the IP*Works SMTP component: properties, methods, events, and config() settings. Property access is synchronous; methods that talk to the server return Promises; every failure is an `SmtpError` (see [errors.md](errors.md)).");
   out.push("");
+  out.push("Porting an IP*Works SMTP or S/MIME SSMTP program: [porting-ipworks.md](porting-ipworks.md) maps every IP*Works name to its smtpkit form and lists the deliberate differences.");
+  out.push("");
   out.push("- [Properties](#properties)");
   out.push("- [Collections](#collections)");
+  out.push("- [Objects](#objects)");
   out.push("- [Settings](#settings)");
   out.push("- [Methods](#methods)");
   out.push("- [Events](#events)");
@@ -293,6 +303,10 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = 
     out.push("");
     out.push(`- Count: ${c.readOnly ? code(`get${c.item}Count()`) : `${code(`get${c.item}Count()`)} / ${code(`set${c.item}Count(n)`)}`}`);
     out.push(`- Array form: ${code(`${c.js}`)}${c.readOnly ? " (read-only)" : ""}, an array of ${code(`{ ${fieldKeys.join(", ")} }`)}`);
+    const items = c.itemObjects ?? c.item;
+    // List methods in plain text: code spans in this line name methods of Smtp itself.
+    const edits = c.readOnly ? "" : ", add(item), insert(i, item), set(i, item), remove(i), clear()";
+    out.push(`- Object form: ${code(`get${c.name}()`)}${c.readOnly ? "" : ` / ${code(`set${c.name}(items)`)}`}, a live list of ${code(items)} objects (get(i) / item(i), size(), iteration${edits}); ${c.readOnly ? "it cannot be changed" : c.itemObjects ? `its items are ${code(items)} values; add() takes what the add method of this collection takes` : `an item read from it edits the message, one made with ${code(`new ${items}(...)`)} is added by add()`}`);
     out.push("");
     const rows = c.fields.map((f) => {
       const accessors = c.readOnly
@@ -320,6 +334,27 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = 
       out.push(`for (const { ${fieldKeys.join(", ")} } of smtp.${c.js}) console.log(${fieldKeys.join(", ")});`);
       out.push("```");
     }
+    out.push("");
+  }
+
+  // Objects
+  out.push("## Objects");
+  out.push("");
+  out.push("IP*Works SSMTP groups some properties into one object. The object form reads and writes the same properties as their own accessors: a view from the getter is live, an object made with `new` holds its own values (checked as the properties are) until it is given to the setter.");
+  out.push("");
+  const objects = new Map();
+  for (const p of PROPERTIES) if (p.object) objects.set(p.object.name, [...(objects.get(p.object.name) ?? []), p]);
+  for (const [name, rows] of objects) {
+    out.push(`### ${name}`);
+    out.push("");
+    out.push(`- Object form: ${code(`get${name}()`)} / ${code(`set${name}(value)`)}, camelCase ${code(lowerFirst(name))}; ${code(`new ${name}({ ${rows.map((r) => lowerFirst(r.object.field)).join(", ")} })`)} (the class is exported)`);
+    out.push("");
+    out.push(table(["Field", "Key", "Property", "Type"], rows.map((r) => [r.object.field, code(lowerFirst(r.object.field)), r.name, typeText(r)])));
+    out.push("");
+    out.push("```ts");
+    out.push(`smtp.set${name}(new ${name}({ ${rows.slice(0, 2).map((r) => `${lowerFirst(r.object.field)}: ${sampleValue(r)}`).join(", ")} }));`);
+    out.push(`console.log(smtp.${lowerFirst(name)}.${lowerFirst(rows[0].object.field)});`);
+    out.push("```");
     out.push("");
   }
 
@@ -439,6 +474,169 @@ function valueName(row, property) {
   return `${row.value} ${row.constant}${spec && spec.default === row.value ? " (default)" : ""}`;
 }
 
+// ---------------------------------------------------------------- porting-ipworks.md
+
+/** The IP*Works SMTP / SSMTP member names, copied from the vendor's pages. */
+const IPWORKS_NAMES = JSON.parse(readFileSync(new URL("../spec/fixtures/ipworks-names.json", import.meta.url), "utf8"));
+
+/** The lists of the name file that belong to one component: "SMTP", "SSMTP", or the extra SMTP names. */
+function vendorLists(component) {
+  return Object.entries(IPWORKS_NAMES.lists)
+    .filter(([title]) => (component === "SSMTP" ? title.startsWith("SSMTP") : !title.startsWith("SSMTP")))
+    .map(([, list]) => list);
+}
+
+/** Each name of `kind` once, in the order of the name file, with the components that list it. */
+function vendorNames(kind, components = ["SMTP", "SSMTP"]) {
+  const names = new Map();
+  for (const component of components) {
+    for (const list of vendorLists(component)) {
+      for (const name of list[kind]) names.set(name, [...new Set([...(names.get(name) ?? []), component])]);
+    }
+  }
+  return [...names].map(([name, where]) => ({ name, where: where.join(", ") }));
+}
+
+/** "method", "accessor" or undefined: what the real Smtp class (its prototype chain below EventEmitter) has under `key`. */
+function smtpMember(key) {
+  for (let p = PACKAGE.Smtp.prototype; p && p !== EventEmitter.prototype && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const d = Object.getOwnPropertyDescriptor(p, key);
+    if (!d) continue;
+    if (d.get || d.set) return "accessor";
+    return typeof d.value === "function" ? "method" : undefined;
+  }
+  return undefined;
+}
+
+const isMethod = (key) => smtpMember(key) === "method";
+
+/** The documented signature of method `key` from METHODS, without the call options: "send(): Promise<SendResult>". */
+function methodSignature(key) {
+  const entry = METHODS.find((m) => m.name.split(" / ").includes(key));
+  if (!entry) return undefined;
+  const parts = entry.signature.replace(/\s+\/\/.*$/, "").split(/;\s+|\s{3,}/);
+  const part = parts.find((p) => p.startsWith(`${key}(`)) ?? (parts.length === 1 ? parts[0].replace(/^[A-Za-z]+\(/, `${key}(`) : undefined);
+  return part?.replace(`, ${CALL_OPTIONS}`, "").replace(CALL_OPTIONS, "");
+}
+
+/** How the property side of the schema describes a row: read-only, no effect, another name for. */
+function rowNotes(row) {
+  const notes = [];
+  if (row.readOnly) notes.push("read-only");
+  if (row.writeOnly) notes.push("write-only");
+  if (row.fixedWhileConnected) notes.push("not while connected");
+  if (row.aliasOf) notes.push(`another name for ${row.aliasOf}`);
+  if (row.noEffect) notes.push("accepted, no effect on Node.js");
+  return notes;
+}
+
+const NOT_AVAILABLE = "not available";
+
+/** One IP*Works property name: every form the Smtp class has for it. */
+function propertyMapping(name) {
+  const forms = [];
+  const notes = [];
+  const camel = [];
+  const collection = PACKAGE.COLLECTIONS.find((c) => name === c.name || name === `${c.item}Count` || (name.startsWith(c.item) && c.fields.some((f) => name === c.item + f.name)));
+  const indexed = collection && name !== collection.name && name !== `${collection.item}Count`;
+  const arg = indexed ? "i" : "";
+  if (isMethod(`get${name}`)) forms.push(code(`get${name}(${arg})`));
+  if (isMethod(`set${name}`)) {
+    const signature = methodSignature(`set${name}`);
+    forms.push(code(signature && /Promise/.test(signature) ? `set${name}(v): Promise` : `set${name}(${indexed ? "i, v" : "v"})`));
+  }
+  const row = PACKAGE.PROPERTIES.find((p) => p.name === name);
+  if (row) notes.push(...rowNotes(row));
+  const camelName = row ? row.js ?? lowerFirst(name) : collection && name === collection.name ? collection.js : lowerFirst(name);
+  if (smtpMember(camelName) === "accessor") camel.push(code(camelName));
+  if (collection) {
+    if (name === collection.name) notes.push(`collection: indexed ${code(`get${collection.item}Count()`)} and ${code(`get${collection.item}${collection.fields[0].name}(i)`)} ...`);
+    else notes.push(`indexed, collection ${collection.name}`);
+  }
+  const setting = PACKAGE.SETTINGS.find((s) => s.name === name);
+  if (setting) forms.push(code(`config("${setting.name}")`));
+  const objectFields = PACKAGE.PROPERTIES.filter((p) => p.object?.name === name).map((p) => p.name);
+  if (objectFields.length > 0) notes.push(`object with the fields of ${objectFields.join(", ")}`);
+  return [name, forms.join(", ") || NOT_AVAILABLE, camel.join(", "), notes.join("; ")];
+}
+
+function propertyTable(component) {
+  return table(["IP*Works property", "smtpkit accessors", "camelCase property", "Notes"], vendorNames("properties", [component]).map(({ name }) => propertyMapping(name)));
+}
+
+function methodTable() {
+  const rows = vendorNames("methods").map(({ name, where }) => {
+    const key = lowerFirst(name);
+    if (!isMethod(key)) return [name, where, NOT_AVAILABLE, ""];
+    // A property's setter listed as a method (SetRuntimeLicense): the accessor the schema generates.
+    const property = name.startsWith("Set") && PACKAGE.PROPERTIES.find((p) => p.name === name.slice(3));
+    const signature = methodSignature(key) ?? (property ? `${key}(v): void` : undefined);
+    const returns = signature ? (/\)\s*:\s*Promise/.test(signature) ? "Promise" : "value (synchronous)") : "";
+    return [name, where, code(signature ?? `${key}()`), returns];
+  });
+  return table(["IP*Works method", "In", "smtpkit", "Returns"], rows);
+}
+
+function eventTable() {
+  const rows = vendorNames("events").map(({ name, where }) => {
+    const event = EVENTS.find((e) => e.name === name);
+    return event ? [name, where, code(`on("${name}", (e) => ...)`), code(event.fields)] : [name, where, NOT_AVAILABLE, ""];
+  });
+  return table(["IP*Works event", "In", "smtpkit", "Fields of e"], rows);
+}
+
+function settingTable() {
+  const rows = vendorNames("config").map(({ name, where }) => {
+    const setting = PACKAGE.SETTINGS.find((s) => s.name.toLowerCase() === name.toLowerCase());
+    if (!setting) return [name, where, NOT_AVAILABLE, ""];
+    const notes = rowNotes(setting);
+    if (setting.property) notes.push(`also the ${setting.property} property`);
+    return [name, where, code(`config("${setting.name}=...")`), notes.join("; ")];
+  });
+  return table(["IP*Works setting", "In", "smtpkit", "Notes"], rows);
+}
+
+/** The properties and settings accepted for IP*Works compatibility without effect on Node.js, and why. */
+function noEffectTable() {
+  const rows = [
+    ...PACKAGE.PROPERTIES.filter((p) => p.noEffect).map((p) => [p.name, "property", p.doc]),
+    ...PACKAGE.SETTINGS.filter((s) => s.noEffect).map((s) => [s.name, "setting", s.doc]),
+  ];
+  return table(["Name", "Kind", "What smtpkit does"], rows);
+}
+
+/** The SSLCertStoreType / CertStoreType values that cannot exist on Node, grouped as the store-type table groups them. */
+function unsupportedStoreTable() {
+  const families = new Map();
+  for (const row of CERT_STORE_TYPES.filter((r) => !r.supported)) families.set(row.family, [...(families.get(row.family) ?? []), row]);
+  return table(["Values", "Store"], [...families].map(([family, rows]) => [rows.map((r) => `${r.value} ${r.constant}`).join(", "), family]));
+}
+
+/** The worked port: examples/ipworks-ssmtp-port.cjs as it runs, and the IP*Works program it came from. */
+const PORT_EXAMPLE = "examples/ipworks-ssmtp-port.cjs";
+const SMTPKIT_REQUIRE = 'const ipworkssmime = require("smtpkit");';
+const IPWORKS_REQUIRE = 'const ipworkssmime = require("@nsoftware/ipworkssmime");';
+
+function portExample() {
+  const after = readFileSync(new URL(`../${PORT_EXAMPLE}`, import.meta.url), "utf8");
+  if (!after.includes(SMTPKIT_REQUIRE)) throw new Error(`${PORT_EXAMPLE} has no line ${SMTPKIT_REQUIRE}`);
+  const program = after.split("\n").filter((l) => !l.startsWith("//")).join("\n").trim();
+  return [
+    "The IP*Works program (before) and the smtpkit program (after) differ in one line:",
+    "",
+    "```diff",
+    `-${IPWORKS_REQUIRE}`,
+    `+${SMTPKIT_REQUIRE}`,
+    "```",
+    "",
+    `After (\`${PORT_EXAMPLE}\`, run by spec/integration/port-programs.spec.ts):`,
+    "",
+    "```js",
+    program,
+    "```",
+  ].join("\n");
+}
+
 /**
  * Tables inside hand-written docs, each between two marker comments and
  * rewritten by `npm run docs` from the table in `source`.
@@ -461,6 +659,36 @@ export const DOC_TABLES = [
     name: "firewall-types",
     source: "src/transport/firewall-types.ts",
     render: () => table(["FirewallType", "Proxy", "Authentication", "Who resolves MailServer"], FIREWALL_TYPES.map((t) => [valueName(t), t.docProxy, t.docAuth, t.docResolves])),
+  },
+  ...[
+    ["smtp-properties", "properties of the IP*Works SMTP component", () => propertyTable("SMTP")],
+    ["ssmtp-properties", "properties of the IP*Works S/MIME SSMTP component", () => propertyTable("SSMTP")],
+    ["methods", "methods", methodTable],
+    ["events", "events", eventTable],
+    ["settings", "config settings", settingTable],
+  ].map(([name, what, render]) => ({
+    file: "porting-ipworks.md",
+    name: `ipworks-${name}`,
+    source: `the ${what} in spec/fixtures/ipworks-names.json and the Smtp class`,
+    render,
+  })),
+  {
+    file: "porting-ipworks.md",
+    name: "no-effect",
+    source: "the noEffect rows of src/schema/properties.ts and src/schema/settings.ts",
+    render: noEffectTable,
+  },
+  {
+    file: "porting-ipworks.md",
+    name: "unsupported-store-types",
+    source: "src/transport/cert-store-types.ts",
+    render: unsupportedStoreTable,
+  },
+  {
+    file: "porting-ipworks.md",
+    name: "port-example",
+    source: PORT_EXAMPLE,
+    render: portExample,
   },
 ];
 

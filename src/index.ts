@@ -12,6 +12,9 @@ export type { SendResult, RecipientResult, RecipientType } from "./engine/transa
 export type { SmtpReply } from "./engine/reply.js";
 export type { ServerCapabilities } from "./engine/capabilities.js";
 export type { Connector, ConnectTarget } from "./transport/connector.js";
-export type { SmtpOptions, MessageRecipient, MessageHeader } from "./schema/accessor-types.js";
+export type {
+  SmtpOptions, MessageRecipientFields, MessageHeaderFields, AttachmentFields, ObjectFields, ItemListOf, ReadonlyItemList,
+} from "./schema/accessor-types.js";
+export { MessageRecipient, MessageHeader, Attachment, Firewall } from "./schema/public-objects.js";
 export { PROPERTIES, COLLECTIONS } from "./schema/properties.js";
 export { SETTINGS } from "./schema/settings.js";

@@ -20,7 +20,8 @@ import { enqueue } from "./queue/enqueue.js";
 import { processQueue } from "./queue/process-queue.js";
 import type { QueueResult } from "./queue/queue-processor.js";
 import { applyOptions } from "./schema/apply-options.js";
-import type { GeneratedAccessors, SmtpOptions } from "./schema/accessor-types.js";
+import type { GeneratedAccessors, ItemListOf, SmtpOptions } from "./schema/accessor-types.js";
+import type { ItemCodec, ItemRecord } from "./schema/item-views.js";
 import { installAccessors } from "./schema/install-accessors.js";
 import type { PropertyStore } from "./schema/property-store.js";
 import type { EncryptOptions, SignOptions, SmimeCredentials } from "./smime/index.js";
@@ -302,17 +303,14 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * one of those (read at encrypt()). Decided by content.
    */
   addRecipientCert(certificate: EncodedCertificate | Certificate): void {
-    const encoded = certificate instanceof Certificate ? certificate.pem : certificatePem(certificate, "addRecipientCert", false);
-    const store = storeOf(this);
-    const index = store.count("RecipientCerts");
-    store.setCount("RecipientCerts", index + 1);
-    try {
-      store.setField("RecipientCerts", index, "Encoded", encoded);
-    } catch (e) {
-      store.setCount("RecipientCerts", index);
-      throw e;
-    }
+    const items: ItemRecord[] = storeOf(this).items("RecipientCerts");
+    items.push(RECIPIENT_CERTS.record(certificate, "addRecipientCert"));
   }
+
+  /** IP*Works SSMTP's RecipientCerts: a live list of Certificate objects (add() takes what addRecipientCert() takes). */
+  declare getRecipientCerts: () => ItemListOf<Certificate, EncodedCertificate | Certificate>;
+  /** Replaces the recipient certificates; each is checked before any changes. */
+  declare setRecipientCerts: (certificates: Iterable<EncodedCertificate | Certificate>) => void;
 
   /**
    * IP*Works SSMTP Certificate: the S/MIME signer. Sets CertStoreType,
@@ -439,7 +437,13 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   }
 }
 
-installAccessors(Smtp.prototype, storeOf);
+/** RecipientCerts items are Certificates: a PEM (or a path, read when it is looked at) in the store. */
+const RECIPIENT_CERTS: ItemCodec<Certificate> = {
+  view: (record) => new Certificate(certificatePem(String(record["Encoded"] ?? ""), "RecipientCerts item")),
+  record: (input, label) => ({ Encoded: input instanceof Certificate ? input.pem : certificatePem(input as EncodedCertificate, label, false) }),
+};
+
+installAccessors(Smtp.prototype, storeOf, { RecipientCerts: RECIPIENT_CERTS });
 
 /** S/MIME (PKI.js) is loaded on first use: most programs never sign, and it is the heaviest import. */
 function smime(): Promise<typeof import("./smime/index.js")> {

@@ -80,8 +80,9 @@ describe("the documented API is the real one", () => {
   const tableAccessors = [
     ...propertyRows.map((r) => cells(r)[1] ?? ""),
     ...fieldRows.map((r) => cells(r)[1] ?? ""),
-    ...collectionLines.filter((l) => l.startsWith("- Count:")),
-  ].flatMap(calledIn);
+    ...collectionLines.filter((l) => l.startsWith("- Count:") || l.startsWith("- Object form:")),
+    ...section(api, "Objects").filter((l) => l.startsWith("- Object form:")),
+  ].flatMap(calledIn).filter((name) => name !== "new");
   /** camelCase properties the docs name: the camelCase column, the collections' array forms, `smtp.x` anywhere in api.md. */
   const camelCase = [
     ...propertyRows.map((r) => (cells(r)[2] ?? "").replace(/`/g, "")),

@@ -26,13 +26,89 @@ type ReadOnlyColl = Extract<Coll, { readOnly: true }>;
 /** One item of a collection as a plain object: { address, name, options, type }. */
 export type CollectionItem<C extends Coll> = { -readonly [F in C["fields"][number] as Uncapitalize<F["name"]>]: ScalarValue<F> };
 
-export type MessageRecipient = CollectionItem<Extract<Coll, { name: "MessageRecipients" }>>;
-export type MessageHeader = CollectionItem<Extract<Coll, { name: "MessageHeaders" }>>;
+/** The fields of a MessageRecipients item as a plain object (the `messageRecipients` array's items). */
+export type MessageRecipientFields = CollectionItem<Extract<Coll, { name: "MessageRecipients" }>>;
+/** The fields of a MessageHeaders item as a plain object. */
+export type MessageHeaderFields = CollectionItem<Extract<Coll, { name: "MessageHeaders" }>>;
+/** The fields of an Attachments item as a plain object. */
+export type AttachmentFields = CollectionItem<Extract<Coll, { name: "Attachments" }>>;
+
+type Field<C extends Coll> = C["fields"][number];
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
+/** An item object (IP*Works' MessageRecipient, ...): the fields as properties and as getX() / setX(v). */
+export type ItemObject<C extends Coll> = CollectionItem<C> &
+  { [F in Field<C> as `get${F["name"]}`]: () => ScalarValue<F> } &
+  { [F in Field<C> as `set${F["name"]}`]: (value: ScalarValue<F>) => void } & { toJSON(): CollectionItem<C> };
+
+type Positional<T extends readonly unknown[]> = { -readonly [K in keyof T]?: ScalarValue<T[K]> };
+
+/** `new MessageRecipient("a@example.com")` (fields in schema order) or `new MessageRecipient({ address, type })`. */
+export interface ItemClass<C extends Coll> {
+  new (init: Partial<CollectionItem<C>>): ItemObject<C>;
+  new (...fields: Positional<C["fields"]>): ItemObject<C>;
+  readonly prototype: ItemObject<C>;
+}
+
+/** What a list's add() / set() take: an item object, an object of fields, or the first field's value. */
+export type ItemInput<C extends Coll> = ItemObject<C> | Partial<CollectionItem<C>> | ScalarValue<C["fields"][0]>;
+
+/** A read-only live list (IP*Works' collection objects). */
+export interface ReadonlyItemList<V> extends Iterable<V> {
+  readonly length: number;
+  readonly count: number;
+  size(): number;
+  get(index: number): V;
+  item(index: number): V;
+  toArray(): V[];
+}
+
+/** A live list: changes go straight to the component's message. */
+export interface ItemListOf<V, In> extends ReadonlyItemList<V> {
+  add(item: In): V;
+  insert(index: number, item: In): V;
+  set(index: number, item: In): V;
+  remove(index: number): void;
+  removeAt(index: number): void;
+  clear(): void;
+}
+
+/** Collections whose items are a class of their own kind (RecipientCerts holds Certificates): the component declares those. */
+type GenericColl = Exclude<Coll, { itemObjects: string }>;
+
+export type ListAccessors = UnionToIntersection<
+  GenericColl extends infer C
+    ? C extends GenericColl
+      ? C extends { readOnly: true }
+        ? { [K in `get${C["name"]}`]: () => ReadonlyItemList<ItemObject<C>> }
+        : { [K in `get${C["name"]}`]: () => ItemListOf<ItemObject<C>, ItemInput<C>> } & { [K in `set${C["name"]}`]: (items: Iterable<ItemInput<C>>) => void }
+      : never
+    : never
+>;
+
+type ObjectRow = Extract<Prop, { object: unknown }>;
+type ObjectName = ObjectRow["object"]["name"];
+type ObjectRows<N extends ObjectName> = Extract<ObjectRow, { object: { name: N } }>;
+/** An object property's fields as a plain object ({ host, port, ... } for Firewall). */
+export type ObjectFields<N extends ObjectName> = { -readonly [R in ObjectRows<N> as Uncapitalize<R["object"]["field"]>]: ScalarValue<R> };
+/** An object property (IP*Works' Firewall): fields as properties and as getX() / setX(v). */
+export type ObjectOf<N extends ObjectName> = ObjectFields<N> &
+  { [R in ObjectRows<N> as `get${R["object"]["field"]}`]: () => ScalarValue<R> } &
+  { [R in ObjectRows<N> as `set${R["object"]["field"]}`]: (value: ScalarValue<R>) => void } & { toJSON(): ObjectFields<N> };
+
+export interface ObjectClass<N extends ObjectName> {
+  new (init?: Partial<ObjectFields<N>>): ObjectOf<N>;
+  readonly prototype: ObjectOf<N>;
+}
+
+export type ObjectAccessors = { [N in ObjectName as `get${N}`]: () => ObjectOf<N> } & {
+  [N in ObjectName as `set${N}`]: (value: ObjectOf<N> | Partial<ObjectFields<N>>) => void;
+} & { [N in ObjectName as Uncapitalize<N>]: ObjectOf<N> };
 
 type FieldGetters<C extends Coll> = { [F in C["fields"][number] as `get${C["item"]}${F["name"]}`]: (index: number) => ScalarValue<F> };
 type FieldSetters<C extends Coll> = { [F in C["fields"][number] as `set${C["item"]}${F["name"]}`]: (index: number, value: ScalarValue<F>) => void };
 
-type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 
 export type CollectionAccessors = UnionToIntersection<
   | (Coll extends infer C ? (C extends Coll ? FieldGetters<C> & { [K in `get${C["item"]}Count`]: () => number } : never) : never)
@@ -46,16 +122,16 @@ export type CollectionAccessors = UnionToIntersection<
  * the runtime accessor is still installed from the schema.
  */
 export interface CollectionArrays {
-  get messageRecipients(): MessageRecipient[];
-  set messageRecipients(list: readonly Partial<MessageRecipient>[]);
+  get messageRecipients(): MessageRecipientFields[];
+  set messageRecipients(list: readonly Partial<MessageRecipientFields>[]);
 }
 
 /** Every generated accessor: the Smtp interface extends this. */
-export type GeneratedAccessors = ScalarAccessors & CollectionAccessors & CollectionArrays;
+export type GeneratedAccessors = ScalarAccessors & CollectionAccessors & CollectionArrays & ListAccessors & ObjectAccessors;
 
 /** Constructor options: every writable property by its camelCase name, plus settings. */
 export type SmtpOptions = Partial<{ -readonly [S in Writable as JsName<S>]: ScalarValue<S> }> & {
-  messageRecipients?: Partial<MessageRecipient>[];
+  messageRecipients?: Partial<MessageRecipientFields>[];
   /** config() settings by name, e.g. { AllowEmptyTo: true }. */
   settings?: Record<string, string | number | boolean>;
 };

@@ -67,7 +67,9 @@ export function installAccessors(proto: object, storeOf: (self: object) => Prope
       }
     }
     // The object forms (SSMTP): getMessageRecipients().add(new MessageRecipient("a@example.com")).
-    const codec = codecs[coll] ?? itemCodec(c);
+    const custom = codecs[coll];
+    if (c.itemObjects !== undefined && !custom) throw new TypeError(`${coll} holds ${c.itemObjects} objects: installAccessors() needs their codec`);
+    const codec = custom ?? itemCodec(c);
     const list = (self: object): ItemList<object> => new ItemList(c, (): ItemRecord[] => storeOf(self).items(coll), codec);
     define(`get${coll}`, { value(this: object) { return list(this); }, writable: true });
     if (!c.readOnly) {
@@ -77,7 +79,12 @@ export function installAccessors(proto: object, storeOf: (self: object) => Prope
             throw new SmtpError(ErrorCode.InvalidValue, `set${coll}() takes a list of ${c.item} items`);
           }
           // Every item is checked before the collection changes.
-          const records = [...items].map((item, i) => ({ ...codec.record(item, `set${coll}() item ${i}`) }));
+          // Records keep their identity (an addAttachment() Buffer is found by its record); a repeat is a copy.
+          const records: ItemRecord[] = [];
+          for (const [i, item] of [...items].entries()) {
+            const record = codec.record(item, `set${coll}() item ${i}`);
+            records.push(records.includes(record) ? { ...record } : record);
+          }
           const target: ItemRecord[] = storeOf(this).items(coll);
           target.splice(0, target.length, ...records);
         },
