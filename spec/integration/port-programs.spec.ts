@@ -200,4 +200,20 @@ async function mail(how) {
 
     expect(server.received.some((m) => m.raw.toString("latin1").includes("Subject: S/MIME nokey"))).toBe(false);
   });
+
+  it("examples/ipworks-ssmtp-port.cjs, the worked port of docs/porting-ipworks.md, runs as it is: signed and encrypted, openssl cms opens it", async () => {
+    const cms = cmsTools(work);
+    const { stdout } = await run(process.execPath, [
+      join(ROOT, "examples/ipworks-ssmtp-port.cjs"), "127.0.0.1", String(server.port), "example@example.test", "recipient@example.test",
+      smimeFixture("signer.pfx"), "fixture-pass", smimeFixture("recipient.pem"),
+    ], { cwd: ROOT, timeout: 60_000 });
+    expect(stdout).toMatch(/^C: MAIL FROM:<example@example\.test>/m);
+    expect(stdout.trim().split("\n").at(-1)).toMatch(/^Message sent: 250 /);
+    const received = server.received.filter((m) => m.mailFrom === "example@example.test");
+    expect(received).toHaveLength(1);
+    const raw = (received[0] as (typeof received)[number]).raw;
+    expect(raw.toString("latin1")).not.toContain("The figures are ready.");
+    const entity = ok(cms.verify(ok(cms.decrypt(raw)))).toString("latin1");
+    expect(entity.slice(entity.indexOf("\r\n\r\n") + 4)).toMatch(/^The figures are ready\.\r\nRegards\r\n/);
+  });
 });
