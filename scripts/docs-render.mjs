@@ -550,7 +550,10 @@ function propertyMapping(name) {
   const camelName = row ? row.js ?? lowerFirst(name) : collection && name === collection.name ? collection.js : lowerFirst(name);
   if (smtpMember(camelName) === "accessor") camel.push(code(camelName));
   if (collection) {
-    if (name === collection.name) notes.push(`collection: indexed ${code(`get${collection.item}Count()`)} and ${code(`get${collection.item}${collection.fields[0].name}(i)`)} ...`);
+    if (name === collection.name) {
+      const items = collection.itemObjects ?? collection.item;
+      notes.push(`${code(`get${name}()`)}: a live list of ${items} objects; ${code(camelName)}: an array of plain objects; indexed: ${code(`get${collection.item}Count()`)}, ${code(`get${collection.item}${collection.fields[0].name}(i)`)}, ...`);
+    }
     else notes.push(`indexed, collection ${collection.name}`);
   }
   const setting = PACKAGE.SETTINGS.find((s) => s.name === name);
