@@ -11,6 +11,7 @@
  */
 
 import { createHmac, randomBytes } from "node:crypto";
+import { md4 } from "./md4.js";
 import { authError, type SaslCredentials, type SaslExchange, type SaslMechanism, type StartOptions } from "./mechanism.js";
 
 const NAME = "NTLM";
@@ -75,10 +76,12 @@ function windowsUpper(s: string): string {
   return out;
 }
 
-/** NTOWFv2 (MS-NLMP 3.3.2): HMAC_MD5(MD4(UTF-16LE(password)), UTF-16LE(UPPER(user) + domain)). */
+/**
+ * NTOWFv2 (MS-NLMP 3.3.2): HMAC_MD5(MD4(UTF-16LE(password)), UTF-16LE(UPPER(user) + domain)).
+ * Still a Promise (MD4 is synchronous now) so its callers keep their form.
+ */
 export async function ntowfv2(password: string, user: string, domain: string): Promise<Buffer> {
-  const ntHash = Buffer.from(await (await import("hash-wasm")).md4(utf16(password)), "hex");
-  return hmacMd5(ntHash, utf16(windowsUpper(user) + domain));
+  return hmacMd5(md4(utf16(password)), utf16(windowsUpper(user) + domain));
 }
 
 export interface Ntlmv2Result {
