@@ -1,5 +1,7 @@
 /** Public exports of smtpkit. */
-export { Smtp, smtp, ssmtp, type CallOptions } from "./smtp.js";
+export { Smtp, smtp, ssmtp, type CallOptions, type SmtpHooks } from "./smtp.js";
+export { oauth2, OAuth2TokenProvider, OAUTH2_PRESETS, type OAuth2Options, type OAuth2Preset, type TokenRequest } from "./auth/oauth2-provider.js";
+export type { SmtpLogger } from "./client/logger.js";
 export { Certificate } from "./smime/certificate.js";
 export type { EncodedCertificate } from "./smime/cert-encoding.js";
 export type { QueueResult } from "./queue/queue-processor.js";

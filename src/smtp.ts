@@ -28,8 +28,25 @@ import type { EncryptOptions, SignOptions, SmimeCredentials } from "./smime/inde
 import { Certificate } from "./smime/certificate.js";
 import { certificatePem, type EncodedCertificate } from "./smime/cert-encoding.js";
 import type { Connector } from "./transport/connector.js";
+import { AUTH_MECHANISM_VALUES } from "./auth/mechanism-values.js";
+import { oauth2, type OAuth2Options } from "./auth/oauth2-provider.js";
+import { attachLogger, checkLogger, type SmtpLogger } from "./client/logger.js";
 
 export type { CallOptions } from "./client/smtp-client.js";
+
+/** Constructor options that are not properties: how to get OAuth tokens, where to log, how to connect. */
+export interface SmtpHooks {
+  /** As the tokenRefresher field: asked for a first token when none is set, and for a new one after a refusal. */
+  tokenRefresher?: TokenRefresher;
+  /** A built-in OAuth2 token provider (refresh token grant); also sets AuthMechanism to XOAUTH2 unless given. */
+  oauth2?: OAuth2Options;
+  /** Receives the trace (debug), connection and recipient news (info / warn) and failures (error) as records. */
+  logger?: SmtpLogger;
+  /** As the connector field. */
+  connector?: Connector;
+}
+
+const XOAUTH2 = AUTH_MECHANISM_VALUES.findIndex((row) => row.sasl.includes("XOAUTH2"));
 
 function clientFor(self: object): SmtpClient {
   const client = clientOf(self);
@@ -54,7 +71,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   /** The signer set by setCertificate(), while CertStore* still say what it set. */
   #certificate: Certificate | undefined;
 
-  constructor(options: SmtpOptions = {}) {
+  constructor(options: SmtpOptions & SmtpHooks = {}) {
     super();
     this.#client = new SmtpClient(this, this);
     this.#client.composeExtras = () => this.#composeExtras();
@@ -64,7 +81,18 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
       tokenRefresher: { enumerable: true, get: () => client.tokenRefresher, set: (v: TokenRefresher | undefined) => (client.tokenRefresher = v) },
       connector: { enumerable: true, get: () => client.connector, set: (v: Connector | undefined) => (client.connector = v) },
     });
-    applyOptions(client.store, options);
+    const { tokenRefresher, oauth2: oauth2Options, logger, connector, ...properties } = options ?? {};
+    if (tokenRefresher !== undefined && oauth2Options !== undefined) throw new SmtpError(ErrorCode.InvalidValue, "give tokenRefresher or oauth2, not both: oauth2 makes the tokenRefresher");
+    if (tokenRefresher !== undefined) {
+      if (typeof tokenRefresher !== "function") throw new SmtpError(ErrorCode.InvalidValue, "tokenRefresher must be a function");
+      client.tokenRefresher = tokenRefresher;
+    }
+    if (oauth2Options !== undefined) client.tokenRefresher = oauth2(oauth2Options);
+    if (connector !== undefined) client.connector = connector;
+    if (logger !== undefined) attachLogger(this, checkLogger(logger));
+    applyOptions(client.store, properties);
+    // An OAuth2 provider and a user: XOAUTH2 unless a mechanism was chosen.
+    if (oauth2Options !== undefined && properties.authMechanism === undefined) client.store.set("AuthMechanism", XOAUTH2);
   }
 
   /**

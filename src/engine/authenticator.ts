@@ -5,7 +5,8 @@
  * every credential masked in PITrail, and retries once with a refreshed
  * OAuth token when the server says the token has expired.
  */
-import { mechanismForValue } from "../auth/registry.js";
+import { authMechanismValue } from "../auth/mechanism-values.js";
+import { mechanismForValue, valueUsesToken } from "../auth/registry.js";
 import type { SaslCredentials, SaslExchange, SaslMechanism } from "../auth/mechanism.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { unverifiedChannelError } from "../transport/tls-upgrade.js";
@@ -16,7 +17,7 @@ import { Auth, SASL_CANCEL, SASL_CANCEL_LOGGED, SaslResponse } from "./smtp-comm
 export interface TokenRefreshRequest {
   user: string;
   mechanism: string;
-  /** The server's refusal. */
+  /** The server's refusal; empty when AUTH needs a first token (none is set). */
   reply: string;
 }
 
@@ -45,8 +46,8 @@ export async function authenticate(session: SmtpSession, opts: AuthOptions): Pro
       hint: "use TLS (SSLStartMode 0 with a server that offers STARTTLS, 1 for port 465, 2 to require STARTTLS) or, accepting the risk, config AllowCleartextAuth=true",
     });
   }
-  const mechanism = mechanismForValue(opts.mechanism, offered, opts.credentials.token !== "");
-  const credentials = opts.credentials;
+  const credentials = await withFirstToken(opts);
+  const mechanism = mechanismForValue(opts.mechanism, offered, credentials.token !== "");
   try {
     await exchange(session, mechanism, credentials, opts.logCredentials);
   } catch (e) {
@@ -56,6 +57,14 @@ export async function authenticate(session: SmtpSession, opts: AuthOptions): Pro
     await exchange(session, mechanism, { ...credentials, token: stripBearer(fresh) }, opts.logCredentials);
   }
   session.authenticated = true;
+}
+
+/** A token mechanism with no token set asks the refresher for the first one (an OAuth2 provider fetches it). */
+async function withFirstToken(opts: AuthOptions): Promise<SaslCredentials> {
+  const credentials = opts.credentials;
+  if (credentials.token !== "" || !opts.refreshToken || !valueUsesToken(opts.mechanism)) return credentials;
+  const first = await opts.refreshToken({ user: credentials.user, mechanism: authMechanismValue(opts.mechanism)?.sasl[0] ?? "", reply: "" });
+  return first ? { ...credentials, token: stripBearer(first) } : credentials;
 }
 
 async function exchange(session: SmtpSession, mechanism: SaslMechanism, credentials: SaslCredentials, log: boolean): Promise<void> {
