@@ -11,13 +11,15 @@ import { addConnectionOptions, addOutputOptions, profileFromFlags, type Connecti
 import { applyConnection } from "../options/connection.js";
 import { addDsnOptions, applyDsn, type DsnFlags } from "../options/dsn.js";
 import { loadProfile } from "../options/load-profile.js";
-import { addMessageOptions, applyMessage, type MessageFlags } from "../options/message.js";
+import { addDataOptions, type DataFlags } from "../options/data.js";
+import { addMessageOptions, type MessageFlags } from "../options/message.js";
 import { writeLine, type OutStream, type Paint } from "../output.js";
 import { ProgressBar } from "../progress.js";
 import { attachTrace } from "../trace.js";
 import { attachTransferProgress } from "../transfer-progress.js";
+import { prepareOutgoing, type Outgoing } from "../send/outgoing.js";
 
-type SendFlags = ConnectionFlags & MessageFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean };
+type SendFlags = ConnectionFlags & MessageFlags & DataFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean };
 
 const EXAMPLES = `
 Examples:
@@ -25,18 +27,22 @@ Examples:
       --user ann --password-env SMTP_PASSWORD \\
       --from ann@example.com --to bob@example.com --subject Hello --body "Hi Bob"
   $ git log -1 | smtpkit send --from ci@example.com --to dev@example.com --subject "Last commit" --body-file -
-  $ smtpkit send --from ann@example.com --to bob@example.com --attach report.pdf --body-file note.txt --json`;
+  $ smtpkit send --from ann@example.com --to bob@example.com --attach report.pdf --body-file note.txt --json
+  $ smtpkit send --data message.eml --from ann@example.com --to bob@example.com
+  $ smtpkit send --data - -t < message.eml          # recipients from To / Cc / Bcc, like sendmail -t`;
 
 export function registerSend(program: Command, ctx: CliContext): void {
   const cmd = program.command("send").description("send one message");
   addConnectionOptions(cmd, { server: true, login: true });
   addMessageOptions(cmd);
+  addDataOptions(cmd);
   addDsnOptions(cmd);
   cmd
     .option("--allow-partial", "send to the recipients the server accepts even when it refuses others (exit code 7)")
     .option("--progress", "show the progress bar even when stderr is not a terminal")
     .option("--no-progress", "never show the progress bar");
-  addOutputOptions(cmd, { trace: true, json: true });
+  // -t is sendmail's "read recipients" here: the trace is --trace.
+  addOutputOptions(cmd, { trace: true, json: true, shortTrace: false });
   cmd.addHelpText("after", EXAMPLES);
   cmd.action(async (flags: SendFlags) => {
     ctx.exitCode = await send(flags, ctx);
@@ -50,16 +56,16 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true });
   if (flags.allowPartial) for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) smtp.config(`${s}=false`);
   applyDsn(smtp, flags);
-  const message = await applyMessage(smtp, flags, profile, { stdin: ctx.stdin });
+  const outgoing = await prepareOutgoing(smtp, flags, profile, ctx.stdin);
 
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
   const showProgress = flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true);
   const bar = showProgress ? new ProgressBar(ctx.stderr, io.paintErr, ctx.stderr.isTTY === true) : undefined;
-  if (bar) attachTransferProgress(smtp, bar, { estimatedBytes: message.estimatedBytes });
+  if (bar) attachTransferProgress(smtp, bar, { estimatedBytes: outgoing.kind === "built" ? outgoing.estimatedBytes : outgoing.bytes.length });
 
   let result: SendResult;
   try {
-    result = await interruptible(smtp, () => smtp.send());
+    result = await interruptible(smtp, () => sendOutgoing(smtp, outgoing));
   } finally {
     bar?.finish();
   }
@@ -71,6 +77,12 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
     return ExitCode.Partial;
   }
   return ExitCode.Ok;
+}
+
+/** A built message goes with send(); a ready-made one as it is, with its own envelope. */
+function sendOutgoing(smtp: Smtp, outgoing: Outgoing): Promise<SendResult> {
+  if (outgoing.kind === "built") return smtp.send();
+  return smtp.sendMessage(outgoing.envelope.sender, outgoing.envelope.recipients, outgoing.bytes);
 }
 
 const TYPE = ["To", "Cc", "Bcc"] as const;

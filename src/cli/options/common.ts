@@ -63,8 +63,8 @@ export function addSettingOptions(cmd: Command): Command {
     .option("--config-file <file>", "read defaults from this file instead of ~/.smtpkitrc (SMTPKIT_CONFIG_FILE)");
 }
 
-export function addOutputOptions(cmd: Command, set: { trace: boolean; json: boolean }): Command {
-  if (set.trace) cmd.option("-t, --trace", "print the protocol trace (PITrail) on stderr");
+export function addOutputOptions(cmd: Command, set: { trace: boolean; json: boolean; shortTrace?: boolean }): Command {
+  if (set.trace) cmd.option(set.shortTrace === false ? "--trace" : "-t, --trace", "print the protocol trace (PITrail) on stderr");
   if (set.json) cmd.option("--json", "print the result as JSON on stdout");
   return cmd
     .option("--color", "colours even when the output is not a terminal")

@@ -1,0 +1,188 @@
+/**
+ * The smtpkit flags for daily work (issue 17): --data / -t, --dry-run,
+ * --quit-after, the password prompt, --server host:port and certificate
+ * fingerprints, progress, --profile. Driven as a user drives them:
+ * `node bin/smtpkit.mjs ...` in a child process (dist/ must be built) against
+ * servers in this process on 127.0.0.1.
+ *
+ * Every run gets an environment without SMTPKIT_* variables, NO_COLOR set and
+ * HOME pointing to an empty directory, plus whatever the test adds.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { headerMap, rawText, startSmtpServer, type Harness, type ReceivedMessage } from "../support/smtp-server-harness.js";
+import { lineServer, type TcpServer } from "../support/tcp-server.js";
+import { tlsFixtures } from "../support/tls-fixtures.js";
+
+// SMTPKIT_CLI_ROOT: a checkout whose dist/ is built (default: this one).
+const ROOT = process.env["SMTPKIT_CLI_ROOT"] ?? fileURLToPath(new URL("../../", import.meta.url));
+const BIN = join(ROOT, "bin", "smtpkit.mjs");
+const PASSWORD = "pw-Daily-17";
+
+interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  /** Called with the child once it runs (to signal it). */
+  onStderr?: (text: string, child: ChildProcessWithoutNullStreams) => void;
+}
+
+let home: string;
+let work: string;
+const children = new Set<ChildProcessWithoutNullStreams>();
+
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("SMTPKIT_") && k !== "FORCE_COLOR") env[k] = v;
+  return Object.assign(env, { HOME: home, NO_COLOR: "1" }, extra);
+}
+
+/** Runs `smtpkit args...`; `input` is written to its stdin (a pipe, never a terminal), which is then closed. */
+function smtpkit(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(opts.env), stdio: ["pipe", "pipe", "pipe"] });
+    children.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+      opts.onStderr?.(stderr, child);
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+function file(name: string, content: string | Buffer): string {
+  const path = join(work, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+function bySubject(server: Harness, subject: string): ReceivedMessage {
+  const found = server.received.find((m) => headerMap(m).get("subject")?.[0] === subject);
+  if (!found) throw new Error(`no message with subject ${subject}`);
+  return found;
+}
+
+function expectCleanError(stderr: string, code: string): void {
+  expect(stderr).toMatch(new RegExp(`^error ${code}: `, "m"));
+  expect(stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+}
+
+/** A ready-made message with CRLF line ends. */
+function eml(lines: string[]): string {
+  return lines.join("\r\n") + "\r\n";
+}
+
+let plain: Harness;
+let tls: Harness;
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), "smtpkit-daily-home-"));
+  work = mkdtempSync(join(tmpdir(), "smtpkit-daily-work-"));
+  plain = await startSmtpServer();
+  tls = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD } });
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await Promise.all([plain?.close(), tls?.close()]);
+  rmSync(home, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+const server = (): string[] => ["--server", "127.0.0.1", "--port", String(plain.port), "--tls", "none"];
+
+describe.concurrent("send --data / -t", () => {
+  it("sends a .eml file as it is, with the envelope from --from / --to", async () => {
+    const message = eml(["From: Someone <someone@example.test>", "To: list@example.test", "Subject: data file", "Message-ID: <data-file@example.test>", "X-Kept: yes", "", "Body line", ".leading dot", "Grüße"]);
+    const r = await smtpkit(["send", ...server(), "--data", file("data.eml", message), "--from", "ann@example.test", "--to", "bob@example.test"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = bySubject(plain, "data file");
+    expect(m.mailFrom).toBe("ann@example.test");
+    expect(m.rcptTo).toEqual(["bob@example.test"]);
+    expect(m.raw.toString("utf8")).toBe(message);
+  });
+
+  it("--data - reads the message from standard input", async () => {
+    const message = eml(["From: ann@example.test", "To: bob@example.test", "Subject: data stdin", "", "from a pipe"]);
+    const r = await smtpkit(["send", ...server(), "--data", "-", "--from", "ann@example.test", "--to", "carol@example.test"], { input: message });
+    expect(r.code).toBe(0);
+    const m = bySubject(plain, "data stdin");
+    expect(m.rcptTo).toEqual(["carol@example.test"]);
+    expect(m.raw.toString("utf8")).toBe(message);
+  });
+
+  it("-t takes the recipients from To / Cc / Bcc and the sender from From, and removes the Bcc lines", async () => {
+    const message = eml([
+      "From: Ann Example <ann@example.test>",
+      "To: Bob <bob@example.test>, carol@example.test",
+      "Cc: dan@example.test",
+      "Bcc: hidden@example.test,",
+      "  also-hidden@example.test",
+      "Subject: read recipients",
+      "",
+      "Bcc: this line is body text and stays",
+    ]);
+    const r = await smtpkit(["send", ...server(), "--data", "-", "-t"], { input: message });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = bySubject(plain, "read recipients");
+    expect(m.mailFrom).toBe("ann@example.test");
+    expect(m.rcptTo).toEqual(["bob@example.test", "carol@example.test", "dan@example.test", "hidden@example.test", "also-hidden@example.test"]);
+    expect(rawText(m)).not.toMatch(/hidden@example\.test/);
+    expect(rawText(m)).toBe(message.replace("Bcc: hidden@example.test,\r\n  also-hidden@example.test\r\n", ""));
+    expect(rawText(m)).toContain("\r\n\r\nBcc: this line is body text and stays\r\n");
+  });
+
+  it("-t with --from: the option wins over the From header", async () => {
+    const message = eml(["From: header@example.test", "To: bob@example.test", "Subject: t with from", "", "x"]);
+    const r = await smtpkit(["send", ...server(), "--data", file("t-from.eml", message), "-t", "--from", "bounce@example.test"]);
+    expect(r.code).toBe(0);
+    expect(bySubject(plain, "t with from").mailFrom).toBe("bounce@example.test");
+  });
+
+  it("usage errors: -t without --data, --data with --subject, no recipient, missing file", async () => {
+    const noData = await smtpkit(["send", ...server(), "-t", "--from", "a@example.test", "--to", "b@example.test", "--body", "x"]);
+    expect(noData.code).toBe(1);
+    expectCleanError(noData.stderr, "usage");
+    expect(noData.stderr).toContain("--data");
+
+    const clash = await smtpkit(["send", ...server(), "--data", "-", "--subject", "x", "--from", "a@example.test", "--to", "b@example.test"], { input: "Subject: y\r\n\r\nz\r\n" });
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain("--subject cannot change it");
+
+    const none = await smtpkit(["send", ...server(), "--data", "-", "-t"], { input: eml(["From: a@example.test", "Subject: nobody", "", "x"]) });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no recipient given/);
+
+    const missing = await smtpkit(["send", ...server(), "--data", join(work, "no-such.eml"), "--from", "a@example.test", "--to", "b@example.test"]);
+    expect(missing.code).toBe(6);
+    expectCleanError(missing.stderr, "302");
+  });
+
+  it("a refused recipient of a --data message exits 2", async () => {
+    const r = await smtpkit(["send", ...server(), "--data", "-", "--from", "a@example.test", "--to", "reject@example.test"], { input: eml(["Subject: refused data", "", "x"]) });
+    expect(r.code).toBe(2);
+    expectCleanError(r.stderr, "\\d+");
+  });
+});
