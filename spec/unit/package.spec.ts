@@ -1,9 +1,10 @@
 /**
  * What `npm publish` would ship: the file list of `npm pack --dry-run`, the
  * package.json entry points, and whether the package loads as CommonJS and
- * as an ES module in a fresh Node process. Needs dist/ (`npm test` runs
- * after the build). Scripts are skipped (--ignore-scripts): `prepare` would
+ * as an ES module in a fresh Node process. Needs dist/ (`npm test` builds it
+ * first, in `pretest`). Scripts are skipped (--ignore-scripts): `prepack` would
  * rebuild dist/ under the feet of the other test files.
+ * spec/integration/consumer.spec.ts installs the packed tarball for real.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -21,6 +22,12 @@ interface PackedFile {
 interface PackageJson {
   name: string;
   version: string;
+  license: string;
+  sideEffects: boolean;
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   main: string;
   types: string;
   type: string;
@@ -60,6 +67,7 @@ describe("npm pack file list", () => {
       "bin/smtpkit.mjs",
       "README.md",
       "CHANGELOG.md",
+      "LICENSE",
       "docs/api.md",
       "docs/errors.md",
       "docs/cli.md",
@@ -100,7 +108,45 @@ describe("package.json", () => {
     expect(pkg.engines.node).toMatch(/^>=\s*20(\.\d+)*$/);
     expect(pkg.bin).toEqual({ smtpkit: "bin/smtpkit.mjs" });
     expect(existsSync(join(ROOT, pkg.bin["smtpkit"] ?? ""))).toBe(true);
-    expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "bin/", "README.md", "CHANGELOG.md", "docs/"]));
+    expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "bin/", "README.md", "CHANGELOG.md", "LICENSE", "docs/"]));
+  });
+
+  it("runs nothing at a consumer's install: the build runs before pack, test and demo, not in prepare", () => {
+    for (const hook of ["preinstall", "install", "postinstall", "prepare", "preprepare", "postprepare"]) {
+      expect(pkg.scripts[hook], hook).toBeUndefined();
+    }
+    for (const hook of ["prepack", "pretest", "predemo"]) {
+      expect(pkg.scripts[hook], hook).toMatch(/\bnpm run build\b/);
+    }
+  });
+
+  it("is MIT with a LICENSE file, and declares no side effects", () => {
+    expect(pkg.license).toBe("MIT");
+    const license = readFileSync(join(ROOT, "LICENSE"), "utf8");
+    expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 smtpkit contributors\n/);
+    expect(pkg.sideEffects).toBe(false);
+  });
+
+  it("MD4 is our own: no hash-wasm; @types/node is an optional peer, not a dependency", () => {
+    expect(pkg.dependencies["hash-wasm"]).toBeUndefined();
+    expect(pkg.dependencies["@types/node"]).toBeUndefined();
+    expect(pkg.peerDependencies?.["@types/node"]).toBeDefined();
+    expect(pkg.peerDependenciesMeta?.["@types/node"]?.optional).toBe(true);
+  });
+
+  it("sideEffects: false holds: dist/esm runs nothing at the top level but definitions", () => {
+    // Top-level statements start in column 0 in tsc's output: a call, a loop or an assignment there is an effect.
+    const effects = paths
+      .filter((p) => p.startsWith("dist/esm/") && p.endsWith(".js"))
+      .flatMap((p) => readFileSync(join(ROOT, p), "utf8").split("\n").filter((l) => /^[A-Za-z_$][\w$]*\s*(\(|\.|\[|=[^=])/.test(l)).map((l) => `${p}: ${l}`));
+    // The one exception completes the Smtp class (its accessors): it only matters to code that imports Smtp.
+    expect(effects).toEqual(["dist/esm/smtp.js: installAccessors(Smtp.prototype, storeOf, { RecipientCerts: RECIPIENT_CERTS });"]);
+  });
+
+  it("both entry declarations reference Node's types themselves (TypeScript 6+ defaults `types` to [])", () => {
+    for (const file of ["dist/esm/index.d.ts", "dist/cjs/index.d.ts"]) {
+      expect(readFileSync(join(ROOT, file), "utf8").startsWith('/// <reference types="node" />\n'), file).toBe(true);
+    }
   });
 });
 
@@ -118,6 +164,11 @@ describe("loading the package in a new Node process", () => {
     const out = JSON.parse(node(["--input-type=module", "-e", `const m = await import("smtpkit"); console.log(${probe}); if (!import.meta.resolve("smtpkit").includes("dist/esm")) process.exit(3);`])) as { keys: string[]; same: boolean; error: boolean; pool: string };
     expect(out.keys).toEqual(expect.arrayContaining(names));
     expect(out).toMatchObject({ same: true, error: true, pool: "function" });
+  });
+
+  it("has no default export (README: named imports only), in either build", () => {
+    expect(node(["--input-type=module", "-e", 'const m = await import("smtpkit"); console.log("default" in m)']).trim()).toBe("false");
+    expect(node(["-e", 'console.log(require("smtpkit").default === undefined)']).trim()).toBe("true");
   });
 
   it("the CLI loads from both builds", () => {
