@@ -186,3 +186,47 @@ describe.concurrent("send --data / -t", () => {
     expectCleanError(r.stderr, "\\d+");
   });
 });
+
+describe.concurrent("send --dry-run", () => {
+  it("prints the built message's exact bytes on stdout and the envelope on stderr, without a server", async () => {
+    const attachment = file("dry.txt", "attached text\n");
+    const r = await smtpkit(["send", "--from", "Ann <ann@example.test>", "--to", "bob@example.test", "--bcc", "hidden@example.test", "--subject", "dry run", "--body", "Hello", "--attach", attachment, "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("dry run: nothing was sent");
+    expect(r.stderr).toContain("MAIL FROM:<ann@example.test>");
+    expect(r.stderr).toContain("RCPT TO:<bob@example.test>  (To)");
+    expect(r.stderr).toContain("RCPT TO:<hidden@example.test>  (Bcc)");
+    expect(r.stdout).toMatch(/^(?:[^\r\n]+\r\n)*Subject: dry run\r\n/);
+    expect(r.stdout).toContain("Hello");
+    expect(r.stdout).toContain(Buffer.from("attached text\n").toString("base64"));
+    expect(r.stdout).not.toContain("hidden@example.test");
+    expect(r.stderr).toContain(`message: ${Buffer.byteLength(r.stdout)} bytes`);
+  });
+
+  it("the printed bytes are what the server receives: sending them with --data gives the same message", async () => {
+    const dry = await smtpkit(["send", "--from", "ann@example.test", "--to", "bob@example.test", "--subject", "dry then data", "--body", "Round trip", "--dry-run"]);
+    expect(dry.code).toBe(0);
+    const sent = await smtpkit(["send", ...server(), "--data", "-", "--from", "ann@example.test", "--to", "bob@example.test"], { input: dry.stdout });
+    expect(sent.code).toBe(0);
+    expect(rawText(bySubject(plain, "dry then data"))).toBe(dry.stdout);
+  });
+
+  it("--data -t --dry-run shows the envelope from the headers and the message without Bcc; --json gives both", async () => {
+    const message = eml(["From: ann@example.test", "To: bob@example.test", "Bcc: secret@example.test", "Subject: dry data", "", "x"]);
+    const r = await smtpkit(["send", "--data", "-", "-t", "--dry-run", "--json"], { input: message });
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { envelope: { sender: string; recipients: { address: string; type: number }[] }; message: string; messageBytes: number };
+    expect(json.envelope).toEqual({ sender: "ann@example.test", recipients: [{ address: "bob@example.test", type: 0 }, { address: "secret@example.test", type: 2 }] });
+    expect(json.message).toBe(message.replace("Bcc: secret@example.test\r\n", ""));
+    expect(json.messageBytes).toBe(Buffer.byteLength(json.message));
+  });
+
+  it("never connects: a --server that cannot be reached does not matter", async () => {
+    const before = plain.connections;
+    const r = await smtpkit(["send", ...server(), "--from", "a@example.test", "--to", "b@example.test", "--body", "x", "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(plain.connections).toBe(before);
+    const unreachable = await smtpkit(["send", "--server", "127.0.0.1", "--port", "1", "--from", "a@example.test", "--to", "b@example.test", "--body", "x", "--dry-run"]);
+    expect(unreachable.code).toBe(0);
+  });
+});

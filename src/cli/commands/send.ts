@@ -17,9 +17,10 @@ import { writeLine, type OutStream, type Paint } from "../output.js";
 import { ProgressBar } from "../progress.js";
 import { attachTrace } from "../trace.js";
 import { attachTransferProgress } from "../transfer-progress.js";
+import { dryRun, printDryRun } from "../send/dry-run.js";
 import { prepareOutgoing, type Outgoing } from "../send/outgoing.js";
 
-type SendFlags = ConnectionFlags & MessageFlags & DataFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean };
+type SendFlags = ConnectionFlags & MessageFlags & DataFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean; dryRun?: boolean };
 
 const EXAMPLES = `
 Examples:
@@ -29,7 +30,8 @@ Examples:
   $ git log -1 | smtpkit send --from ci@example.com --to dev@example.com --subject "Last commit" --body-file -
   $ smtpkit send --from ann@example.com --to bob@example.com --attach report.pdf --body-file note.txt --json
   $ smtpkit send --data message.eml --from ann@example.com --to bob@example.com
-  $ smtpkit send --data - -t < message.eml          # recipients from To / Cc / Bcc, like sendmail -t`;
+  $ smtpkit send --data - -t < message.eml          # recipients from To / Cc / Bcc, like sendmail -t
+  $ smtpkit send --from ann@example.com --to bob@example.com --attach a.pdf --dry-run > message.eml`;
 
 export function registerSend(program: Command, ctx: CliContext): void {
   const cmd = program.command("send").description("send one message");
@@ -40,7 +42,8 @@ export function registerSend(program: Command, ctx: CliContext): void {
   cmd
     .option("--allow-partial", "send to the recipients the server accepts even when it refuses others (exit code 7)")
     .option("--progress", "show the progress bar even when stderr is not a terminal")
-    .option("--no-progress", "never show the progress bar");
+    .option("--no-progress", "never show the progress bar")
+    .option("--dry-run", "print the message exactly as it would be sent (stdout) and its envelope (stderr); no network");
   // -t is sendmail's "read recipients" here: the trace is --trace.
   addOutputOptions(cmd, { trace: true, json: true, shortTrace: false });
   cmd.addHelpText("after", EXAMPLES);
@@ -53,10 +56,16 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   const io = commandIo(ctx, flags);
   const profile = loadProfile(profileFromFlags(flags, { from: flags.from }), flags.configFile, io);
   const smtp = new Smtp();
-  applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true });
+  // A dry run needs no server and no login.
+  const online = flags.dryRun !== true;
+  applyConnection(smtp, profile, ctx.env, { login: online, needsServer: online });
   if (flags.allowPartial) for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) smtp.config(`${s}=false`);
   applyDsn(smtp, flags);
   const outgoing = await prepareOutgoing(smtp, flags, profile, ctx.stdin);
+  if (!online) {
+    printDryRun(await dryRun(smtp, outgoing), { stdout: ctx.stdout, stderr: ctx.stderr, paintErr: io.paintErr, json: flags.json === true });
+    return ExitCode.Ok;
+  }
 
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
   const showProgress = flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true);

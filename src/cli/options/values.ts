@@ -3,17 +3,26 @@
  * mechanism, timeout, "Name=Value" settings, "Name: value" headers.
  */
 import { AUTH_MECHANISM_VALUES, authOptionName } from "../../auth/mechanism-values.js";
+import type { Smtp } from "../../index.js";
 import { badValue, type Sourced } from "./sourced.js";
 
 /** --tls names and the SSLStartMode each one stands for. */
 export const TLS_MODES = { auto: 0, implicit: 1, starttls: 2, none: 3 } as const;
 export type TlsModeName = keyof typeof TLS_MODES;
+export type TlsModeValue = (typeof TLS_MODES)[TlsModeName];
+/** What setAuthMechanism() takes. */
+export type AuthMechanismValue = Parameters<Smtp["setAuthMechanism"]>[0];
+
+function isAuthMechanismValue(n: number): n is AuthMechanismValue {
+  return AUTH_MECHANISM_VALUES.some((m) => m.value === n);
+}
 
 /** --auth names (SASL names, lower case) and the AuthMechanism value each one stands for. */
-export const AUTH_MECHANISMS: ReadonlyMap<string, number> = new Map(
+export const AUTH_MECHANISMS: ReadonlyMap<string, AuthMechanismValue> = new Map(
   AUTH_MECHANISM_VALUES.flatMap((m) => {
     const name = authOptionName(m);
-    return name ? [[name, m.value] as const] : [];
+    const value = m.value;
+    return name && isAuthMechanismValue(value) ? [[name, value] as const] : [];
   }),
 );
 
@@ -30,23 +39,23 @@ export function parseTimeout(v: Sourced): number {
 }
 
 /** auto | implicit | starttls | none, or the SSLStartMode number 0-3. */
-export function parseTlsMode(v: Sourced): number {
+export function parseTlsMode(v: Sourced): TlsModeValue {
   const text = v.value.trim().toLowerCase();
-  if (/^[0-3]$/.test(text)) return Number(text);
   // Own keys only: "constructor" or "toString" is not a mode.
-  const mode = Object.hasOwn(TLS_MODES, text) ? (TLS_MODES as Record<string, number>)[text] : undefined;
+  const mode = /^[0-3]$/.test(text) ? Object.values(TLS_MODES).find((m) => m === Number(text)) : Object.hasOwn(TLS_MODES, text) ? TLS_MODES[text as TlsModeName] : undefined;
   if (mode === undefined) throw badValue(v, `unknown TLS mode "${v.value}"`, "use auto, implicit, starttls or none");
   return mode;
 }
 
 /** A SASL name (plain, cram-md5, scram-sha-256, auto, ...), an IP*Works name (amSASLPlain) or the AuthMechanism number. */
-export function parseAuthMechanism(v: Sourced): number {
+export function parseAuthMechanism(v: Sourced): AuthMechanismValue {
   const text = v.value.trim();
-  if (/^\d+$/.test(text) && Number(text) < AUTH_MECHANISM_VALUES.length) return Number(text);
+  const n = Number(text);
+  if (/^\d+$/.test(text) && isAuthMechanismValue(n)) return n;
   const sasl = AUTH_MECHANISMS.get(text.toLowerCase());
   if (sasl !== undefined) return sasl;
-  const ipworks = AUTH_MECHANISM_VALUES.find((m) => m.constant.toLowerCase() === text.toLowerCase());
-  if (ipworks) return ipworks.value;
+  const ipworks = AUTH_MECHANISM_VALUES.find((m) => m.constant.toLowerCase() === text.toLowerCase())?.value;
+  if (ipworks !== undefined && isAuthMechanismValue(ipworks)) return ipworks;
   throw badValue(v, `unknown AUTH mechanism "${v.value}"`, `use one of ${[...AUTH_MECHANISMS.keys()].join(", ")}, or a number 0-${AUTH_MECHANISM_VALUES.length - 1}`);
 }
 
