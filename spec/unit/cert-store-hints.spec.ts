@@ -1,7 +1,11 @@
-/** A store type that cannot exist on Node fails when the client certificate is loaded (278), naming the store and the export to make. */
+/**
+ * A store type that cannot exist on Node fails when the client certificate is loaded (278), or the
+ * S/MIME signer (601), naming the store and the export to make with the property that chose it.
+ */
 import { describe, expect, it } from "vitest";
 import { ErrorCode, SmtpError } from "../../src/errors.js";
 import { loadClientCertificate } from "../../src/transport/client-certificate.js";
+import { Certificate } from "../../src/smime/certificate.js";
 
 function failure(storeType: number): SmtpError {
   try {
@@ -25,5 +29,27 @@ describe("unsupported SSLCertStoreType values at connect", () => {
     expect(err.reason).toMatch(name);
     expect(err.reason).toContain("is not available on Node.js");
     expect(err.hint).toMatch(hint);
+  });
+});
+
+describe("unsupported CertStoreType values for an S/MIME signer", () => {
+  it.each([
+    [1, /cstMachine/, /Export-PfxCertificate.*CertStoreType 2/],
+    [4, /cstJKSFile/, /keytool .*CertStoreType 2/],
+    [14, /cstPPKFile/, /private key together as PKCS#12 \(CertStoreType 2 or 3\)/],
+  ])("new Certificate(%i, ...): 601 naming %s, with the export to make", (type, name, hint) => {
+    let caught: unknown;
+    try {
+      new Certificate(type, "MY", "", "*");
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(SmtpError);
+    const err = caught as SmtpError;
+    expect(err.code).toBe(ErrorCode.InvalidValue);
+    expect(err.reason).toMatch(name);
+    expect(err.reason).toContain("is not available for S/MIME on Node.js");
+    expect(err.hint).toMatch(hint);
+    expect(err.hint).not.toContain("SSLCertStoreType");
   });
 });

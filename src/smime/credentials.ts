@@ -5,10 +5,10 @@
  */
 import { createPrivateKey, createPublicKey, KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ErrorCode } from "../errors.js";
+import { ErrorCode, SmtpError } from "../errors.js";
 import { invalid, pemBlocks } from "./der.js";
 import { readPkcs12 } from "./pkcs12.js";
-import { CertStoreType } from "../transport/cert-store-types.js";
+import { CertStoreType, storeTypeName, unsupportedStoreHint } from "../transport/cert-store-types.js";
 import { readSourceFile } from "../transport/pem-source.js";
 
 export interface SmimeCredentials {
@@ -175,7 +175,9 @@ export function readCertStore(opts: LoadSignerOptions): StoreContents {
       return fromPfx(blobBytes(store), password, "PFX blob");
     }
     default:
-      throw invalid(`Certificate store type ${storeType} is not supported for S/MIME (use 2 PFX file, 3 PFX blob, 6 PEM file, 7 PEM text or 99 auto)`);
+      throw new SmtpError(ErrorCode.InvalidValue, `CertStoreType ${storeTypeName(storeType)} is not available for S/MIME on Node.js (2 PFX file, 3 PFX blob, 6 PEM file, 7 PEM text and 99 auto are)`, {
+        hint: unsupportedStoreHint(storeType, "CertStoreType"),
+      });
   }
 }
 

@@ -59,16 +59,20 @@ type Row = (typeof CERT_STORE_TYPES)[number];
 export const CertStoreType = Object.fromEntries(CERT_STORE_TYPES.map((r) => [r.key, r.value])) as { readonly [R in Row as R["key"]]: R["value"] };
 
 /** How to turn a store of each unsupported family into one Node can load, for the error a port meets at connect. */
-const EXPORT_HINTS: Readonly<Record<string, string>> = {
-  "Windows stores": "export the certificate with its private key from the Windows store (certmgr or PowerShell Export-PfxCertificate) to a .pfx file and use SSLCertStoreType 2 (PfxFile)",
-  "Java key stores": "convert the key store with `keytool -importkeystore -srcstoretype JKS -deststoretype PKCS12` and use SSLCertStoreType 2 (PfxFile)",
-  "Hardware security keys": "export the certificate and its private key as PKCS#12 (SSLCertStoreType 2 or 3) or PEM (6 or 7), if the key may leave the device",
+const EXPORT_HINTS: Readonly<Record<string, (property: string) => string>> = {
+  "Windows stores": (p) => `export the certificate with its private key from the Windows store (certmgr or PowerShell Export-PfxCertificate) to a .pfx file and use ${p} 2 (PfxFile)`,
+  "Java key stores": (p) => `convert the key store with \`keytool -importkeystore -srcstoretype JKS -deststoretype PKCS12\` and use ${p} 2 (PfxFile)`,
+  "Hardware security keys": (p) => `export the certificate and its private key as PKCS#12 (${p} 2 or 3) or PEM (6 or 7), if the key may leave the device`,
 };
 
-/** What to do about an unsupported store type: the export to make and the type to use then. */
-export function unsupportedStoreHint(value: number): string {
+/**
+ * What to do about an unsupported store type: the export to make and the type to use then, named
+ * by the property that chose it (SSLCertStoreType for TLS, CertStoreType for S/MIME).
+ */
+export function unsupportedStoreHint(value: number, property = "SSLCertStoreType"): string {
   const family = rowOf(value)?.family;
-  return (family && EXPORT_HINTS[family]) ?? "a client certificate needs the certificate and its private key together: export them as PKCS#12 (SSLCertStoreType 2 or 3) or PEM (6 or 7)";
+  const hint = family ? EXPORT_HINTS[family] : undefined;
+  return hint ? hint(property) : `export the certificate and its private key together as PKCS#12 (${property} 2 or 3) or PEM (6 or 7)`;
 }
 
 /** The IP*Works name of a store type value ("cstJKSFile"), or the number. */
