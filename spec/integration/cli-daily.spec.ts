@@ -230,3 +230,82 @@ describe.concurrent("send --dry-run", () => {
     expect(unreachable.code).toBe(0);
   });
 });
+
+describe.concurrent("send --quit-after", () => {
+  const tlsServer = (): string[] => ["--server", "127.0.0.1", "--port", String(tls.port), "--ca", tlsFixtures.caCert];
+
+  it("CONNECT: greeting and EHLO, no STARTTLS, no login, then QUIT (exit 0)", async () => {
+    const r = await smtpkit(["send", ...tlsServer(), "--user", "ann", "--password-env", "PW", "--quit-after", "connect", "--trace"], { env: { PW: PASSWORD } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("every step up to CONNECT succeeded");
+    expect(r.stderr).toContain("C: EHLO");
+    expect(r.stderr).not.toContain("C: STARTTLS");
+    expect(r.stderr).not.toContain("C: AUTH");
+    expect(r.stderr).toContain("C: QUIT");
+  });
+
+  it("TLS: STARTTLS is up (exit 0); a server without STARTTLS is a TLS failure (exit 4)", async () => {
+    const ok = await smtpkit(["send", ...tlsServer(), "--quit-after", "TLS", "--json"]);
+    expect(ok.code).toBe(0);
+    const report = JSON.parse(ok.stdout) as { quitAfter: string; tls: { version: string } | null; authenticated: boolean };
+    expect(report).toMatchObject({ quitAfter: "TLS", authenticated: false });
+    expect(report.tls?.version).toMatch(/^TLSv1\.[23]$/);
+
+    const none = await smtpkit(["send", ...server(), "--quit-after", "TLS"]);
+    expect(none.code).toBe(4);
+    expectCleanError(none.stderr, "275");
+  });
+
+  it("EHLO after STARTTLS, without logging in", async () => {
+    const r = await smtpkit(["send", ...tlsServer(), "--user", "ann", "--password-env", "PW", "--quit-after", "EHLO", "--trace"], { env: { PW: PASSWORD } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("C: STARTTLS");
+    expect(r.stderr).not.toContain("C: AUTH");
+  });
+
+  it("AUTH tests a login: accepted (0), refused (5), no --user (1); nothing is sent", async () => {
+    const before = tls.received.length;
+    const ok = await smtpkit(["send", ...tlsServer(), "--user", "ann", "--password-env", "PW", "--quit-after", "AUTH", "--trace"], { env: { PW: PASSWORD } });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("logged in");
+    expect(ok.stderr).toContain("C: AUTH");
+    expect(ok.stderr).not.toContain("C: MAIL");
+    const bad = await smtpkit(["send", ...tlsServer(), "--user", "ann", "--password-env", "PW", "--quit-after", "AUTH"], { env: { PW: "wrong" } });
+    expect(bad.code).toBe(5);
+    const noUser = await smtpkit(["send", ...tlsServer(), "--quit-after", "AUTH"]);
+    expect(noUser.code).toBe(1);
+    expectCleanError(noUser.stderr, "usage");
+    expect(tls.received.length).toBe(before);
+  });
+
+  it("MAIL and RCPT: the transaction is reset before DATA (exit 0), a refused recipient exits 2", async () => {
+    const before = plain.received.length;
+    const mail = await smtpkit(["send", ...server(), "--from", "quit-mail@example.test", "--quit-after", "MAIL", "--trace"]);
+    expect(mail.code).toBe(0);
+    expect(plain.mailCommands).toContain("quit-mail@example.test");
+    expect(mail.stderr).toContain("C: RSET");
+
+    const rcpt = await smtpkit(["send", ...server(), "--from", "ann@example.test", "--to", "quit-rcpt@example.test", "--cc", "quit-cc@example.test", "--quit-after", "RCPT", "--trace"]);
+    expect(rcpt.code).toBe(0);
+    expect(rcpt.stdout).toMatch(/RCPT TO:<quit-rcpt@example\.test>\s+250/);
+    expect(rcpt.stderr).not.toContain("C: DATA");
+    expect(rcpt.stderr).toMatch(/C: RSET[\s\S]*C: QUIT/);
+    expect(plain.rcptCommands).toEqual(expect.arrayContaining(["quit-rcpt@example.test", "quit-cc@example.test"]));
+
+    const refused = await smtpkit(["send", ...server(), "--from", "ann@example.test", "--to", "reject-quit@example.test", "--quit-after", "RCPT"]);
+    expect(refused.code).toBe(2);
+    expectCleanError(refused.stderr, "161");
+    expect(refused.stderr).toContain("RCPT TO:<reject-quit@example.test>");
+    expect(plain.received.length).toBe(before);
+  });
+
+  it("RCPT with --data -t tests the message's recipients; an unknown stage is a usage error", async () => {
+    const r = await smtpkit(["send", ...server(), "--data", "-", "-t", "--quit-after", "rcpt"], { input: eml(["From: ann@example.test", "To: quit-t@example.test", "Subject: never sent", "", "x"]) });
+    expect(r.code).toBe(0);
+    expect(plain.rcptCommands).toContain("quit-t@example.test");
+    expect(plain.received.some((m) => m.subject === "never sent")).toBe(false);
+    const unknown = await smtpkit(["send", ...server(), "--quit-after", "DATA"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("CONNECT, TLS, EHLO, AUTH, MAIL, RCPT");
+  });
+});

@@ -11,16 +11,19 @@ import { addConnectionOptions, addOutputOptions, profileFromFlags, type Connecti
 import { applyConnection } from "../options/connection.js";
 import { addDsnOptions, applyDsn, type DsnFlags } from "../options/dsn.js";
 import { loadProfile } from "../options/load-profile.js";
+import { usageError } from "../cli-error.js";
 import { addDataOptions, type DataFlags } from "../options/data.js";
+import type { Profile } from "../options/profile.js";
 import { addMessageOptions, type MessageFlags } from "../options/message.js";
 import { writeLine, type OutStream, type Paint } from "../output.js";
 import { ProgressBar } from "../progress.js";
 import { attachTrace } from "../trace.js";
 import { attachTransferProgress } from "../transfer-progress.js";
 import { dryRun, printDryRun } from "../send/dry-run.js";
-import { prepareOutgoing, type Outgoing } from "../send/outgoing.js";
+import { envelopeFromOptions, prepareOutgoing, type CliEnvelope, type Outgoing } from "../send/outgoing.js";
+import { parseQuitAfter, printQuitAfter, QUIT_AFTER_STAGES, runUntil, stageLogsIn, stageNeedsEnvelope, type QuitAfterStage } from "../send/quit-after.js";
 
-type SendFlags = ConnectionFlags & MessageFlags & DataFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean; dryRun?: boolean };
+type SendFlags = ConnectionFlags & MessageFlags & DataFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean; dryRun?: boolean; quitAfter?: string };
 
 const EXAMPLES = `
 Examples:
@@ -43,7 +46,8 @@ export function registerSend(program: Command, ctx: CliContext): void {
     .option("--allow-partial", "send to the recipients the server accepts even when it refuses others (exit code 7)")
     .option("--progress", "show the progress bar even when stderr is not a terminal")
     .option("--no-progress", "never show the progress bar")
-    .option("--dry-run", "print the message exactly as it would be sent (stdout) and its envelope (stderr); no network");
+    .option("--dry-run", "print the message exactly as it would be sent (stdout) and its envelope (stderr); no network")
+    .option("--quit-after <stage>", `stop after ${QUIT_AFTER_STAGES.join(" | ")} and QUIT without sending (exit code 0 when all went well)`);
   // -t is sendmail's "read recipients" here: the trace is --trace.
   addOutputOptions(cmd, { trace: true, json: true, shortTrace: false });
   cmd.addHelpText("after", EXAMPLES);
@@ -56,9 +60,13 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   const io = commandIo(ctx, flags);
   const profile = loadProfile(profileFromFlags(flags, { from: flags.from }), flags.configFile, io);
   const smtp = new Smtp();
-  // A dry run needs no server and no login.
+  const stage = flags.quitAfter === undefined ? undefined : parseQuitAfter(flags.quitAfter);
+  if (stage && flags.dryRun) throw usageError("--dry-run and --quit-after exclude each other", "--dry-run never connects; --quit-after connects and stops before DATA");
+  // A dry run needs no server and no login; --quit-after before AUTH must not log in.
   const online = flags.dryRun !== true;
-  applyConnection(smtp, profile, ctx.env, { login: online, needsServer: online });
+  applyConnection(smtp, profile, ctx.env, { login: online && (stage === undefined || stageLogsIn(stage)), needsServer: online });
+  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
+  if (stage) return quitAfter(smtp, stage, flags, profile, ctx);
   if (flags.allowPartial) for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) smtp.config(`${s}=false`);
   applyDsn(smtp, flags);
   const outgoing = await prepareOutgoing(smtp, flags, profile, ctx.stdin);
@@ -67,7 +75,6 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
     return ExitCode.Ok;
   }
 
-  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
   const showProgress = flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true);
   const bar = showProgress ? new ProgressBar(ctx.stderr, io.paintErr, ctx.stderr.isTTY === true) : undefined;
   if (bar) attachTransferProgress(smtp, bar, { estimatedBytes: outgoing.kind === "built" ? outgoing.estimatedBytes : outgoing.bytes.length });
@@ -85,6 +92,17 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
     writeLine(ctx.stderr, io.paintErr("yellow", `warning: partial delivery: ${result.rejected.length} of ${result.recipients.length} recipients refused`));
     return ExitCode.Partial;
   }
+  return ExitCode.Ok;
+}
+
+async function quitAfter(smtp: Smtp, stage: QuitAfterStage, flags: SendFlags, profile: Profile, ctx: CliContext): Promise<number> {
+  if (stage === "AUTH" && smtp.getUser() === "") throw usageError("--quit-after AUTH needs a user to log in as", "use --user NAME (and --password-env / --password-file)");
+  let envelope: CliEnvelope | undefined;
+  if (stageNeedsEnvelope(stage)) {
+    envelope = flags.data !== undefined ? (await prepareOutgoing(smtp, flags, profile, ctx.stdin)).envelope : envelopeFromOptions(flags, profile, stage === "RCPT");
+  }
+  const report = await interruptible(smtp, () => runUntil(smtp, stage, envelope));
+  printQuitAfter(report, ctx.stdout, commandIo(ctx, flags).paintOut, flags.json === true);
   return ExitCode.Ok;
 }
 

@@ -50,6 +50,15 @@ export async function prepareOutgoing(smtp: Smtp, flags: MessageFlags & DataFlag
   return { kind: "raw", envelope, bytes };
 }
 
+/** The envelope the options give (for --quit-after MAIL / RCPT without --data). */
+export function envelopeFromOptions(flags: MessageFlags, profile: Profile, needsRecipients: boolean): CliEnvelope {
+  const from = profile.values.from?.value;
+  if (from === undefined || from.trim() === "") throw usageError("no sender given", "use --from ADDRESS, SMTPKIT_FROM, or from=ADDRESS in ~/.smtpkitrc");
+  const envelope = envelopeOf(from, flags);
+  if (needsRecipients && envelope.recipients.length === 0) throw usageError("no recipient given", "use --to ADDRESS (and / or --cc, --bcc)");
+  return envelope;
+}
+
 /** The envelope from address lists, each checked where it came from. */
 function envelopeOf(from: string, lists: { to?: string[]; cc?: string[]; bcc?: string[] }): CliEnvelope {
   const recipients: CliEnvelope["recipients"] = [];
