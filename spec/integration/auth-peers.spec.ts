@@ -140,7 +140,7 @@ describe("Postfix + Cyrus SASL (sasldb2)", () => {
   });
 
   it("DIGEST-MD5 and NTLM also work when MailServer is an IP address (digest-uri smtp/127.0.0.1)", async () => {
-    for (const mechanism of [5, 2]) {
+    for (const mechanism of [5, 2] as const) {
       const m = peerClient(all.port, { authMechanism: mechanism, mailServer: "127.0.0.1" });
       const r = record(m);
       await m.send();

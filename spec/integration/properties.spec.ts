@@ -31,9 +31,9 @@ describe("invalid values throw SmtpError at once and leave the value unchanged",
 
   it("enums and Timeout out of range: 601", () => {
     const m = new Smtp();
-    throwsWith(() => m.setImportance(9), ErrorCode.InvalidValue);
-    throwsWith(() => m.setPriority(-1), ErrorCode.InvalidValue);
-    throwsWith(() => m.setSensitivity(4), ErrorCode.InvalidValue);
+    throwsWith(() => m.setImportance(9 as never), ErrorCode.InvalidValue);
+    throwsWith(() => m.setPriority(-1 as never), ErrorCode.InvalidValue);
+    throwsWith(() => m.setSensitivity(4 as never), ErrorCode.InvalidValue);
     throwsWith(() => m.setTimeout(-1), ErrorCode.InvalidValue);
     throwsWith(() => m.setAllowExtensions("yes" as unknown as boolean), ErrorCode.InvalidValue);
     expect(m.getImportance()).toBe(0);
@@ -90,7 +90,7 @@ describe("invalid values throw SmtpError at once and leave the value unchanged",
     m.setMessageRecipientCount(2);
     throwsWith(() => m.setMessageRecipientAddress(2, "a@b.c"), ErrorCode.IndexOutOfRange);
     throwsWith(() => m.getMessageRecipientAddress(-1), ErrorCode.IndexOutOfRange);
-    throwsWith(() => m.setMessageRecipientType(0, 3), ErrorCode.InvalidValue);
+    throwsWith(() => m.setMessageRecipientType(0, 3 as never), ErrorCode.InvalidValue);
     throwsWith(() => m.setMessageRecipientCount(-1), ErrorCode.InvalidValue);
   });
 

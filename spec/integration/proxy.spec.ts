@@ -91,7 +91,7 @@ afterEach(() => {
 });
 
 interface Firewall {
-  type: number;
+  type: (typeof FW)[keyof typeof FW];
   port: number;
   user?: string;
   password?: string;

@@ -180,13 +180,14 @@ describe("names added for issue 16", () => {
 
   it("SSLCertStoreType and CertStoreType take the IP*Works values 0-20 and 99 (no 601 on set)", () => {
     const smtp = new Smtp();
-    for (let v = 0; v <= 20; v++) {
+    for (let n = 0; n <= 20; n++) {
+      const v = n as Parameters<Smtp["setSSLCertStoreType"]>[0];
       smtp.setSSLCertStoreType(v);
       expect(smtp.getSSLCertStoreType()).toBe(v);
       smtp.setCertStoreType(v);
     }
     smtp.setSSLCertStoreType(99);
-    expect(() => smtp.setSSLCertStoreType(21)).toThrow(expect.objectContaining({ code: 601 }));
+    expect(() => smtp.setSSLCertStoreType(21 as never)).toThrow(expect.objectContaining({ code: 601 }));
     expect(CERT_STORE_TYPES.filter((t) => t.value >= 8 && t.value <= 20).every((t) => !t.supported)).toBe(true);
   });
 });

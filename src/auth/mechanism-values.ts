@@ -9,6 +9,8 @@ export interface AuthMechanismValue {
   readonly value: number;
   /** IP*Works constant name. */
   readonly constant: string;
+  /** Name in code: AuthMechanism.XOAuth2. */
+  readonly key: string;
   /** SASL mechanisms it selects, in order of preference; empty for the automatic choice and for values that do not apply. */
   readonly sasl: readonly string[];
   /** The --auth name when it is not the one SASL name in lower case. */
@@ -24,38 +26,41 @@ export interface AuthMechanismValue {
   readonly docNotes: string;
 }
 
-export const AUTH_MECHANISM_VALUES: readonly AuthMechanismValue[] = [
+/** The table with its literal types: the schema's AuthMechanism row types its values (0 | 1 | ... | 11) from it. */
+export const AUTH_MECHANISM_ROWS = [
   {
-    value: 0, constant: "amUserPassword", sasl: ["PLAIN", "LOGIN"], option: "default", summary: "PLAIN or LOGIN (whichever the server offers, PLAIN first)",
+    value: 0, constant: "amUserPassword", key: "UserPassword", sasl: ["PLAIN", "LOGIN"], option: "default", summary: "PLAIN or LOGIN (whichever the server offers, PLAIN first)",
     docMechanism: "PLAIN, or LOGIN when PLAIN is not offered", docNotes: "the password itself travels (inside TLS)",
   },
-  { value: 1, constant: "amCRAMMD5", sasl: ["CRAM-MD5"], summary: "CRAM-MD5", docMechanism: "CRAM-MD5 (RFC 2195)", docNotes: "challenge-response" },
+  { value: 1, constant: "amCRAMMD5", key: "CramMd5", sasl: ["CRAM-MD5"], summary: "CRAM-MD5", docMechanism: "CRAM-MD5 (RFC 2195)", docNotes: "challenge-response" },
   {
-    value: 2, constant: "amNTLM", sasl: ["NTLM"], summary: "NTLM (v2)",
+    value: 2, constant: "amNTLM", key: "Ntlm", sasl: ["NTLM"], summary: "NTLM (v2)",
     docMechanism: "NTLM v2", docNotes: "`User` as `DOMAIN\\user` or `user@domain`; v1 / LM responses are never sent",
   },
   {
-    value: 3, constant: "amAPOP", sasl: [], summary: "APOP", refusal: "AuthMechanism 3 (APOP) is a POP3 command and does not exist in SMTP",
+    value: 3, constant: "amAPOP", key: "Apop", sasl: [], summary: "APOP", refusal: "AuthMechanism 3 (APOP) is a POP3 command and does not exist in SMTP",
     docMechanism: "-", docNotes: "a POP3 command: fails with 623",
   },
-  { value: 4, constant: "amSASLPlain", sasl: ["PLAIN"], summary: "PLAIN", docMechanism: "PLAIN (RFC 4616)", docNotes: "config `AuthorizationIdentity` sets the authzid" },
-  { value: 5, constant: "amSASLDigestMD5", sasl: ["DIGEST-MD5"], summary: "DIGEST-MD5", docMechanism: "DIGEST-MD5 (RFC 2831)", docNotes: "the server's `rspauth` is verified" },
+  { value: 4, constant: "amSASLPlain", key: "SaslPlain", sasl: ["PLAIN"], summary: "PLAIN", docMechanism: "PLAIN (RFC 4616)", docNotes: "config `AuthorizationIdentity` sets the authzid" },
+  { value: 5, constant: "amSASLDigestMD5", key: "SaslDigestMd5", sasl: ["DIGEST-MD5"], summary: "DIGEST-MD5", docMechanism: "DIGEST-MD5 (RFC 2831)", docNotes: "the server's `rspauth` is verified" },
   {
-    value: 6, constant: "amKerberos", sasl: [], summary: "Kerberos", refusal: "AuthMechanism 6 (Kerberos / GSSAPI) is not supported",
+    value: 6, constant: "amKerberos", key: "Kerberos", sasl: [], summary: "Kerberos", refusal: "AuthMechanism 6 (Kerberos / GSSAPI) is not supported",
     docMechanism: "-", docNotes: "GSSAPI is not supported: fails with 623",
   },
   {
-    value: 7, constant: "amXOAUTH2", sasl: ["XOAUTH2"], summary: "XOAUTH2",
+    value: 7, constant: "amXOAUTH2", key: "XOAuth2", sasl: ["XOAUTH2"], summary: "XOAUTH2",
     docMechanism: "XOAUTH2 (Google, Microsoft)", docNotes: "the access token in config `AuthorizationIdentity` (or in `Password`); `Bearer ` prefix optional",
   },
-  { value: 8, constant: "amOAuthBearer", sasl: ["OAUTHBEARER"], summary: "OAUTHBEARER", docMechanism: "OAUTHBEARER (RFC 7628)", docNotes: "token as for XOAUTH2" },
-  { value: 9, constant: "amSCRAMSHA1", sasl: ["SCRAM-SHA-1"], summary: "SCRAM-SHA-1", docMechanism: "SCRAM-SHA-1 (RFC 5802)", docNotes: "the server's proof is verified" },
-  { value: 10, constant: "amSCRAMSHA256", sasl: ["SCRAM-SHA-256"], summary: "SCRAM-SHA-256", docMechanism: "SCRAM-SHA-256 (RFC 7677)", docNotes: "the server's proof is verified" },
+  { value: 8, constant: "amOAuthBearer", key: "OAuthBearer", sasl: ["OAUTHBEARER"], summary: "OAUTHBEARER", docMechanism: "OAUTHBEARER (RFC 7628)", docNotes: "token as for XOAUTH2" },
+  { value: 9, constant: "amSCRAMSHA1", key: "ScramSha1", sasl: ["SCRAM-SHA-1"], summary: "SCRAM-SHA-1", docMechanism: "SCRAM-SHA-1 (RFC 5802)", docNotes: "the server's proof is verified" },
+  { value: 10, constant: "amSCRAMSHA256", key: "ScramSha256", sasl: ["SCRAM-SHA-256"], summary: "SCRAM-SHA-256", docMechanism: "SCRAM-SHA-256 (RFC 7677)", docNotes: "the server's proof is verified" },
   {
-    value: 11, constant: "amAutomatic", sasl: [], automatic: true, option: "auto", summary: "the strongest both sides support",
+    value: 11, constant: "amAutomatic", key: "Automatic", sasl: [], automatic: true, option: "auto", summary: "the strongest both sides support",
     docMechanism: "the strongest both sides support", docNotes: "SCRAM-SHA-256 > SCRAM-SHA-1 > DIGEST-MD5 > CRAM-MD5 > NTLM > PLAIN > LOGIN; OAUTHBEARER / XOAUTH2 when a token is given",
   },
-];
+] as const satisfies readonly AuthMechanismValue[];
+
+export const AUTH_MECHANISM_VALUES: readonly AuthMechanismValue[] = AUTH_MECHANISM_ROWS;
 
 /** The row for an AuthMechanism number, or undefined outside the table. */
 export function authMechanismValue(value: number): AuthMechanismValue | undefined {

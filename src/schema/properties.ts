@@ -3,7 +3,7 @@
  * constructor options and docs/api.md all derive from it; nothing else lists
  * property names.
  */
-import { AUTH_MECHANISM_VALUES } from "../auth/mechanism-values.js";
+import { AUTH_MECHANISM_ROWS } from "../auth/mechanism-values.js";
 import { ENCRYPTING_ALGORITHMS, normalizeEncryptingAlgorithm, normalizeSigningAlgorithm, SIGNING_ALGORITHMS } from "../smime/algorithms.js";
 import { CERT_STORE_TYPES } from "../transport/cert-store-types.js";
 import { FIREWALL_TYPES } from "../transport/firewall-types.js";
@@ -13,7 +13,7 @@ import { authMechanismDoc, certStoreTypeDoc, enumNames, firewallTypeDoc, sslCert
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
   { name: "AttachedFile", type: "string", default: "", check: "singleLine", message: true, doc: "IP*Works SSMTP: the path of a file to attach (in addition to the Attachments collection); the message becomes multipart/mixed." },
-  { name: "AuthMechanism", type: "enum", default: 0, ...enumNames(AUTH_MECHANISM_VALUES), doc: authMechanismDoc() },
+  { name: "AuthMechanism", type: "enum", default: 0, ...enumNames(AUTH_MECHANISM_ROWS), doc: authMechanismDoc() },
   { name: "BCc", js: "bcc", type: "string", default: "", check: "singleLine", message: true, doc: "Comma-separated blind-copy recipients: they get RCPT TO but never appear in the headers." },
   { name: "CertStore", type: "string", default: "", check: "none", doc: "S/MIME signer certificate for sign() / signAndEncrypt(): a file path, PEM text (certificate and private key), or base64 PKCS#12, as CertStoreType says." },
   { name: "CertStorePassword", type: "string", default: "", check: "singleLine", doc: "Password of the PKCS#12 store or passphrase of the PEM private key in CertStore." },
@@ -41,7 +41,7 @@ export const PROPERTIES = [
   { name: "Message", type: "string", default: "", check: "none", message: true, doc: "A complete RFC 5322 message (headers, empty line, body). When set it is sent as is instead of one built from the header properties; only the envelope (ReturnPath/From and the recipients) comes from the properties." },
   { name: "MessageDate", type: "string", default: "", check: "singleLine", message: true, doc: "Value of the Date header; when empty the current date and time are used." },
   { name: "MessageHTML", type: "string", default: "", check: "none", message: true, doc: "An HTML body. With MessageText as well the message becomes multipart/alternative (text first); inline images from the Attachments collection are referenced as cid:<ContentId>." },
-  { name: "MessageHeadersString", type: "string", default: "", check: "none", readOnly: true, doc: "All headers that will be (after a send: were) sent, folded, as one CRLF-separated string." },
+  { name: "MessageHeadersString", type: "string", default: "", check: "none", readOnly: true, doc: "The header block the next send() transmits, folded, as one CRLF-separated string: worked out from the message properties when read, with the Message-ID, Date and multipart boundaries it generates kept for that send (and its retries). After a send: the headers sent, until a message property changes. Empty when the message cannot be composed (e.g. From is empty). Known only at send time: a DKIM-Signature (computed over the body, added in front), the headers re-encoded for a server without 8BITMIME (7-bit conversion); a missing attachment file is found by send(), not here." },
   { name: "MessageId", type: "string", default: "", check: "singleLine", message: true, doc: "Value of the Message-ID header, e.g. `<id@example.com>`; when empty a unique one is generated for each message." },
   { name: "MessageText", type: "string", default: "", check: "none", message: true, doc: "The message body. Line ends are normalized to CRLF and lines starting with \".\" are dot-stuffed on the wire. Ignored when setMessageStream() supplied a stream." },
   { name: "OtherHeaders", type: "string", default: "", check: "headerBlock", message: true, doc: "Extra header lines (`Name: value`, separated by CRLF) added as they are. A header given here replaces the one the component would generate (e.g. Date)." },
@@ -111,7 +111,7 @@ export const COLLECTIONS = [
     item: "MessageHeader",
     js: "messageHeaders",
     readOnly: true,
-    doc: "The headers that will be (after a send: were) sent, as field / value pairs with values in their encoded wire form.",
+    doc: "The headers of MessageHeadersString (the next send's; after a send, those sent), as field / value pairs with values in their encoded wire form.",
     fields: [
       { name: "Field", type: "string", default: "", check: "none", doc: "Header name." },
       { name: "Value", type: "string", default: "", check: "none", doc: "Header value (unfolded, encoded as sent)." },

@@ -108,10 +108,30 @@ export type SettingSpec = ScalarSpec & {
   readonly property?: string;
 };
 
+/** The indexes of a tuple of names as number literals (["a", "b"] -> 0 | 1); `number` when the length is not known. */
+export type IndexOf<V extends readonly unknown[]> = number extends V["length"]
+  ? number
+  : { [K in keyof V]: K extends `${infer N extends number}` ? N : never }[number];
+
+/** The values an enum row accepts: the indexes of `values` and the keys of `extra` (SSLStartMode: 0 | 1 | 2 | 3; SSLCertStoreType: 0 | ... | 20 | 99). */
+export type EnumValue<S> = S extends { readonly values: infer V extends readonly string[] }
+  ? IndexOf<V> | (S extends { readonly extra: infer E extends object } ? keyof E & number : never)
+  : number;
+
 export type ScalarValue<S> = S extends { type: "string" }
   ? string
-  : S extends { type: "int" | "enum" }
+  : S extends { type: "int" }
     ? number
-    : S extends { type: "bool" }
-      ? boolean
-      : never;
+    : S extends { type: "enum" }
+      ? EnumValue<S>
+      : S extends { type: "bool" }
+        ? boolean
+        : never;
+
+/**
+ * What a setting takes in the `settings` option: its ScalarValue, and for a string setting
+ * with `choices` and no `normalize` (compared exactly at run time) one of the choices.
+ */
+export type SettingValueOf<S> = S extends { type: "string"; choices: readonly (infer C extends string)[] }
+  ? S extends { normalize: unknown } ? string : C
+  : ScalarValue<S>;
