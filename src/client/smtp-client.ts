@@ -8,7 +8,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
-import { composeMessage, rawMessage, type ComposedMessage, type ComposeExtras, type RawRecipient } from "../component/compose.js";
+import { composeMessage, newStamp, previewHeaders, rawMessage, type ComposedMessage, type ComposeExtras, type MessageStamp, type RawRecipient } from "../component/compose.js";
 import { deliverDirect } from "../component/direct-delivery.js";
 import { dkimOptions, signComposed } from "../component/dkim-signing.js";
 import { authOptions, sessionOptions } from "../component/session-options.js";
@@ -21,7 +21,9 @@ import { SmtpSession } from "../engine/session.js";
 import { deliveryUnknown, runTransaction, type RecipientResult, type SendResult, type TransactionPlan } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { SmtpEvents } from "../events.js";
-import { PropertyStore } from "../schema/property-store.js";
+import type { Header } from "../message/header-block.js";
+import { MESSAGE_PROPERTIES } from "../schema/message-properties.js";
+import { PropertyStore, type MessageHeadersView } from "../schema/property-store.js";
 import type { Connector } from "../transport/connector.js";
 import { emitError, sessionEvents, tlsHooks, transactionHooks, type ClientState } from "./client-events.js";
 import { MethodRunner, type CallOptions } from "./method-runner.js";
@@ -55,6 +57,16 @@ export class SmtpClient {
   #serverCert: X509Certificate | undefined;
   #lastRecipients: readonly RecipientResult[] = [];
   readonly #runner: MethodRunner;
+  /** The Message-ID, Date and boundary seed of the next message, from when a preview or compose first needed them. */
+  #stamp: MessageStamp | undefined;
+  /** The headers of the last message sent (or tried), shown while the inputs it was composed from stay the same. */
+  #sent: { inputs: readonly unknown[]; view: MessageHeadersView } | undefined;
+  /** The last preview, reused while its inputs and stamp stay the same (the getters are read item by item). */
+  #preview: { inputs: readonly unknown[]; stamp: MessageStamp; streamed: boolean; view: MessageHeadersView } | undefined;
+  /** Set when a failed send gave its stamp back: the inputs of that message, the only one the stamp is for. */
+  #stampFor: readonly unknown[] | undefined;
+  /** The inputs each composed message came from (what #sent compares with). */
+  readonly #origins = new WeakMap<ComposedMessage, readonly unknown[]>();
   readonly #state: ClientState = {
     serverCert: (cert) => (this.#serverCert = cert),
     recipient: (r) => (this.#lastRecipients = [...this.#lastRecipients, r]),
@@ -62,7 +74,7 @@ export class SmtpClient {
 
   constructor(events: TypedEmitter<SmtpEvents> = new TypedEmitter<SmtpEvents>(), holder?: object) {
     this.events = events;
-    this.store = new PropertyStore({ isConnected: () => this.connected });
+    this.store = new PropertyStore({ isConnected: () => this.connected, messageHeaders: () => this.#messageHeaders() });
     this.#runner = new MethodRunner({
       store: this.store,
       abortSession: (reason) => this.#session?.abort(reason),
@@ -150,9 +162,19 @@ export class SmtpClient {
   send(verb: TransactionPlan["verb"], opts: CallOptions = {}, raw?: ComposedMessage): Promise<SendResult> {
     return this.run(opts, async (signal) => {
       this.#lastRecipients = [];
-      // Everything that can be refused locally is refused before connecting.
-      const composed = await this.compose(raw);
-      return this.#sendComposed(verb, signal, composed, raw !== undefined);
+      const taken = raw ? undefined : this.#takeStamp();
+      try {
+        // Everything that can be refused locally is refused before connecting.
+        const composed = taken ? await this.#composeWith(taken) : await this.compose(raw);
+        return await this.#sendComposed(verb, signal, composed, raw !== undefined);
+      } catch (e) {
+        // Not sent (or not known to be): tried again unchanged it is the same message, with the same Message-ID.
+        if (taken) {
+          this.#stamp = taken.stamp;
+          this.#stampFor = taken.inputs;
+        }
+        throw e;
+      }
     });
   }
 
@@ -189,6 +211,7 @@ export class SmtpClient {
       if (session) await session.quit();
       this.store.resetAll();
       this.#stream = undefined;
+      this.#forgetMessage();
     });
   }
 
@@ -196,6 +219,14 @@ export class SmtpClient {
   resetHeaders(): void {
     this.store.resetHeaders();
     this.#stream = undefined;
+    this.#forgetMessage();
+  }
+
+  #forgetMessage(): void {
+    this.#stamp = undefined;
+    this.#stampFor = undefined;
+    this.#sent = undefined;
+    this.#preview = undefined;
   }
 
   /** The body of the next send() is read from this stream as it is sent. */
@@ -215,7 +246,67 @@ export class SmtpClient {
 
   /** The message as it will be sent (DKIM-signed when the settings ask for it); `raw` is a complete one from sendMessage(). */
   async compose(raw?: ComposedMessage): Promise<ComposedMessage> {
-    return this.#dkim(raw ?? (await composeMessage(this.store, this.#stream, this.composeExtras())));
+    return raw ? this.#dkim(raw) : this.#composeWith(this.#takeStamp());
+  }
+
+  /** The stamp for a compose of the current properties, taken: the message after it gets a new Message-ID. */
+  #takeStamp(): TakenStamp {
+    const inputs = this.#inputs();
+    const stamp = this.#nextStamp(inputs);
+    this.#stamp = undefined;
+    this.#stampFor = undefined;
+    return { stamp, inputs };
+  }
+
+  async #composeWith(taken: TakenStamp): Promise<ComposedMessage> {
+    const composed = await this.#dkim(await composeMessage(this.store, this.#stream, this.composeExtras(), taken.stamp));
+    this.#origins.set(composed, taken.inputs);
+    return composed;
+  }
+
+  #nextStamp(inputs: readonly unknown[]): MessageStamp {
+    // A stamp given back by a failed send is that message's: another message must not reuse its Message-ID.
+    if (this.#stampFor && !sameInputs(this.#stampFor, inputs)) {
+      this.#stamp = undefined;
+      this.#stampFor = undefined;
+    }
+    return (this.#stamp ??= newStamp());
+  }
+
+  /**
+   * MessageHeadersString / MessageHeaders: what was sent while the message
+   * properties are those it was composed from; otherwise the next message's
+   * headers, with the stamp its compose will use.
+   */
+  #messageHeaders(): MessageHeadersView {
+    const inputs = this.#inputs();
+    if (this.#sent && sameInputs(this.#sent.inputs, inputs)) return this.#sent.view;
+    const stamp = this.#nextStamp(inputs);
+    const streamed = this.#stream !== undefined;
+    const last = this.#preview;
+    if (last && last.stamp === stamp && last.streamed === streamed && sameInputs(last.inputs, inputs)) return last.view;
+    const preview = previewHeaders(this.store, streamed, this.composeExtras(), stamp);
+    const view = preview ? headersView(preview.headers, preview.headersString) : { text: "", items: [] };
+    this.#preview = { inputs, stamp, streamed, view };
+    return view;
+  }
+
+  /**
+   * What a message's headers are made from, compared by identity (sources
+   * are Buffers / streams). Not the message stream: a send consumes it, and
+   * the headers sent stay shown after that.
+   */
+  #inputs(): unknown[] {
+    const store = this.store;
+    const extras = this.composeExtras();
+    const inputs: unknown[] = MESSAGE_PROPERTIES.map((name) => store.get(name));
+    inputs.push(store.setting("Charset"), store.setting("MaxHeaderLength"), extras?.prepared);
+    for (const coll of ["MessageRecipients", "Attachments"] as const) {
+      const items = store.items(coll);
+      inputs.push(items.length);
+      for (const item of items) inputs.push(...Object.values(item), extras?.attachmentSource(item));
+    }
+    return inputs;
   }
 
   /**
@@ -263,8 +354,8 @@ export class SmtpClient {
 
   async #deliver(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {
     const store = this.store;
-    store.setItemsInternal("MessageHeaders", composed.headers.map((h) => ({ Field: h.field, Value: h.value })));
-    store.setInternal("MessageHeadersString", composed.headersString);
+    // A complete message (sendMessage()) shows too, until a message property changes.
+    this.#sent = { inputs: this.#origins.get(composed) ?? this.#inputs(), view: headersView(composed.headers, composed.headersString) };
     if (store.string("MailServer").trim() === "" && store.bool("DirectDelivery") && !this.connected) {
       if (!raw) this.#stream = undefined;
       return deliverDirect(store, composed, {
@@ -345,4 +436,18 @@ export class SmtpClient {
     if (broken) throw untrusted(broken);
     return result;
   }
+}
+
+interface TakenStamp {
+  stamp: MessageStamp;
+  /** The inputs (see #inputs) the message was composed from. */
+  inputs: readonly unknown[];
+}
+
+function headersView(headers: readonly Header[], text: string): MessageHeadersView {
+  return { text, items: headers.map((h) => ({ Field: h.field, Value: h.value })) };
+}
+
+function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }

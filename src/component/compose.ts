@@ -4,6 +4,7 @@
  * here touches the network.
  */
 import { isAscii } from "node:buffer";
+import { randomBytes, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Readable } from "node:stream";
 import iconv from "iconv-lite";
@@ -14,7 +15,7 @@ import { parseAddressList, type Mailbox } from "../message/address-list.js";
 import { assertNoLineBreak, parseHeaderBlock, type Header } from "../message/header-block.js";
 import { buildHeaders, serializeHeaders } from "../message/header-builder.js";
 import { dotStuff } from "../message/dot-stuffer.js";
-import { buildMimeEntity, type AttachmentSource, type MimeEntity } from "../mime/index.js";
+import { buildMimeEntity, planMimeEntity, seededRandom, type AttachmentSource, type MimeContent, type MimeEntity } from "../mime/index.js";
 import { hasLongLine } from "../mime/line-length.js";
 import { encodeBodyText, mustEncodeBody, withTransferEncoding } from "../mime/plain-body.js";
 import type { PropertyStore } from "../schema/property-store.js";
@@ -43,69 +44,56 @@ export interface PreparedEntity {
 
 const NO_EXTRAS: ComposeExtras = { attachmentSource: () => undefined, prepared: undefined };
 
-export async function composeMessage(store: PropertyStore, stream: Readable | undefined, extras: ComposeExtras = NO_EXTRAS): Promise<ComposedMessage> {
-  const charset = String(store.setting("Charset"));
+/**
+ * What a message generates: fixed when first needed (a header preview or a
+ * compose) so the headers shown before send() are the ones sent.
+ */
+export interface MessageStamp {
+  /** The local part of a generated Message-ID. */
+  readonly id: string;
+  /** The time a generated Date header shows. */
+  readonly date: Date;
+  /** Seeds the multipart boundaries. */
+  readonly seed: Buffer;
+}
+
+export function newStamp(): MessageStamp {
+  return { id: randomUUID(), date: new Date(), seed: randomBytes(16) };
+}
+
+/** The header block of a message and how its body will be had; no I/O has been done for it. */
+type Draft =
+  | { kind: "prebuilt"; headers: Header[]; headersString: string; bytes: Buffer }
+  | {
+      kind: "built";
+      headers: Header[];
+      /** Folded, with the empty line that ends the block. */
+      headersString: string;
+      /** The MIME body (S/MIME's or one to build), read by compose; undefined for plain text. */
+      mime: (() => Promise<Buffer | Readable>) | undefined;
+      /** The plain text body as it goes (undefined with a stream or MIME). */
+      text: Buffer | undefined;
+      framed: boolean;
+      longLines: boolean;
+      charset: string;
+    };
+
+export async function composeMessage(store: PropertyStore, stream: Readable | undefined, extras: ComposeExtras = NO_EXTRAS, stamp: MessageStamp = newStamp()): Promise<ComposedMessage> {
   const envelope = composeEnvelope(store);
-  const prebuilt = store.string("Message");
-
-  if (prebuilt !== "") {
-    const headers = parseHeaderBlock(prebuilt);
-    return { envelope, headers, headersString: headerText(prebuilt), ...completeMessage(Buffer.from(prebuilt, "utf8")), utf8Addresses: envelopeIsUtf8(envelope) };
+  const draft = draftMessage(store, stream !== undefined, extras, stamp);
+  if (draft.kind === "prebuilt") {
+    return { envelope, headers: draft.headers, headersString: draft.headersString, ...completeMessage(draft.bytes), utf8Addresses: envelopeIsUtf8(envelope) };
   }
-
-  // ReturnPath covers the envelope only: a built message always needs its From header (RFC 5322 §3.6).
-  if (store.string("From").trim() === "") throw new SmtpError(ErrorCode.NoFrom, "From is empty: set the sender address before sending");
-  const prepared = extras.prepared && extras.prepared.text === store.string("MessageText") ? extras.prepared : undefined;
-  if (prepared && (store.string("MessageHTML") || store.string("AttachedFile") || store.count("Attachments") > 0)) {
-    throw new SmtpError(ErrorCode.InvalidValue, "content was added after sign() / encrypt(): it would not be part of the signed or encrypted message; call sign() / encrypt() again after setting all content");
-  }
-  const mime = prepared ? { headers: prepared.headers, body: prepared.body as Buffer | Readable } : await mimeBody(store, stream, extras);
-  const text = store.string("MessageText");
-  const raw = mime ? undefined : stream ? undefined : encodeText(text, charset);
-  const bodyIsNonAscii = raw !== undefined && hasEightBit(raw);
-  // OtherHeaders may declare the body's MIME framing itself; such a body is the caller's and goes as it is.
-  const framed = declaresFraming(store.string("OtherHeaders"));
-  // RFC 5322 §2.1.1: lines over 998 octets (or NUL) cannot go as they are, so the text is encoded as a MIME part would be.
-  const encoded = raw && !framed && mustEncodeBody(raw) ? encodeBodyText(raw) : undefined;
-  // Only a framed body can still have them: it goes with BINARYMIME or is refused (planTransaction).
-  const longLines = framed && raw !== undefined && hasLongLine(raw);
-  const body = encoded ? encoded.body : longLines && raw ? dotStuff(raw, { stuff: false, terminate: false }) : raw;
-  const { to, cc } = headerRecipients(store);
-  let headers = buildHeaders({
-    from: store.string("From"),
-    sendTo: store.string("SendTo"),
-    cc: store.string("Cc"),
-    replyTo: store.string("ReplyTo"),
-    subject: store.string("Subject"),
-    messageDate: store.string("MessageDate"),
-    messageId: store.string("MessageId"),
-    importance: store.number("Importance"),
-    priority: store.number("Priority"),
-    sensitivity: store.number("Sensitivity"),
-    readReceiptTo: store.string("ReadReceiptTo"),
-    deliveryNotificationTo: store.string("DeliveryNotificationTo"),
-    otherHeaders: store.string("OtherHeaders"),
-    extraTo: to,
-    extraCc: cc,
-    charset,
-    messageIdDomain: messageIdDomain(store),
-    bodyNeedsCharset: bodyIsNonAscii ? charset || "UTF-8" : undefined,
-  });
-  if (mime) {
-    // The entity's own Content-* headers describe the body: they replace any in OtherHeaders.
-    headers = [...headers.filter((h) => !/^(mime-version|content-type|content-transfer-encoding)$/i.test(h.field)), { field: "MIME-Version", value: "1.0" }, ...mime.headers];
-  }
-  if (encoded) headers = withTransferEncoding(headers, encoded.encoding);
-  const headersString = serializeHeaders(headers, store.int("MaxHeaderLength"));
+  const { headers, headersString, framed, longLines } = draft;
+  const mime = draft.mime ? await draft.mime() : undefined;
   const head = Buffer.from(headersString, "utf8");
   const parts: MessagePart[] = [head];
-  const bodyPart = mime ? mime.body : stream ?? (body && body.length > 0 ? body : undefined);
+  const bodyPart = mime ?? stream ?? (draft.text && draft.text.length > 0 ? draft.text : undefined);
   if (bodyPart) parts.push(bodyPart);
   const composed: ComposedMessage = {
     envelope,
     headers,
-    // Without the empty line that ends the block: that is the property's form.
-    headersString: headersString.replace(/\r\n\r\n$/, "\r\n"),
+    headersString: propertyForm(headersString),
     parts,
     // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
     eightBit: (stream !== undefined && !mime) || hasEightBit(head) || (Buffer.isBuffer(bodyPart) && hasEightBit(bodyPart)),
@@ -115,9 +103,89 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
   };
   // Kept 8-bit for servers that take it; converted only for one that does not (RFC 6152 §3).
   if (composed.eightBit) {
-    composed.sevenBit = sevenBitConverter(composed, { headers, charset, maxHeaderLength: store.int("MaxHeaderLength"), body: mime || framed ? "keep" : "text" });
+    composed.sevenBit = sevenBitConverter(composed, { headers, charset: draft.charset, maxHeaderLength: store.int("MaxHeaderLength"), body: mime || framed ? "keep" : "text" });
   }
   return composed;
+}
+
+/**
+ * The header block composeMessage() gives for the same properties and
+ * stamp, worked out without I/O (a missing attachment file is found by
+ * send()); undefined when the properties cannot be composed.
+ */
+export function previewHeaders(store: PropertyStore, streamed: boolean, extras: ComposeExtras | undefined, stamp: MessageStamp): { headers: Header[]; headersString: string } | undefined {
+  try {
+    const draft = draftMessage(store, streamed, extras ?? NO_EXTRAS, stamp);
+    return { headers: draft.headers, headersString: draft.kind === "built" ? propertyForm(draft.headersString) : draft.headersString };
+  } catch (e) {
+    // What send() would refuse shows as no headers; anything else is a bug and surfaces.
+    if (e instanceof SmtpError) return undefined;
+    throw e;
+  }
+}
+
+/** The property's form of a header block: without the empty line that ends it. */
+function propertyForm(headersString: string): string {
+  return headersString.replace(/\r\n\r\n$/, "\r\n");
+}
+
+/** Everything about the message that needs no I/O: the one place its headers are decided. */
+function draftMessage(store: PropertyStore, streamed: boolean, extras: ComposeExtras, stamp: MessageStamp): Draft {
+  const charset = String(store.setting("Charset"));
+  const prebuilt = store.string("Message");
+  if (prebuilt !== "") return { kind: "prebuilt", headers: parseHeaderBlock(prebuilt), headersString: headerText(prebuilt), bytes: Buffer.from(prebuilt, "utf8") };
+
+  // ReturnPath covers the envelope only: a built message always needs its From header (RFC 5322 §3.6).
+  if (store.string("From").trim() === "") throw new SmtpError(ErrorCode.NoFrom, "From is empty: set the sender address before sending");
+  const prepared = extras.prepared && extras.prepared.text === store.string("MessageText") ? extras.prepared : undefined;
+  if (prepared && (store.string("MessageHTML") || store.string("AttachedFile") || store.count("Attachments") > 0)) {
+    throw new SmtpError(ErrorCode.InvalidValue, "content was added after sign() / encrypt(): it would not be part of the signed or encrypted message; call sign() / encrypt() again after setting all content");
+  }
+  const content = prepared ? undefined : mimeContent(store, extras);
+  if (content && streamed) throw new SmtpError(ErrorCode.InvalidValue, "setMessageStream() cannot be combined with MessageHTML or attachments: attach the stream with addAttachment() instead");
+  const plan = content ? planMimeEntity(content, seededRandom(stamp.seed)) : undefined;
+  const mime = prepared ? { headers: prepared.headers, body: (): Promise<Buffer> => Promise.resolve(prepared.body) } : plan ? { headers: plan.headers, body: async () => mimeBytes(await plan.finish()) } : undefined;
+  const text = store.string("MessageText");
+  const raw = mime ? undefined : streamed ? undefined : encodeText(text, charset);
+  const bodyIsNonAscii = raw !== undefined && hasEightBit(raw);
+  // OtherHeaders may declare the body's MIME framing itself; such a body is the caller's and goes as it is.
+  const framed = declaresFraming(store.string("OtherHeaders"));
+  // RFC 5322 §2.1.1: lines over 998 octets (or NUL) cannot go as they are, so the text is encoded as a MIME part would be.
+  const encoded = raw && !framed && mustEncodeBody(raw) ? encodeBodyText(raw) : undefined;
+  // Only a framed body can still have them: it goes with BINARYMIME or is refused (planTransaction).
+  const longLines = framed && raw !== undefined && hasLongLine(raw);
+  const body = encoded ? encoded.body : longLines && raw ? dotStuff(raw, { stuff: false, terminate: false }) : raw;
+  const { to, cc } = headerRecipients(store);
+  const domain = messageIdDomain(store);
+  let headers = buildHeaders({
+    from: store.string("From"),
+    sendTo: store.string("SendTo"),
+    cc: store.string("Cc"),
+    replyTo: store.string("ReplyTo"),
+    subject: store.string("Subject"),
+    messageDate: store.string("MessageDate"),
+    // The stamp's: a preview and the send after it (and its retries) show one Message-ID.
+    messageId: store.string("MessageId") || `<${stamp.id}@${domain}>`,
+    importance: store.number("Importance"),
+    priority: store.number("Priority"),
+    sensitivity: store.number("Sensitivity"),
+    readReceiptTo: store.string("ReadReceiptTo"),
+    deliveryNotificationTo: store.string("DeliveryNotificationTo"),
+    otherHeaders: store.string("OtherHeaders"),
+    extraTo: to,
+    extraCc: cc,
+    charset,
+    messageIdDomain: domain,
+    bodyNeedsCharset: bodyIsNonAscii ? charset || "UTF-8" : undefined,
+    now: stamp.date,
+  });
+  if (mime) {
+    // The entity's own Content-* headers describe the body: they replace any in OtherHeaders.
+    headers = [...headers.filter((h) => !/^(mime-version|content-type|content-transfer-encoding)$/i.test(h.field)), { field: "MIME-Version", value: "1.0" }, ...mime.headers];
+  }
+  if (encoded) headers = withTransferEncoding(headers, encoded.encoding);
+  const headersString = serializeHeaders(headers, store.int("MaxHeaderLength"));
+  return { kind: "built", headers, headersString, mime: mime?.body, text: body, framed, longLines, charset };
 }
 
 /** OtherHeaders sets Content-Transfer-Encoding, or a multipart / message type, which no re-encoding of ours may contradict. */
@@ -128,25 +196,24 @@ function declaresFraming(otherHeaders: string): boolean {
 /** Largest MIME body collected into memory, so small messages keep the one-write / one-flight paths. */
 const IN_MEMORY_MIME = 1024 * 1024;
 
-/**
- * The MIME body when the message has HTML or attachments (undefined for a
- * plain text message). In-memory content comes back as a Buffer, files and
- * streams as a stream read while sending.
- */
-export async function mimeBody(store: PropertyStore, stream: Readable | undefined, extras: ComposeExtras): Promise<{ headers: Header[]; body: Buffer | Readable } | undefined> {
-  const entity = await mimeEntity(store, extras);
-  if (!entity) return undefined;
-  if (stream) throw new SmtpError(ErrorCode.InvalidValue, "setMessageStream() cannot be combined with MessageHTML or attachments: attach the stream with addAttachment() instead");
+/** In-memory content comes back as a Buffer, files and streams as a stream read while sending. */
+async function mimeBytes(entity: MimeEntity): Promise<Buffer | Readable> {
   if (entity.size !== undefined && entity.size <= IN_MEMORY_MIME) {
     const chunks: Buffer[] = [];
     for await (const c of entity.body()) chunks.push(c as Buffer);
-    return { headers: entity.headers, body: Buffer.concat(chunks) };
+    return Buffer.concat(chunks);
   }
-  return { headers: entity.headers, body: entity.body() };
+  return entity.body();
 }
 
 /** The MIME entity for MessageText / MessageHTML / attachments, or undefined for plain text only. */
 export async function mimeEntity(store: PropertyStore, extras: ComposeExtras, force = false): Promise<MimeEntity | undefined> {
+  const content = mimeContent(store, extras, force);
+  return content ? buildMimeEntity(content) : undefined;
+}
+
+/** What MIME entity the properties describe, or undefined for plain text only. */
+function mimeContent(store: PropertyStore, extras: ComposeExtras, force = false): MimeContent | undefined {
   const attachments: AttachmentSource[] = [];
   const attached = store.string("AttachedFile").trim();
   if (attached) attachments.push({ source: attached });
@@ -159,7 +226,7 @@ export async function mimeEntity(store: PropertyStore, extras: ComposeExtras, fo
   const html = store.string("MessageHTML");
   if (!force && !html && attachments.length === 0) return undefined;
   const text = store.string("MessageText");
-  return buildMimeEntity({ text: text || undefined, html: html || undefined, attachments, charset: String(store.setting("Charset")) });
+  return { text: text || undefined, html: html || undefined, attachments, charset: String(store.setting("Charset")) };
 }
 
 /**

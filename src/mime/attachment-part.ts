@@ -12,7 +12,7 @@ import type { AttachmentSource } from "./types.js";
 import { Base64Encoder, base64EncodedSize } from "./base64-encoder.js";
 import { fileNameParams } from "./filename-params.js";
 import { joinParameters } from "./header-params.js";
-import { prepareSource, type PreparedSource } from "./attachment-source.js";
+import { describeSource, type PreparedSource } from "./attachment-source.js";
 import type { LeafNode } from "./mime-node.js";
 
 /** type/subtype (RFC 2045 tokens), optionally followed by parameters the caller wrote. */
@@ -24,6 +24,8 @@ export interface AttachmentLeaf {
   node: LeafNode;
   contentId: string | undefined;
   inline: boolean;
+  /** The I/O the headers do not need: a file must exist and be readable (302 otherwise). */
+  check(): Promise<void>;
 }
 
 function invalid(index: number, what: string): SmtpError {
@@ -57,8 +59,9 @@ async function* encoded(source: PreparedSource): AsyncGenerator<Buffer> {
   }
 }
 
-export async function attachmentPart(a: AttachmentSource, index: number): Promise<AttachmentLeaf> {
-  const source = await prepareSource(a.source);
+/** The part's headers and body plan, without I/O: check() looks at the file. */
+export function attachmentPart(a: AttachmentSource, index: number): AttachmentLeaf {
+  const source = describeSource(a.source);
   const name = a.name ?? source.defaultName;
   if (name === "") throw invalid(index, "the file name is empty");
   const contentType = resolveContentType(a.contentType, name, index);
@@ -84,5 +87,6 @@ export async function attachmentPart(a: AttachmentSource, index: number): Promis
     },
     contentId,
     inline,
+    check: () => source.check(),
   };
 }

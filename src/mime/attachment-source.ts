@@ -1,6 +1,8 @@
 /**
- * The bytes behind an attachment: a file (checked now, opened when its part is
- * written, re-opened for every body), a Buffer, or a Readable (read once).
+ * The bytes behind an attachment: a file (checked before sending, opened when
+ * its part is written, re-opened for every body), a Buffer, or a Readable
+ * (read once). Describing a source does no I/O, so the headers it decides can
+ * be worked out synchronously (a header preview); check() does the I/O.
  */
 import { createReadStream } from "node:fs";
 import { access, stat } from "node:fs/promises";
@@ -22,24 +24,30 @@ export interface PreparedSource {
   defaultName: string;
   /** Turns a read failure into the SmtpError the caller sees. */
   wrapError(err: unknown): SmtpError;
+  /** Rejects with SmtpError 302 when a file is missing or unreadable, before anything is sent. */
+  check(): Promise<void>;
 }
 
-async function fileSource(path: string): Promise<PreparedSource> {
+const NOTHING_TO_CHECK = (): Promise<void> => Promise.resolve();
+
+function fileSource(path: string): PreparedSource {
   const cannotOpen = (err: unknown): SmtpError =>
     SmtpError.from(err, ErrorCode.CannotOpenFile, `Cannot open attachment file "${path}"`);
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new Error("not a regular file");
-    await access(path, constants.R_OK);
-  } catch (err) {
-    throw cannotOpen(err);
-  }
   return {
     open: () => createReadStream(path, { highWaterMark: CHUNK }),
     byteLength: undefined,
     once: false,
     defaultName: basename(path),
     wrapError: cannotOpen,
+    async check() {
+      try {
+        const info = await stat(path);
+        if (!info.isFile()) throw new Error("not a regular file");
+        await access(path, constants.R_OK);
+      } catch (err) {
+        throw cannotOpen(err);
+      }
+    },
   };
 }
 
@@ -55,6 +63,7 @@ function bufferSource(bytes: Buffer): PreparedSource {
     once: false,
     defaultName: "attachment",
     wrapError: (err) => SmtpError.from(err, ErrorCode.MessageStream, "Attachment encoding failed"),
+    check: NOTHING_TO_CHECK,
   };
 }
 
@@ -70,10 +79,12 @@ function streamSource(stream: Readable): PreparedSource {
     defaultName: "attachment",
     wrapError: (err) =>
       SmtpError.from(err, ErrorCode.MessageStream, "Attachment stream failed"),
+    check: NOTHING_TO_CHECK,
   };
 }
 
-export async function prepareSource(source: unknown): Promise<PreparedSource> {
+/** The source as it will be read; nothing is checked on disk yet (see check()). */
+export function describeSource(source: unknown): PreparedSource {
   if (typeof source === "string") {
     if (source === "") throw new SmtpError(ErrorCode.InvalidValue, "Attachment file path is empty");
     return fileSource(source);
@@ -81,4 +92,11 @@ export async function prepareSource(source: unknown): Promise<PreparedSource> {
   if (Buffer.isBuffer(source)) return bufferSource(source);
   if (source instanceof Readable) return streamSource(source);
   throw new SmtpError(ErrorCode.InvalidValue, "Attachment source must be a file path, a Buffer or a Readable");
+}
+
+/** A described source whose file, if any, was checked. */
+export async function prepareSource(source: unknown): Promise<PreparedSource> {
+  const prepared = describeSource(source);
+  await prepared.check();
+  return prepared;
 }

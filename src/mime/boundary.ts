@@ -4,7 +4,7 @@
  * hex digits or a line break there), so only content sent as-is can collide,
  * and the caller checks that content.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { SmtpError, ErrorCode } from "../errors.js";
 
 const PREFIX = "----=_smtpkit_";
@@ -27,4 +27,17 @@ export function createBoundary(collides: (candidate: string) => boolean, random:
   }
   // Only a broken random source gets here.
   throw new SmtpError(ErrorCode.InvalidValue, `No multipart boundary found that does not occur in the content after ${MAX_TRIES} tries`);
+}
+
+/**
+ * The same bytes for the same seed, call after call: a message whose headers
+ * were shown before it was composed gets the boundaries that were shown.
+ */
+export function seededRandom(seed: Buffer): RandomSource {
+  let counter = 0;
+  return (size) => {
+    const blocks: Buffer[] = [];
+    for (let got = 0; got < size; got += 32) blocks.push(createHash("sha256").update(seed).update(String(counter++)).digest());
+    return Buffer.concat(blocks).subarray(0, size);
+  };
 }

@@ -21,12 +21,18 @@ function present(s: string | undefined): s is string {
  * go into multipart/mixed around the rest. Empty text and HTML count as absent;
  * with nothing at all the message is one empty text/plain part.
  */
-export async function buildStructure(content: MimeContent): Promise<MimeNode> {
+export function buildStructure(content: MimeContent): MimeNode {
+  return planStructure(content).root;
+}
+
+/**
+ * The tree with every header decided and no I/O done (so a header preview
+ * can use it); the attachments, in order, for the checks that need I/O.
+ */
+export function planStructure(content: MimeContent): { root: MimeNode; attachments: readonly AttachmentLeaf[] } {
   if (!Array.isArray(content.attachments)) throw new SmtpError(ErrorCode.InvalidValue, "attachments must be an array");
   checkCharset(content.charset);
-  // Sequential, so a missing file is reported for the first one in order.
-  const attachments: AttachmentLeaf[] = [];
-  for (const [k, a] of content.attachments.entries()) attachments.push(await attachmentPart(a, k));
+  const attachments = content.attachments.map((a, k) => attachmentPart(a, k));
 
   const html = present(content.html) ? textPart(content.html, "html", content.charset) : undefined;
   const text = present(content.text) ? textPart(content.text, "plain", content.charset) : undefined;
@@ -40,6 +46,6 @@ export async function buildStructure(content: MimeContent): Promise<MimeNode> {
       : html;
   const main: MimeNode | undefined = text && htmlNode ? multipart("alternative", [text, htmlNode]) : (text ?? htmlNode);
 
-  if (mixedParts.length > 0) return multipart("mixed", [...(main ? [main] : []), ...mixedParts.map((a) => a.node)]);
-  return main ?? textPart("", "plain", content.charset);
+  const root = mixedParts.length > 0 ? multipart("mixed", [...(main ? [main] : []), ...mixedParts.map((a) => a.node)]) : (main ?? textPart("", "plain", content.charset));
+  return { root, attachments };
 }

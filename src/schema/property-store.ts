@@ -40,6 +40,19 @@ export interface StoreGuard {
    * Without it the notices wait in the store for takeNotices().
    */
   notice?(message: string): void;
+  /**
+   * MessageHeadersString and the MessageHeaders items, worked out when they
+   * are read (the client shows the next message's headers before a send).
+   * Without it they are the values last written with setInternal / setItemsInternal.
+   */
+  messageHeaders?(): MessageHeadersView;
+}
+
+/** The values of MessageHeadersString and MessageHeaders, read together. */
+export interface MessageHeadersView {
+  /** The folded block without the empty line that ends it. */
+  readonly text: string;
+  readonly items: CollectionRecord<"MessageHeaders">[];
 }
 
 /** The PITrail info line for a `noEffect` name; never the value (it may be a license key or proxy data). */
@@ -83,6 +96,7 @@ export class PropertyStore {
   }
 
   get<N extends PropertyName>(name: N): PropertyValue<N> {
+    if (name === "MessageHeadersString" && this.guard.messageHeaders) return this.guard.messageHeaders().text as PropertyValue<N>;
     const v = this.values.get(propertySpec(name).aliasOf ?? name);
     if (v === undefined) throw new SmtpError(ErrorCode.InvalidValue, `unknown property ${name}`);
     return v as PropertyValue<N>;
@@ -154,6 +168,7 @@ export class PropertyStore {
   }
 
   private list(collection: string): Item[] {
+    if (collection === "MessageHeaders" && this.guard.messageHeaders) return this.guard.messageHeaders().items;
     const items = this.collections.get(collection);
     if (!items) throw new SmtpError(ErrorCode.InvalidValue, `unknown collection ${collection}`);
     return items;
