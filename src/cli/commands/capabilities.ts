@@ -60,7 +60,7 @@ async function capabilities(host: string, flags: CapabilitiesFlags, ctx: CliCont
   const io = commandIo(ctx, flags);
   const profile = loadProfile(profileFromFlags(flags), flags.configFile, io);
   const smtp = new Smtp();
-  applyConnection(smtp, profile, ctx.env, { host, login: false, needsServer: true });
+  await applyConnection(smtp, profile, ctx.env, { host, login: false, needsServer: true });
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
 
   // The greeting and the EHLO reply before STARTTLS are only seen in the trace.

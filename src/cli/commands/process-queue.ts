@@ -42,7 +42,7 @@ async function processQueue(dir: string, flags: ProcessQueueFlags, ctx: CliConte
   const io = commandIo(ctx, flags);
   const profile = loadProfile(profileFromFlags(flags), flags.configFile, io);
   const smtp = new Smtp();
-  applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true });
+  await applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true, prompt: ctx });
   applyDsn(smtp, flags);
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
 

@@ -64,7 +64,8 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   if (stage && flags.dryRun) throw usageError("--dry-run and --quit-after exclude each other", "--dry-run never connects; --quit-after connects and stops before DATA");
   // A dry run needs no server and no login; --quit-after before AUTH must not log in.
   const online = flags.dryRun !== true;
-  applyConnection(smtp, profile, ctx.env, { login: online && (stage === undefined || stageLogsIn(stage)), needsServer: online });
+  const login = online && (stage === undefined || stageLogsIn(stage));
+  await applyConnection(smtp, profile, ctx.env, { login, needsServer: online, prompt: ctx });
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
   if (stage) return quitAfter(smtp, stage, flags, profile, ctx);
   if (flags.allowPartial) for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) smtp.config(`${s}=false`);

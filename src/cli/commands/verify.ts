@@ -22,7 +22,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
   addConnectionOptions(cmd, { server: true, login: true });
   addOutputOptions(cmd, { trace: true, json: true });
   cmd.action(async (address: string, flags: LookupFlags) => {
-    const smtp = connectedSmtp(flags, ctx);
+    const smtp = await connectedSmtp(flags, ctx);
     const reply = await interruptible(smtp, () => smtp.verify(address));
     writeLine(ctx.stdout, flags.json ? toJson({ address, reply }) : reply);
     ctx.exitCode = 0;
@@ -37,7 +37,7 @@ export function registerExpand(program: Command, ctx: CliContext): void {
   addConnectionOptions(cmd, { server: true, login: true });
   addOutputOptions(cmd, { trace: true, json: true });
   cmd.action(async (list: string, flags: LookupFlags) => {
-    const smtp = connectedSmtp(flags, ctx);
+    const smtp = await connectedSmtp(flags, ctx);
     const members = await interruptible(smtp, () => smtp.expand(list));
     if (flags.json) writeLine(ctx.stdout, toJson({ list, members }));
     else for (const member of members) writeLine(ctx.stdout, member);
@@ -46,11 +46,11 @@ export function registerExpand(program: Command, ctx: CliContext): void {
 }
 
 /** An Smtp object set up from the options (it connects when the command runs). */
-function connectedSmtp(flags: LookupFlags, ctx: CliContext): Smtp {
+async function connectedSmtp(flags: LookupFlags, ctx: CliContext): Promise<Smtp> {
   const io = commandIo(ctx, flags);
   const profile = loadProfile(profileFromFlags(flags), flags.configFile, io);
   const smtp = new Smtp();
-  applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true });
+  await applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true, prompt: ctx });
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
   return smtp;
 }

@@ -3,6 +3,8 @@
  * TLS, login), config() settings, and output (trace, JSON, colours, debug).
  */
 import { Option, type Command } from "commander";
+import { usageError } from "../cli-error.js";
+import { PASSWORD_SOURCES_HINT } from "./password-prompt.js";
 import { emptyProfile, type Profile, type ProfileKey } from "./profile.js";
 import { fromOption } from "./sourced.js";
 
@@ -25,6 +27,8 @@ export type ConnectionFlags = {
   user?: string;
   passwordEnv?: string;
   passwordFile?: string;
+  /** Refused: see profileFromFlags. */
+  password?: string | boolean;
   auth?: string;
   timeout?: string;
   ca?: string;
@@ -53,6 +57,8 @@ export function addConnectionOptions(cmd: Command, set: ConnectionOptionSet): Co
       .option("--password-file <file>", "read the password from the first line of this file (SMTPKIT_PASSWORD_FILE)")
       .option("--auth <mechanism>", "AUTH mechanism: auto, plain, cram-md5, scram-sha-256, xoauth2, ... or the AuthMechanism number (SMTPKIT_AUTH)");
   }
+  // Only to answer it with what to use instead: there is deliberately no such option.
+  cmd.addOption(new Option("--password [password]").hideHelp());
   return addSettingOptions(cmd);
 }
 
@@ -72,7 +78,7 @@ export function addOutputOptions(cmd: Command, set: { trace: boolean; json: bool
     .option("--debug", "print stack traces of errors");
 }
 
-const FLAG_NAMES: Readonly<Record<Exclude<keyof ConnectionFlags, "config" | "configFile">, [ProfileKey, string]>> = {
+const FLAG_NAMES: Readonly<Record<Exclude<keyof ConnectionFlags, "config" | "configFile" | "password">, [ProfileKey, string]>> = {
   server: ["server", "--server"],
   port: ["port", "--port"],
   tls: ["tls", "--tls"],
@@ -86,6 +92,9 @@ const FLAG_NAMES: Readonly<Record<Exclude<keyof ConnectionFlags, "config" | "con
 
 /** The command line as the top profile layer. */
 export function profileFromFlags(flags: ConnectionFlags, extra: { from?: string | undefined } = {}): Profile {
+  if (flags.password !== undefined) {
+    throw usageError("there is no --password option: a password on the command line can be read by other users (ps) and stays in shell histories", PASSWORD_SOURCES_HINT);
+  }
   const profile = emptyProfile();
   for (const [name, [key, flag]] of Object.entries(FLAG_NAMES)) {
     const value = flags[name as keyof typeof FLAG_NAMES];

@@ -8,7 +8,9 @@ import { isSmtpError, type Smtp } from "../../index.js";
 import { CliError, fileError, usageError } from "../cli-error.js";
 import { messageWithoutHint } from "../error-text.js";
 import { exitCodeForSmtpError } from "../exit-codes.js";
+import type { OutStream } from "../output.js";
 import { resolvePassword } from "./password.js";
+import { PASSWORD_SOURCES_HINT, promptPassword, type TtyInput } from "./password-prompt.js";
 import type { Profile } from "./profile.js";
 import type { Sourced } from "./sourced.js";
 import { parseAuthMechanism, parsePort, parseSetting, parseTimeout, parseTlsMode } from "./values.js";
@@ -20,9 +22,11 @@ export interface ApplyOptions {
   login: boolean;
   /** The command needs a server (queue does not). */
   needsServer: boolean;
+  /** Where to ask for a missing password (a terminal; stdin is read only then); without it a missing password is a usage error. */
+  prompt?: { readonly stdin: TtyInput; readonly stderr: OutStream };
 }
 
-export function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.ProcessEnv, opts: ApplyOptions): void {
+export async function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.ProcessEnv, opts: ApplyOptions): Promise<void> {
   const v = profile.values;
   const server = opts.host ?? v.server?.value;
   if (opts.needsServer) {
@@ -55,8 +59,10 @@ export function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.Proces
   if (opts.login && v.user) {
     const user = v.user;
     guarded(user, () => smtp.setUser(user.value));
-    const password = resolvePassword(profile, env);
-    if (password !== undefined) smtp.setPassword(password);
+    // Never AUTH with an empty password because none was given: ask, or refuse before connecting.
+    const password = resolvePassword(profile, env) ?? (opts.prompt ? await promptPassword(user.value, opts.prompt.stdin, opts.prompt.stderr) : undefined);
+    if (password === undefined) throw usageError(`${user.source} ${user.value}: no password given`, PASSWORD_SOURCES_HINT);
+    smtp.setPassword(password);
     if (v.auth) {
       const mechanism = parseAuthMechanism(v.auth);
       guarded(v.auth, () => smtp.setAuthMechanism(mechanism));

@@ -1,0 +1,56 @@
+/**
+ * Asks for the password on the terminal, without echo, when a user is given
+ * and no password source is (see password.ts). Without a terminal there is
+ * nobody to ask: that is a usage error before any connection, never an AUTH
+ * with an empty password.
+ */
+import { CliError, usageError } from "../cli-error.js";
+import type { InStream } from "../context.js";
+import { ExitCode } from "../exit-codes.js";
+import type { OutStream } from "../output.js";
+
+/** A terminal's input: raw mode turns the echo off. */
+export type TtyInput = InStream & { setRawMode?: (raw: boolean) => unknown };
+
+export const PASSWORD_SOURCES_HINT = "use --password-env VAR or --password-file FILE (or SMTPKIT_PASSWORD_FILE, password-file= in the config file)";
+
+export async function promptPassword(user: string, input: TtyInput, out: OutStream): Promise<string> {
+  const setRaw = input.setRawMode;
+  if (input.isTTY !== true || typeof setRaw !== "function") {
+    throw usageError(`user ${user} has no password and standard input is not a terminal to ask for it`, PASSWORD_SOURCES_HINT);
+  }
+  out.write(`Password for ${user}: `);
+  setRaw.call(input, true);
+  try {
+    return await readSecretLine(input);
+  } finally {
+    setRaw.call(input, false);
+    input.pause();
+    out.write("\n");
+  }
+}
+
+/** Characters until Enter; Backspace edits, Ctrl-C gives up (exit code 130), Ctrl-D ends the input. */
+function readSecretLine(input: InStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let secret = "";
+    const finish = (error?: CliError): void => {
+      input.off("data", onData);
+      input.off("end", onEnd);
+      if (error) reject(error);
+      else resolve(secret);
+    };
+    const onEnd = (): void => finish();
+    const onData = (chunk: Buffer | string): void => {
+      for (const ch of typeof chunk === "string" ? chunk : chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n" || ch === "\x04") return finish();
+        if (ch === "\x03") return finish(new CliError(ExitCode.Interrupted, "301", "interrupted while asking for the password"));
+        if (ch === "\x7f" || ch === "\b") secret = [...secret].slice(0, -1).join("");
+        else if (ch >= " ") secret += ch;
+      }
+    };
+    input.on("data", onData);
+    input.on("end", onEnd);
+    input.resume();
+  });
+}
