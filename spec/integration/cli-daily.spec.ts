@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headerMap, rawText, startSmtpServer, type Harness, type ReceivedMessage } from "../support/smtp-server-harness.js";
 import { lineServer, type TcpServer } from "../support/tcp-server.js";
-import { tlsFixtures } from "../support/tls-fixtures.js";
+import { selfSignedFingerprint256, tlsFixtures } from "../support/tls-fixtures.js";
 
 // SMTPKIT_CLI_ROOT: a checkout whose dist/ is built (default: this one).
 const ROOT = process.env["SMTPKIT_CLI_ROOT"] ?? fileURLToPath(new URL("../../", import.meta.url));
@@ -127,6 +127,10 @@ function eml(lines: string[]): string {
 
 let plain: Harness;
 let tls: Harness;
+/** STARTTLS with a self-signed certificate. */
+let selfSigned: Harness;
+/** Plain, on 127.0.0.1 and ::1. */
+let dualStack: Harness;
 /** Nothing may connect to it (the dry-run and "no password" tests check that nothing did). */
 let untouched: Harness;
 
@@ -136,11 +140,13 @@ beforeAll(async () => {
   plain = await startSmtpServer();
   tls = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD } });
   untouched = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD } });
+  selfSigned = await startSmtpServer({ mode: "starttls", cert: "selfsigned" });
+  dualStack = await startSmtpServer({ alsoOn: ["::1"] });
 });
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL");
-  await Promise.all([plain?.close(), tls?.close(), untouched?.close()]);
+  await Promise.all([plain?.close(), tls?.close(), untouched?.close(), selfSigned?.close(), dualStack?.close()]);
   rmSync(home, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
@@ -378,5 +384,70 @@ describe.concurrent("passwords", () => {
       expect(r.stderr).toContain("--password-env VAR or --password-file FILE");
       expect(r.stderr).not.toContain("unknown option");
     }
+  });
+});
+
+describe.concurrent("--server host:port and certificates", () => {
+  const message = (subject: string): string[] => ["--from", "ann@example.test", "--to", "bob@example.test", "--subject", subject, "--body", "x"];
+
+  it("--server HOST:PORT and [IPv6]:PORT, also in SMTPKIT_SERVER and as the capabilities HOST", async () => {
+    const v4 = await smtpkit(["send", "--server", `127.0.0.1:${dualStack.port}`, "--tls", "none", ...message("host colon port")]);
+    expect(v4.code).toBe(0);
+    const v6 = await smtpkit(["send", "--server", `[::1]:${dualStack.port}`, "--tls", "none", ...message("bracketed v6")]);
+    expect(v6.stderr).toBe("");
+    expect(v6.code).toBe(0);
+    expect(bySubject(dualStack, "bracketed v6").remoteAddress).toMatch(/::1$/);
+    const env = await smtpkit(["send", "--tls", "none", ...message("server from env")], { env: { SMTPKIT_SERVER: `127.0.0.1:${dualStack.port}` } });
+    expect(env.code).toBe(0);
+    expect(bySubject(dualStack, "host colon port").mailFrom).toBe("ann@example.test");
+    expect(bySubject(dualStack, "server from env").mailFrom).toBe("ann@example.test");
+    const caps = await smtpkit(["capabilities", `127.0.0.1:${dualStack.port}`, "--tls", "none", "--json"]);
+    expect(caps.code).toBe(0);
+    expect(JSON.parse(caps.stdout)).toMatchObject({ server: "127.0.0.1", port: dualStack.port });
+  });
+
+  it("two different ports on the command line, or a bad one, are usage errors", async () => {
+    const both = await smtpkit(["send", "--server", `127.0.0.1:${dualStack.port}`, "--port", "2525", ...message("never")]);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain("name different ports");
+    const bad = await smtpkit(["send", "--server", "127.0.0.1:smtp", ...message("never")]);
+    expect(bad.code).toBe(1);
+    expectCleanError(bad.stderr, "usage");
+  });
+
+  it("a self-signed certificate: the error shows its SHA-256 fingerprint and the pin option, which then works", async () => {
+    const r = await smtpkit(["send", "--server", `127.0.0.1:${selfSigned.port}`, "--tls", "starttls", ...message("pinned")]);
+    expect(r.code).toBe(4);
+    expectCleanError(r.stderr, "273");
+    expect(r.stderr).toContain(`server certificate SHA-256 fingerprint: ${selfSignedFingerprint256}`);
+    const pin = /--pin-cert ([0-9A-F:]+)/.exec(r.stderr)?.[1];
+    expect(pin).toBe(selfSignedFingerprint256);
+    const pinned = await smtpkit(["send", "--server", `127.0.0.1:${selfSigned.port}`, "--tls", "starttls", "--pin-cert", pin ?? "", ...message("pinned")]);
+    expect(pinned.stderr).toBe("");
+    expect(pinned.code).toBe(0);
+    expect(bySubject(selfSigned, "pinned").secure).toBe(true);
+  });
+
+  it("capabilities shows an untrusted certificate's details and says it is not trusted", async () => {
+    const required = await smtpkit(["capabilities", "127.0.0.1", "--port", String(selfSigned.port), "--tls", "starttls"]);
+    expect(required.code).toBe(4);
+    expect(required.stdout).toMatch(/^\s+subject\s+.*CN=/m);
+    expect(required.stdout).toMatch(/^\s+issuer\s+/m);
+    expect(required.stdout).toMatch(/^\s+valid\s+\d{4}-\d\d-\d\dT.* \.\. \d{4}-/m);
+    expect(required.stdout).toContain(`sha256   ${selfSignedFingerprint256}`);
+    expect(required.stdout).toMatch(/trusted\s+NO: self-signed certificate/);
+    expectCleanError(required.stderr, "273");
+    expect(required.stderr).toContain(`--pin-cert ${selfSignedFingerprint256}`);
+
+    const opportunistic = await smtpkit(["capabilities", "127.0.0.1", "--port", String(selfSigned.port), "--json"]);
+    expect(opportunistic.code).toBe(0);
+    const report = JSON.parse(opportunistic.stdout) as { certificateTrusted: boolean; certificateStatus: string; certificates: { fingerprint256: string }[] };
+    expect(report.certificateTrusted).toBe(false);
+    expect(report.certificateStatus).toMatch(/self-signed/);
+    expect(report.certificates[0]?.fingerprint256).toBe(selfSignedFingerprint256);
+
+    const trusted = await smtpkit(["capabilities", "127.0.0.1", "--port", String(tls.port), "--ca", tlsFixtures.caCert]);
+    expect(trusted.code).toBe(0);
+    expect(trusted.stdout).toMatch(/trusted\s+yes \(OK\)/);
   });
 });

@@ -11,13 +11,16 @@ export class CliError extends Error {
   readonly label: string;
   /** What to do about it. */
   readonly hint: string | undefined;
+  /** Lines the CLI adds to the cause's details (a certificate's fingerprint, ...). */
+  readonly notes: readonly string[];
 
-  constructor(exitCode: ExitCodeValue, label: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(exitCode: ExitCodeValue, label: string, message: string, options: { hint?: string; cause?: unknown; notes?: readonly string[] } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "CliError";
     this.exitCode = exitCode;
     this.label = label;
     this.hint = options.hint;
+    this.notes = options.notes ?? [];
   }
 }
 

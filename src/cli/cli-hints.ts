@@ -5,7 +5,7 @@
 import { ErrorCode, type SmtpError } from "../index.js";
 
 const HINTS: Readonly<Record<number, string>> = {
-  [ErrorCode.TlsCertUntrusted]: "--ca FILE trusts a private CA (or --config SSLAcceptServerCert=SHA256-FINGERPRINT pins the certificate)",
+  [ErrorCode.TlsCertUntrusted]: "--ca FILE trusts a private CA (or --pin-cert SHA256-FINGERPRINT pins the certificate)",
   [ErrorCode.TlsHostMismatch]: "connect with the name on the certificate, or --config SSLServerName=NAME",
   [ErrorCode.TlsNotOffered]: "--tls implicit for port 465, or --tls auto to allow clear text",
   [ErrorCode.TlsStartRefused]: "--tls auto allows clear text when STARTTLS fails to start",

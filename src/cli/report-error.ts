@@ -16,6 +16,7 @@ export function reportError(e: unknown, out: OutStream, paint: Paint, debug: boo
     const inner = e.cause;
     if (isSmtpError(inner)) writeDetails(inner, out, paint);
     else if (e.hint) writeLine(out, `  hint: ${e.hint}`);
+    for (const note of e.notes) writeLine(out, `  ${note}`);
     writeStack(e, out, debug);
     return e.exitCode;
   }

@@ -4,7 +4,6 @@
  * STARTTLS, the negotiated TLS version and cipher, the certificate, the AUTH
  * mechanisms and the SIZE limit.
  */
-import type { X509Certificate } from "node:crypto";
 import type { Command } from "commander";
 import { Smtp, type ServerCapabilities } from "../../index.js";
 import { commandIo, type CliContext } from "../context.js";
@@ -13,21 +12,12 @@ import { interruptible } from "../interrupt.js";
 import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
 import { applyConnection } from "../options/connection.js";
 import { loadProfile } from "../options/load-profile.js";
-import { writeLine, type Paint } from "../output.js";
+import { certificateChain, certificateInfo, certificateRows, type CertificateInfo } from "../certificate-info.js";
+import { writeLine, type OutStream, type Paint } from "../output.js";
+import { explainCertificateError, watchServerCertificate, type SeenCertificate } from "../server-certificate.js";
 import { attachTrace } from "../trace.js";
 
 type CapabilitiesFlags = ConnectionFlags & OutputFlags;
-
-interface CertificateInfo {
-  subject: string;
-  issuer: string;
-  validFrom: string;
-  validTo: string;
-  daysLeft: number;
-  subjectAltName: string | undefined;
-  fingerprint256: string;
-  serialNumber: string;
-}
 
 interface CapabilitiesReport {
   server: string;
@@ -38,6 +28,10 @@ interface CapabilitiesReport {
   startTls: "offered" | "not offered" | "implicit TLS";
   tls: { version: string; cipher: string } | undefined;
   certificates: CertificateInfo[];
+  /** The server certificate was validated (or pinned); null without TLS. */
+  certificateTrusted: boolean | null;
+  /** smtpkit's verdict on it ("OK", "self-signed certificate (...)", ...). */
+  certificateStatus: string | null;
   auth: string[];
   sizeLimit: number | undefined;
 }
@@ -72,8 +66,16 @@ async function capabilities(host: string, flags: CapabilitiesFlags, ctx: CliCont
     if (/^250[- ]STARTTLS\s*$/im.test(e.message)) startTlsOffered = true;
   });
 
+  const seen = watchServerCertificate(smtp);
   const report = await interruptible(smtp, async (): Promise<CapabilitiesReport> => {
-    await smtp.connect();
+    try {
+      await smtp.connect();
+    } catch (e) {
+      // A certificate that stopped the handshake is still worth seeing.
+      const cert = seen();
+      if (cert) printRejectedCertificate(cert, { out: ctx.stdout, paint: io.paintOut, json: flags.json === true, server: smtp.getMailServer(), port: smtp.getMailPort() });
+      throw explainCertificateError(e, cert);
+    }
     try {
       const caps = smtp.getServerCapabilities();
       const version = smtp.config("SSLNegotiatedVersion");
@@ -85,7 +87,9 @@ async function capabilities(host: string, flags: CapabilitiesFlags, ctx: CliCont
         extensions: extensionList(caps),
         startTls: version !== "" && !startTlsOffered ? "implicit TLS" : startTlsOffered || caps?.has("STARTTLS") ? "offered" : "not offered",
         tls: version === "" ? undefined : { version, cipher: smtp.config("SSLNegotiatedCipher") },
-        certificates: chain(smtp.getSSLServerCert()).map(certificateInfo),
+        certificates: certificateChain(smtp.getSSLServerCert()).map(certificateInfo),
+        certificateTrusted: version === "" ? null : seen()?.trusted ?? null,
+        certificateStatus: version === "" ? null : seen()?.status ?? null,
         auth: [...(caps?.authMechanisms ?? [])],
         sizeLimit: caps?.sizeLimit,
       };
@@ -103,33 +107,24 @@ function extensionList(caps: ServerCapabilities | undefined): { keyword: string;
   return [...(caps?.extensions ?? new Map<string, readonly string[]>())].map(([keyword, params]) => ({ keyword, params: [...params] }));
 }
 
-/** The certificate and its issuers, as far as they are known. */
-function chain(cert: X509Certificate | undefined): X509Certificate[] {
-  const list: X509Certificate[] = [];
-  const seen = new Set<string>();
-  for (let c = cert; c && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
-    seen.add(c.fingerprint256);
-    list.push(c);
+/** Handshake refused: the certificate, and that it is not trusted (the error follows on stderr). */
+function printRejectedCertificate(cert: SeenCertificate, o: { out: OutStream; paint: Paint; json: boolean; server: string; port: number }): void {
+  const info = certificateChain(cert.certificate).map(certificateInfo);
+  if (o.json) {
+    writeLine(o.out, toJson({ server: o.server, port: o.port, certificates: info, certificateTrusted: false, certificateStatus: cert.status }));
+    return;
   }
-  return list;
+  writeLine(o.out, `${o.paint("bold", "Server")}      ${o.server}:${o.port}`);
+  info.forEach((c, i) => {
+    writeLine(o.out);
+    writeLine(o.out, o.paint("bold", i === 0 ? "Server certificate" : `Issuer certificate ${i}`));
+    for (const line of certificateRows(c, o.paint)) writeLine(o.out, `  ${line}`);
+    if (i === 0) writeLine(o.out, `  ${trustLine(false, cert.status, o.paint)}`);
+  });
 }
 
-function certificateInfo(c: X509Certificate): CertificateInfo {
-  return {
-    subject: dn(c.subject),
-    issuer: dn(c.issuer),
-    validFrom: new Date(c.validFrom).toISOString(),
-    validTo: new Date(c.validTo).toISOString(),
-    daysLeft: Math.floor((new Date(c.validTo).getTime() - Date.now()) / 86_400_000),
-    subjectAltName: c.subjectAltName,
-    fingerprint256: c.fingerprint256,
-    serialNumber: c.serialNumber,
-  };
-}
-
-/** "C=DE\nCN=mail" -> "C=DE, CN=mail". */
-function dn(text: string): string {
-  return text.split(/\n/).filter((l) => l !== "").join(", ");
+function trustLine(trusted: boolean, status: string, paint: Paint): string {
+  return trusted ? `trusted  yes (${status})` : `trusted  ${paint("red", "NO")}: ${status}`;
 }
 
 function render(r: CapabilitiesReport, paint: Paint): string[] {
@@ -154,15 +149,8 @@ function render(r: CapabilitiesReport, paint: Paint): string[] {
 
   r.certificates.forEach((c, i) => {
     heading(i === 0 ? "Server certificate" : `Issuer certificate ${i}`);
-    const validity = c.daysLeft < 0 ? paint("red", `expired ${-c.daysLeft} days ago`) : c.daysLeft < 30 ? paint("yellow", `${c.daysLeft} days left`) : `${c.daysLeft} days left`;
-    const rows = [
-      ["subject", c.subject],
-      ["issuer", c.issuer],
-      ["valid", `${c.validFrom} .. ${c.validTo} (${validity})`],
-      ["names", c.subjectAltName ?? "(no subjectAltName)"],
-      ["sha256", c.fingerprint256],
-    ];
-    for (const line of table(rows)) lines.push(`  ${line}`);
+    for (const line of certificateRows(c, paint)) lines.push(`  ${line}`);
+    if (i === 0 && r.certificateTrusted !== null && r.certificateStatus !== null) lines.push(`  ${trustLine(r.certificateTrusted, r.certificateStatus, paint)}`);
   });
 
   heading("AUTH");

@@ -8,7 +8,7 @@ import { Smtp, type QueueProgressEvent, type QueueResult } from "../../index.js"
 import { commandIo, type CliContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { table, toJson } from "../format.js";
-import { interruptible } from "../interrupt.js";
+import { callServer } from "../server-call.js";
 import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
 import { applyConnection } from "../options/connection.js";
 import { addDsnOptions, applyDsn, type DsnFlags } from "../options/dsn.js";
@@ -58,7 +58,7 @@ async function processQueue(dir: string, flags: ProcessQueueFlags, ctx: CliConte
 
   let result: QueueResult;
   try {
-    result = await interruptible(smtp, () => smtp.processQueue(dir));
+    result = await callServer(smtp, () => smtp.processQueue(dir));
   } finally {
     bar?.finish();
   }

@@ -6,7 +6,7 @@ import { Smtp, type RecipientResult, type SendResult } from "../../index.js";
 import { commandIo, type CliContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { table, toJson } from "../format.js";
-import { interruptible } from "../interrupt.js";
+import { callServer } from "../server-call.js";
 import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
 import { applyConnection } from "../options/connection.js";
 import { addDsnOptions, applyDsn, type DsnFlags } from "../options/dsn.js";
@@ -82,7 +82,7 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
 
   let result: SendResult;
   try {
-    result = await interruptible(smtp, () => sendOutgoing(smtp, outgoing));
+    result = await callServer(smtp, () => sendOutgoing(smtp, outgoing));
   } finally {
     bar?.finish();
   }
@@ -102,7 +102,7 @@ async function quitAfter(smtp: Smtp, stage: QuitAfterStage, flags: SendFlags, pr
   if (stageNeedsEnvelope(stage)) {
     envelope = flags.data !== undefined ? (await prepareOutgoing(smtp, flags, profile, ctx.stdin)).envelope : envelopeFromOptions(flags, profile, stage === "RCPT");
   }
-  const report = await interruptible(smtp, () => runUntil(smtp, stage, envelope));
+  const report = await callServer(smtp, () => runUntil(smtp, stage, envelope));
   printQuitAfter(report, ctx.stdout, commandIo(ctx, flags).paintOut, flags.json === true);
   return ExitCode.Ok;
 }

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { Smtp } from "../../index.js";
 import { commandIo, type CliContext } from "../context.js";
 import { toJson } from "../format.js";
-import { interruptible } from "../interrupt.js";
+import { callServer } from "../server-call.js";
 import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
 import { applyConnection } from "../options/connection.js";
 import { loadProfile } from "../options/load-profile.js";
@@ -23,7 +23,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
   addOutputOptions(cmd, { trace: true, json: true });
   cmd.action(async (address: string, flags: LookupFlags) => {
     const smtp = await connectedSmtp(flags, ctx);
-    const reply = await interruptible(smtp, () => smtp.verify(address));
+    const reply = await callServer(smtp, () => smtp.verify(address));
     writeLine(ctx.stdout, flags.json ? toJson({ address, reply }) : reply);
     ctx.exitCode = 0;
   });
@@ -38,7 +38,7 @@ export function registerExpand(program: Command, ctx: CliContext): void {
   addOutputOptions(cmd, { trace: true, json: true });
   cmd.action(async (list: string, flags: LookupFlags) => {
     const smtp = await connectedSmtp(flags, ctx);
-    const members = await interruptible(smtp, () => smtp.expand(list));
+    const members = await callServer(smtp, () => smtp.expand(list));
     if (flags.json) writeLine(ctx.stdout, toJson({ list, members }));
     else for (const member of members) writeLine(ctx.stdout, member);
     ctx.exitCode = 0;

@@ -32,6 +32,7 @@ export type ConnectionFlags = {
   auth?: string;
   timeout?: string;
   ca?: string;
+  pinCert?: string;
   config?: string[];
   configFile?: string;
 };
@@ -49,6 +50,7 @@ export function addConnectionOptions(cmd: Command, set: ConnectionOptionSet): Co
     .option("-p, --port <port>", "server port (SMTPKIT_PORT; default 25, 465 means implicit TLS with --tls auto)")
     .option("--tls <mode>", "auto | implicit | starttls | none (SSLStartMode 0-3; SMTPKIT_TLS; default auto)")
     .option("--ca <file>", "trust the CA certificates in this PEM file too (config SSLCACerts; SMTPKIT_CA)")
+    .option("--pin-cert <sha256>", "trust the server certificate with this SHA-256 fingerprint, and only it (SSLAcceptServerCert; SMTPKIT_PIN_CERT)")
     .option("--timeout <seconds>", "seconds to wait for the server (SMTPKIT_TIMEOUT; default 60)");
   if (set.login) {
     cmd
@@ -88,6 +90,7 @@ const FLAG_NAMES: Readonly<Record<Exclude<keyof ConnectionFlags, "config" | "con
   auth: ["auth", "--auth"],
   timeout: ["timeout", "--timeout"],
   ca: ["ca", "--ca"],
+  pinCert: ["pinCert", "--pin-cert"],
 };
 
 /** The command line as the top profile layer. */

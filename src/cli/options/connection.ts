@@ -10,6 +10,7 @@ import { messageWithoutHint } from "../error-text.js";
 import { exitCodeForSmtpError } from "../exit-codes.js";
 import type { OutStream } from "../output.js";
 import { resolvePassword } from "./password.js";
+import { parseServerAddress, type ServerAddress } from "./server-address.js";
 import { PASSWORD_SOURCES_HINT, promptPassword, type TtyInput } from "./password-prompt.js";
 import type { Profile } from "./profile.js";
 import type { Sourced } from "./sourced.js";
@@ -28,17 +29,18 @@ export interface ApplyOptions {
 
 export async function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.ProcessEnv, opts: ApplyOptions): Promise<void> {
   const v = profile.values;
-  const server = opts.host ?? v.server?.value;
+  const server: Sourced | undefined = opts.host !== undefined ? { value: opts.host, source: "HOST", fromCommandLine: true } : v.server;
+  let address: ServerAddress | undefined;
   if (opts.needsServer) {
-    if (server === undefined || server.trim() === "") {
+    if (server === undefined || server.value.trim() === "") {
       throw usageError("no server given", "use --server HOST, SMTPKIT_SERVER, or server=HOST in ~/.smtpkitrc");
     }
-    guarded({ value: server, source: opts.host !== undefined ? "HOST" : v.server?.source ?? "--server", fromCommandLine: true }, () => smtp.setMailServer(server.trim()));
+    const parsed = parseServerAddress(server);
+    address = parsed;
+    guarded(server, () => smtp.setMailServer(parsed.host));
   }
-  if (v.port) {
-    const port = parsePort(v.port);
-    guarded(v.port, () => smtp.setMailPort(port));
-  }
+  const port = choosePort(server, address, v.port);
+  if (port) guarded(port.from, () => smtp.setMailPort(port.value));
   if (v.tls) {
     const mode = parseTlsMode(v.tls);
     guarded(v.tls, () => smtp.setSSLStartMode(mode));
@@ -56,6 +58,10 @@ export async function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.
     }
     guarded(ca, () => smtp.config(`SSLCACerts=${ca.value}`));
   }
+  if (v.pinCert) {
+    const pin = v.pinCert;
+    guarded(pin, () => smtp.setSSLAcceptServerCert(pin.value.trim()));
+  }
   if (opts.login && v.user) {
     const user = v.user;
     guarded(user, () => smtp.setUser(user.value));
@@ -69,6 +75,22 @@ export async function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.
     }
   }
   applySettings(smtp, profile.settings);
+}
+
+/**
+ * The port in HOST:PORT or --port / SMTPKIT_PORT / port=: the command line
+ * wins over the environment and the config file; two different ports on the
+ * command line are a usage error.
+ */
+function choosePort(server: Sourced | undefined, address: ServerAddress | undefined, port: Sourced | undefined): { value: number; from: Sourced } | undefined {
+  const own = port ? { value: parsePort(port), from: port } : undefined;
+  if (!server || address?.port === undefined) return own;
+  const inAddress = { value: address.port, from: server };
+  if (!own) return inAddress;
+  if (own.from.fromCommandLine && server.fromCommandLine && own.value !== inAddress.value) {
+    throw usageError(`${server.source} ${server.value} and ${own.from.source} ${own.value} name different ports`, "give the port once");
+  }
+  return own.from.fromCommandLine && !server.fromCommandLine ? own : inAddress;
 }
 
 /** config("Name=Value") for each setting, in order. */

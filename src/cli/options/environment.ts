@@ -16,6 +16,7 @@ export const ENVIRONMENT_VARIABLES: Readonly<Record<string, ProfileKey>> = {
   SMTPKIT_FROM: "from",
   SMTPKIT_TIMEOUT: "timeout",
   SMTPKIT_CA: "ca",
+  SMTPKIT_PIN_CERT: "pinCert",
 };
 
 export function profileFromEnvironment(env: NodeJS.ProcessEnv): Profile {

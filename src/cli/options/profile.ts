@@ -5,7 +5,7 @@
  */
 import type { Sourced } from "./sourced.js";
 
-export const PROFILE_KEYS = ["server", "port", "tls", "user", "password", "passwordEnv", "passwordFile", "auth", "from", "timeout", "ca"] as const;
+export const PROFILE_KEYS = ["server", "port", "tls", "user", "password", "passwordEnv", "passwordFile", "auth", "from", "timeout", "ca", "pinCert"] as const;
 export type ProfileKey = (typeof PROFILE_KEYS)[number];
 
 /** The password keys: a layer that sets one of them replaces all three of the layers below. */
