@@ -1,5 +1,6 @@
-// Writes docs/api.md and docs/errors.md, and the generated tables inside
-// hand-written docs (between marker comments), from the tables of the built
+// Writes docs/api.md and docs/errors.md, the generated tables inside
+// hand-written docs (between marker comments), and the generated accessor and
+// constant declarations (scripts/gen-accessor-types.mjs), from the tables of the built
 // package. `npm run docs` builds first, so the docs always match the current
 // sources; spec/unit/docs.spec.ts and spec/unit/doc-tables.spec.ts fail when
 // the files on disk are out of date.
@@ -22,7 +23,11 @@ try {
   process.exit(1);
 }
 
-const { PROPERTIES, COLLECTIONS, SETTINGS, ERROR_CODES } = pkg;
+const { PROPERTIES, COLLECTIONS, SETTINGS, ENUMS, ERROR_CODES } = pkg;
+const { writeAccessorTypes } = await import("./gen-accessor-types.mjs");
+if (writeAccessorTypes({ PROPERTIES, COLLECTIONS, SETTINGS, ENUMS }).length > 0) {
+  console.log("the generated declarations changed: run `npm run build` again so dist/ has them");
+}
 const { renderApi, renderErrors, renderDocTables, DOC_TABLES } = render;
 const files = {
   "docs/api.md": renderApi({ PROPERTIES, COLLECTIONS, SETTINGS }),

@@ -15,8 +15,12 @@ export type { SmtpReply } from "./engine/reply.js";
 export type { ServerCapabilities } from "./engine/capabilities.js";
 export type { Connector, ConnectTarget } from "./transport/connector.js";
 export type {
-  SmtpOptions, MessageRecipientFields, MessageHeaderFields, AttachmentFields, ObjectFields, ItemListOf, ReadonlyItemList,
+  SmtpOptions, SmtpSettings, SettingName, ConfigLine, ConfigString, MessageRecipientFields, MessageHeaderFields, AttachmentFields, ObjectFields,
+  ItemListOf, ReadonlyItemList,
 } from "./schema/accessor-types.js";
+/** The named enum constants (SSLStartMode.Explicit, AuthMechanism.XOAuth2, ...) and their value types. */
+export * from "./schema/constants.generated.js";
+export { ENUMS, ENUM_CONSTANTS, type EnumTable, type EnumMember, type EnumName } from "./schema/constants.js";
 export { MessageRecipient, MessageHeader, Attachment, Firewall } from "./schema/public-objects.js";
 export { PROPERTIES, COLLECTIONS } from "./schema/properties.js";
 export { SETTINGS } from "./schema/settings.js";

@@ -20,7 +20,7 @@ import { enqueue } from "./queue/enqueue.js";
 import { processQueue } from "./queue/process-queue.js";
 import type { QueueResult } from "./queue/queue-processor.js";
 import { applyOptions } from "./schema/apply-options.js";
-import type { GeneratedAccessors, ItemListOf, SmtpOptions } from "./schema/accessor-types.js";
+import type { ConfigString, GeneratedAccessors, ItemListOf, SmtpOptions } from "./schema/accessor-types.js";
 import type { ItemCodec, ItemRecord } from "./schema/item-views.js";
 import { installAccessors } from "./schema/install-accessors.js";
 import type { PropertyStore } from "./schema/property-store.js";
@@ -166,8 +166,12 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
 
   // ---- methods ----
 
-  /** config("Name=Value") sets a setting; config("Name") returns its current value. */
-  config(configurationString: string): string {
+  /**
+   * config("Name=Value") sets a setting; config("Name") returns its current value. Names are the
+   * SETTINGS table's (docs/api.md, Settings), case-insensitive as in IP*Works; an editor completes
+   * them, any string is accepted (see ConfigString) and an unknown name fails with 603.
+   */
+  config(configurationString: ConfigString): string {
     return this.#client.store.config(configurationString);
   }
 

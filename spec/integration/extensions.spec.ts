@@ -427,7 +427,7 @@ describe("SMTPUTF8", () => {
 });
 
 describe("DSN", () => {
-  const DSN = { DSNNotify: "SUCCESS,FAILURE", DSNRet: "HDRS", DSNEnvelopeId: "batch 7+x", DSNOriginalRecipient: true };
+  const DSN = { DSNNotify: "SUCCESS,FAILURE", DSNRet: "HDRS", DSNEnvelopeId: "batch 7+x", DSNOriginalRecipient: true } as const;
 
   it("NOTIFY, RET, ENVID (xtext) and ORCPT when the server offers DSN; a raw NOTIFY in MessageRecipientOptions is kept", async () => {
     const s = await serve({ extensions: [...PIPE_CHUNK, "DSN"] });

@@ -99,8 +99,8 @@ describe("invalid values throw SmtpError at once and leave the value unchanged",
     throwsWith(() => new Smtp({ subject: "x\r\ny" }), ErrorCode.LineBreakInjection);
     throwsWith(() => new Smtp({ bogus: 1 } as never), ErrorCode.InvalidValue);
     throwsWith(() => new Smtp({ idle: false } as never), ErrorCode.InvalidValue);
-    throwsWith(() => new Smtp({ settings: { NoSuchSetting: 1 } }), ErrorCode.UnknownSetting);
-    const m = new Smtp({ settings: { StopOnToErrors: false, MaxHeaderLength: "100" } });
+    throwsWith(() => new Smtp({ settings: { NoSuchSetting: 1 } as never }), ErrorCode.UnknownSetting);
+    const m = new Smtp({ settings: { StopOnToErrors: false, MaxHeaderLength: "100" as never } });
     expect(m.config("StopOnToErrors")).toBe("false");
     expect(m.config("MaxHeaderLength")).toBe("100");
   });

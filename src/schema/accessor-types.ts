@@ -5,7 +5,17 @@
  * typed accessor with no other edit.
  */
 import type { COLLECTIONS, PROPERTIES } from "./properties.js";
-import type { ScalarValue } from "./spec-types.js";
+import type { SETTINGS } from "./settings.js";
+import type { ScalarValue, SettingValueOf } from "./spec-types.js";
+import type { GeneratedAccessors, SmtpOptions, SmtpSettings } from "./accessors.generated.js";
+
+/**
+ * The accessors, options and settings as editors show them: accessors.generated.ts spells out every
+ * member with its row's doc (scripts/gen-accessor-types.mjs). The mapped types below derive the same
+ * members from the tables; spec/types/accessors.check.ts asserts both agree, and
+ * spec/unit/typed-api.spec.ts that the generated file is the one the current tables give.
+ */
+export type { GeneratedAccessors, SmtpOptions, SmtpSettings };
 
 type Prop = (typeof PROPERTIES)[number];
 type Generated = Exclude<Prop, { custom: true }>;
@@ -115,23 +125,41 @@ export type CollectionAccessors = UnionToIntersection<
   | (WritableColl extends infer C ? (C extends WritableColl ? FieldSetters<C> & { [K in `set${C["item"]}Count`]: (count: number) => void } : never) : never)
 > & { readonly [C in ReadOnlyColl as C["js"]]: readonly CollectionItem<C>[] };
 
+/** Array forms of the writable collections: whole items read (writing takes Partial items; the generated interface spells the setter out). */
+export type CollectionArrays = { -readonly [C in WritableColl as C["js"]]: CollectionItem<C>[] };
+
+/** Every generated accessor, derived by mapped types: the compile-time cross-check of GeneratedAccessors. */
+export type MappedAccessors = ScalarAccessors & CollectionAccessors & CollectionArrays & ListAccessors & ObjectAccessors;
+
+type CollNamed<N extends Coll["name"]> = Extract<Coll, { name: N }>;
+/** The fields of an item of collection N as a plain object. */
+export type CollectionFields<N extends Coll["name"]> = CollectionItem<CollNamed<N>>;
+/** An item object of collection N (MessageRecipient, ...). */
+export type ItemObjectOf<N extends GenericColl["name"]> = ItemObject<CollNamed<N>>;
+/** What collection N's add() / set() take. */
+export type ItemInputOf<N extends GenericColl["name"]> = ItemInput<CollNamed<N>>;
+
+type Setting = (typeof SETTINGS)[number];
+/** The name of a config() setting: "AbsoluteTimeout" | ... | "UseSMTPUTF8". */
+export type SettingName = Setting["name"];
+/** The `settings` option, derived by a mapped type: the cross-check of SmtpSettings. */
+export type MappedSettings = { -readonly [S in Exclude<Setting, { readOnly: true }> as S["name"]]?: SettingValueOf<S> };
+
+/** Constructor options, derived by mapped types: the cross-check of SmtpOptions. */
+export type MappedOptions = Partial<{ -readonly [S in Writable as JsName<S>]: ScalarValue<S> }> &
+  Partial<{ -readonly [C in WritableColl as C["js"]]: Partial<CollectionItem<C>>[] }> & { settings?: MappedSettings };
+
 /**
- * Array forms of writable collections: reading gives whole items, writing
- * takes items with any fields left out (they get their defaults). A mapped
- * type cannot declare different get / set types, so this one is spelled out;
- * the runtime accessor is still installed from the schema.
+ * A config() line spelt exactly as the SETTINGS table does: "StopOnToErrors=false" to set, "ChunkSize"
+ * to read. For code that wants a misspelt name to be a compile error: `const line: ConfigLine = ...`.
  */
-export interface CollectionArrays {
-  get messageRecipients(): MessageRecipientFields[];
-  set messageRecipients(list: readonly Partial<MessageRecipientFields>[]);
-}
+export type ConfigLine = SettingName | `${SettingName}=${string}`;
 
-/** Every generated accessor: the Smtp interface extends this. */
-export type GeneratedAccessors = ScalarAccessors & CollectionAccessors & CollectionArrays & ListAccessors & ObjectAccessors;
-
-/** Constructor options: every writable property by its camelCase name, plus settings. */
-export type SmtpOptions = Partial<{ -readonly [S in Writable as JsName<S>]: ScalarValue<S> }> & {
-  messageRecipients?: Partial<MessageRecipientFields>[];
-  /** config() settings by name, e.g. { AllowEmptyTo: true }. */
-  settings?: Record<string, string | number | boolean>;
-};
+/**
+ * What config() takes. IP*Works setting names are case-insensitive and a port often passes a line it
+ * read from a file, so config() keeps taking any string (a wrong name fails at run time with 603);
+ * the ConfigLine members are in the union only so that an editor completes the setting names.
+ * `string & {}` keeps them from collapsing into plain `string`. A strict parameter (ConfigLine, or
+ * Lowercase<> variants of it) would reject valid port code: "stopontoerrors=false", config(line).
+ */
+export type ConfigString = ConfigLine | (string & {});

@@ -76,6 +76,8 @@ export interface EnumTable {
   readonly source: "property" | "field" | "setting";
   /** The row's doc. */
   readonly doc: string;
+  /** The schema row itself (a setting that is another name of the property takes the same enum). */
+  readonly row: EnumSpec;
   readonly members: readonly EnumMember[];
 }
 
@@ -94,13 +96,13 @@ const enumSettings: readonly (EnumSpec & SettingSpec)[] = settings.filter((row):
 
 /** THE list of the schema's enums, in the order of the tables: properties, collection fields, settings. */
 export const ENUMS: readonly EnumTable[] = [
-  ...enumProperties.map((row) => ({ name: row.name, source: "property" as const, doc: row.doc, members: members(row) })),
+  ...enumProperties.map((row) => ({ name: row.name, source: "property" as const, doc: row.doc, row, members: members(row) })),
   ...collections.flatMap((c) =>
-    c.fields.filter(isEnum).map((row) => ({ name: `${c.item}${row.name}`, source: "field" as const, doc: row.doc, members: members(row) })),
+    c.fields.filter(isEnum).map((row) => ({ name: `${c.item}${row.name}`, source: "field" as const, doc: row.doc, row, members: members(row) })),
   ),
   ...enumSettings
     .filter((row) => row.property === undefined)
-    .map((row) => ({ name: row.name, source: "setting" as const, doc: row.doc, members: members(row) })),
+    .map((row) => ({ name: row.name, source: "setting" as const, doc: row.doc, row, members: members(row) })),
 ].map((e) => ({ ...e, name: e.name as EnumName }));
 
 /** The constants object of one enum: readable names first, then the IP*Works names; frozen. */
