@@ -26,8 +26,8 @@ export const METHODS = [
   },
   {
     name: "config",
-    signature: "config(configurationString: string): string",
-    doc: "`config(\"Name=Value\")` sets a setting and returns `\"\"`; `config(\"Name\")` returns the current value as text. Names are case-insensitive. An unknown name throws code 603, a bad value code 601.",
+    signature: "config(configurationString: ConfigString): string",
+    doc: "`config(\"Name=Value\")` sets a setting and returns `\"\"`; `config(\"Name\")` returns the current value as text. Names are case-insensitive. An unknown name throws code 603, a bad value code 601. `ConfigString` is any string (a port's lines pass as they are), with the setting names listed so that an editor completes them; for a compile error on a misspelt name type the line as `ConfigLine` (`const line: ConfigLine = \"StopOnToErrors=false\"`), or use the typed `settings` option.",
   },
   {
     name: "connect",
@@ -254,7 +254,32 @@ function sampleValue(field) {
 
 // ---------------------------------------------------------------- api.md
 
-export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = EVENTS }) {
+/** "## Constants": the named constants of every enum (src/schema/constants.ts ENUMS), readable and IP*Works names. */
+function constantsSection(enums) {
+  const out = [];
+  out.push("## Constants");
+  out.push("");
+  out.push("Every enum property, enum collection field and enum setting has named constants, exported from the package under the property's name (`MessageRecipientType` for the field Type of MessageRecipients). Each constant is there under a readable name and under its IP*Works name, so a port's constants keep working. The objects are frozen; a type of the same name is the union of the values, and the enum properties, fields, options and settings take only those values (`smtp.sslStartMode = 7` does not compile).");
+  out.push("");
+  const example = enums.find((e) => e.source === "property" && e.name === "SSLStartMode") ?? enums.find((e) => e.source === "property");
+  if (example) {
+    const js = example.row.js ?? lowerFirst(example.row.name);
+    const member = example.members[Math.min(2, example.members.length - 1)];
+    out.push("```ts");
+    out.push(`import { Smtp, ${example.name} } from "smtpkit";`);
+    out.push("");
+    out.push(`const smtp = new Smtp({ ${js}: ${example.name}.${member.key} }); // ${member.value}`);
+    out.push(`smtp.${js} = ${example.name}.${member.constant};        // the IP*Works name, the same value`);
+    out.push("```");
+    out.push("");
+  }
+  const rows = enums.map((e) => [code(e.name), e.source === "field" ? "collection field" : e.source, e.members.map((m) => `${m.value} ${code(m.key)} / ${code(m.constant)}`).join(", ")]);
+  out.push(table(["Constants", "For the", "Values (readable / IP*Works name)"], rows));
+  out.push("");
+  return out;
+}
+
+export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = EVENTS, ENUMS: enums = PACKAGE.ENUMS }) {
   const out = [];
   out.push("# smtpkit API reference");
   out.push("");
@@ -268,6 +293,7 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = 
   out.push("- [Collections](#collections)");
   out.push("- [Objects](#objects)");
   out.push("- [Settings](#settings)");
+  out.push("- [Constants](#constants)");
   out.push("- [Methods](#methods)");
   out.push("- [Events](#events)");
   out.push("");
@@ -366,6 +392,11 @@ export function renderApi({ PROPERTIES, COLLECTIONS, SETTINGS, EVENTS: events = 
   const settingRows = SETTINGS.map((s) => [s.name, typeText(s), defaultText(s), s.readOnly ? `Read-only. ${s.doc.replace(/^Read-only: /, "")}` : s.doc]);
   out.push(table(["Setting", "Type", "Default", "Description"], settingRows));
   out.push("");
+  out.push("In TypeScript the `settings` option is typed from this table: a misspelt name, a string for a boolean setting or a value outside a setting's choices does not compile.");
+  out.push("");
+
+  // Constants
+  out.push(...constantsSection(enums));
 
   // Methods
   out.push("## Methods");
