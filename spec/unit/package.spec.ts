@@ -7,7 +7,7 @@
  * spec/integration/consumer.spec.ts installs the packed tarball for real.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -70,6 +70,7 @@ describe("npm pack file list", () => {
       "LICENSE",
       "docs/api.md",
       "docs/errors.md",
+      "docs/troubleshooting.md",
       "docs/cli.md",
     ]) {
       expect(paths, path).toContain(path);
@@ -147,6 +148,20 @@ describe("package.json", () => {
     for (const file of ["dist/esm/index.d.ts", "dist/cjs/index.d.ts"]) {
       expect(readFileSync(join(ROOT, file), "utf8").startsWith('/// <reference types="node" />\n'), file).toBe(true);
     }
+  });
+});
+
+describe("docs/troubleshooting.md", () => {
+  /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+  const slug = (heading: string): string => heading.trim().toLowerCase().replace(/[^a-z0-9 _-]/g, "").replace(/ /g, "-");
+  const sourceFiles = (dir: string): string[] =>
+    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(`${dir}/${e.name}`) : e.name.endsWith(".ts") ? [`${dir}/${e.name}`] : []));
+
+  it("every docs/troubleshooting.md#anchor an error hint names is a heading there", () => {
+    const anchors = new Set([...readFileSync(join(ROOT, "docs/troubleshooting.md"), "utf8").matchAll(/^#{2,3} (.+)$/gm)].map((m) => slug(m[1] ?? "")));
+    const linked = sourceFiles("src").flatMap((f) => [...readFileSync(join(ROOT, f), "utf8").matchAll(/docs\/troubleshooting\.md#([a-z0-9-]+)/g)].map((m) => ({ file: f, anchor: m[1] ?? "" })));
+    expect(linked.length).toBeGreaterThanOrEqual(5);
+    expect(linked.filter((l) => !anchors.has(l.anchor))).toEqual([]);
   });
 });
 

@@ -181,7 +181,7 @@ describe("the error for a refusal", () => {
     const password = new Auth("PLAIN", Buffer.from("\0u\0p"), false, false).refused(reply("535 5.7.8 Authentication credentials invalid"));
     expect(password.code).toBe(ErrorCode.Auth);
     expect(password.reason).toBe("the server refused the credentials (AUTH PLAIN): 535 5.7.8 Authentication credentials invalid");
-    expect(password.hint).toBe("check User and Password");
+    expect(password.hint).toBe("check User and Password; see docs/troubleshooting.md#auth-refused");
     expect(password.command).toBe("AUTH PLAIN ****");
     expect(new Auth("XOAUTH2", Buffer.from("t"), false, true).refused(reply("535 5.7.8 expired")).hint).toMatch(/token/);
     expect(new Auth("CRAM-MD5", undefined, false, false).refused(reply("538 5.7.11 Encryption required")).message).toBe("the server wants a different mechanism or encryption for AUTH CRAM-MD5: 538 5.7.11 Encryption required");

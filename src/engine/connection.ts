@@ -439,7 +439,7 @@ export class SmtpConnection {
     }
     this.fail(new SmtpError(ErrorCode.TimedOut, `timed out after ${w.timeoutMs / 1000} s waiting for the reply to ${w.label}`, {
       command: w.label,
-      hint: "the server accepted the connection but did not answer; raise Timeout if it is just slow",
+      hint: "the server accepted the connection but did not answer; raise Timeout if it is just slow; see docs/troubleshooting.md#timeouts",
     }));
   }
 
@@ -461,7 +461,7 @@ export class SmtpConnection {
       // A TLS record (handshake 0x16 / alert 0x15, version 3.x) where a greeting belongs.
       if ((chunk[0] === 0x16 || chunk[0] === 0x15) && chunk[1] === 0x03) {
         this.fail(new SmtpError(ErrorCode.TlsWrongMode, "the server sent TLS data instead of an SMTP greeting: this port speaks implicit TLS", {
-          hint: "use SSLStartMode=1 on this port (usually 465), or port 587 with STARTTLS",
+          hint: "use SSLStartMode=1 on this port (usually 465), or port 587 with STARTTLS; see docs/troubleshooting.md#wrong-tls-mode",
         }));
         return;
       }

@@ -219,8 +219,8 @@ async function greet(conn: SmtpConnection, opts: SessionOptions, secure: boolean
       throw e.derive(e.reason, {
         command: "greeting",
         hint: opts.port === 465
-          ? "port 465 speaks implicit TLS: use SSLStartMode=1 (or 0, automatic)"
-          : "if this port speaks implicit TLS, use SSLStartMode=1; otherwise check MailServer, MailPort and any firewall",
+          ? "port 465 speaks implicit TLS: use SSLStartMode=1 (or 0, automatic); see docs/troubleshooting.md#wrong-tls-mode"
+          : "if this port speaks implicit TLS, use SSLStartMode=1; otherwise check MailServer, MailPort and any firewall; see docs/troubleshooting.md#timeouts",
         cause: e,
       });
     }
@@ -235,7 +235,7 @@ async function startTlsIfOffered(conn: SmtpConnection, caps: ServerCapabilities,
     if (!required) return undefined;
     await quietQuit(conn, opts);
     throw new SmtpError(ErrorCode.TlsNotOffered, `TLS is required but ${opts.host} does not offer STARTTLS; nothing else was sent`, {
-      hint: "use port 465 with SSLStartMode=1 if the server has implicit TLS, or SSLStartMode=0 with SSLEnabled=false to allow clear text",
+      hint: "use port 465 with SSLStartMode=1 if the server has implicit TLS, or SSLStartMode=0 with SSLEnabled=false to allow clear text; see docs/troubleshooting.md#wrong-tls-mode",
     });
   }
   const reply = await sendOne(conn, STARTTLS, opts.timeoutMs);

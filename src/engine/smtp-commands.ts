@@ -258,7 +258,7 @@ export class Auth extends Command {
     if (reply.code === 535) {
       return replyFailure(ErrorCode.Auth, `the server refused the credentials (AUTH ${this.mechanism}): ${describeReply(reply)}`, reply, {
         command,
-        hint: this.usesToken ? "the token may have expired or lack the mail scope" : "check User and Password",
+        hint: `${this.usesToken ? "the token may have expired or lack the mail scope" : "check User and Password"}; see docs/troubleshooting.md#auth-refused`,
       });
     }
     if (reply.code === 534 || reply.code === 538) {

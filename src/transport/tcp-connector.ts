@@ -86,7 +86,7 @@ export function whenConnected(socket: Socket, where: string, timeoutMs: number, 
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeoutMs > 0) {
       timer = setTimeout(() => finish(new SmtpError(ErrorCode.TimedOut, `${where}: no connection within ${timeoutMs / 1000} s`, {
-        hint: "check MailServer / MailPort and any firewall in between",
+        hint: "check MailServer / MailPort and any firewall in between; see docs/troubleshooting.md#timeouts",
       })), timeoutMs);
     }
   });

@@ -145,7 +145,7 @@ export function startTls(socket: Duplex, opts: TlsOptions): Promise<TlsResult> {
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.timeoutMs > 0) {
       timer = setTimeout(() => finish(new SmtpError(ErrorCode.TimedOut, `the TLS handshake with ${opts.host} did not finish within ${opts.timeoutMs / 1000} s`, {
-        hint: "a server that speaks plain text on this port never answers a TLS hello: check SSLStartMode and MailPort",
+        hint: "a server that speaks plain text on this port never answers a TLS hello: check SSLStartMode and MailPort; see docs/troubleshooting.md#wrong-tls-mode",
       })), opts.timeoutMs);
     }
   });
@@ -191,7 +191,7 @@ export function unverifiedChannelError(tls: TlsResult, host: string): SmtpError 
   const why = withoutNotVerified(tls.certStatus);
   const code = certificateCode(why);
   return new SmtpError(code, `refusing to send credentials: the TLS certificate of ${host} was not verified (${why}; subject ${tls.certSubject || "(none)"}, issuer ${tls.certIssuer || "(none)"}); the connection is encrypted but the server is not authenticated, so nothing was sent after STARTTLS but EHLO`, {
-    hint: `${code === ErrorCode.TlsHostMismatch ? "connect by a name the certificate lists or set config SSLServerName, " : ""}trust its issuer with config SSLCACerts, pin it with SSLAcceptServerCert, or set SSLStartMode=2 and accept it in the SSLServerAuthentication event`,
+    hint: `${code === ErrorCode.TlsHostMismatch ? "connect by a name the certificate lists or set config SSLServerName, " : ""}trust its issuer with config SSLCACerts, pin it with SSLAcceptServerCert, or set SSLStartMode=2 and accept it in the SSLServerAuthentication event; see docs/troubleshooting.md#certificate-errors`,
   });
 }
 
@@ -218,8 +218,8 @@ function certificateError(check: ServerCertificateCheck): SmtpError {
   const why = check.accept ? `an SSLServerAuthentication listener set accept = false${s === "OK" || s.startsWith("OK ") ? "" : ` (${s})`}` : s;
   return new SmtpError(code, `the server certificate was rejected: ${why}; subject ${check.certSubject || "(none)"}, issuer ${check.certIssuer || "(none)"}`, {
     hint: code === ErrorCode.TlsHostMismatch
-      ? "connect by a name the certificate lists, or set config SSLServerName"
-      : "trust its issuer with config SSLCACerts, pin it with SSLAcceptServerCert, or decide in the SSLServerAuthentication event",
+      ? "connect by a name the certificate lists, or set config SSLServerName; see docs/troubleshooting.md#certificate-errors"
+      : "trust its issuer with config SSLCACerts, pin it with SSLAcceptServerCert, or decide in the SSLServerAuthentication event; see docs/troubleshooting.md#certificate-errors",
   });
 }
 
@@ -239,7 +239,7 @@ function handshakeError(err: Error, host: string, hasClientCert: boolean): SmtpE
   const text = `${code} ${err.message}`;
   if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|HTTP_REQUEST|record layer failure/i.test(text)) {
     return new SmtpError(ErrorCode.TlsWrongMode, `the server at ${host} answered the TLS handshake in plain text: this port does not speak implicit TLS`, {
-      hint: "use SSLStartMode=0 or 2 (STARTTLS) on this port, or port 465 with SSLStartMode=1",
+      hint: "use SSLStartMode=0 or 2 (STARTTLS) on this port, or port 465 with SSLStartMode=1; see docs/troubleshooting.md#wrong-tls-mode",
       cause: err,
     });
   }
