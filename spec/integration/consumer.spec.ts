@@ -11,7 +11,8 @@
  *    the require declarations) or `moduleResolution: bundler` (the import
  *    declarations), skipLibCheck off so our .d.ts files are checked too;
  *  - every ```ts block of README.md compiled against the package (each block
- *    is a complete module), and a file that must NOT compile.
+ *    is a complete module), and files that must NOT compile (a misspelt
+ *    option or setting, an out-of-range enum value).
  *
  * Determinism: the tarball is packed from a private build (scripts/build.mjs
  * --out) of the working tree in a staging copy of the package's files, so a
@@ -256,16 +257,25 @@ main().catch((e: unknown) => {
     expect(compiled.code).toBe(0);
   });
 
-  it("a misspelt option fails to compile", async () => {
+  it("a misspelt option, a misspelt setting and an out-of-range enum value each fail to compile", async () => {
     const cwd = join(dir, "negative");
+    const bad = {
+      "misspelt-option.ts": [`new Smtp({ mailServr: "mail.example.com" })`, /error TS2561: .*'mailServr'.*Did you mean to write 'mailServer'\?/],
+      "misspelt-setting.ts": [`new Smtp({ settings: { StopOnToErorrs: false } })`, /error TS\d+: .*'StopOnToErorrs'/],
+      "ssl-start-mode.ts": [`new Smtp({ sslStartMode: 7 })`, /error TS2322: Type '7' is not assignable to type/],
+    } as const;
     write(cwd, {
       "package.json": JSON.stringify({ type: "module" }),
       "tsconfig.json": JSON.stringify({ compilerOptions: { module: "node16", target: "es2022", strict: true, noEmit: true }, include: ["*.ts"] }),
-      "misspelt-option.ts": `import { Smtp } from "smtpkit";\n\nexport const smtp = new Smtp({ mailServr: "mail.example.com" });\n`,
+      ...Object.fromEntries(Object.entries(bad).map(([file, [code]]) => [file, `import { Smtp } from "smtpkit";\n\nexport const smtp = ${code};\n`])),
     });
     const compiled = await tsc(cwd);
     expect(compiled.code).not.toBe(0);
-    expect(compiled.output).toMatch(/misspelt-option\.ts\(3,\d+\): error TS2561: .*'mailServr'.*Did you mean to write 'mailServer'\?/);
-    expect(compiled.output.match(/error TS/g)).toHaveLength(1);
+    // One error per file, on the line of the mistake.
+    expect(compiled.output.match(/error TS/g)).toHaveLength(Object.keys(bad).length);
+    for (const [file, [, error]] of Object.entries(bad)) {
+      const line = compiled.output.split("\n").find((l) => l.startsWith(`${file}(3,`));
+      expect(line, file).toMatch(error);
+    }
   });
 });
