@@ -181,11 +181,11 @@ export function renderAccessorTypes(tables) {
 
 /** src/schema/constants.generated.ts */
 export function renderConstants(tables) {
-  const out = [...HEADER, 'import { ENUM_CONSTANTS } from "./constants.js";', ""];
+  const out = [...HEADER, 'import { ENUM_CONSTANTS, type EnumConstants } from "./constants.js";', ""];
   for (const e of tables.ENUMS) {
     const members = e.members.map((m) => `${m.key} (${m.constant}) = ${m.value}`).join(", ");
     out.push(`/** ${e.name} values: ${members}. ${e.doc.replace(/\*\//g, "*\\/")} */`);
-    out.push(`export const ${e.name} = ENUM_CONSTANTS.${e.name};`);
+    out.push(`export const ${e.name}: EnumConstants[${JSON.stringify(e.name)}] = ENUM_CONSTANTS.${e.name};`);
     out.push(`/** A value of ${e.name}: ${e.members.map((m) => m.value).join(" | ")}. */`);
     out.push(`export type ${e.name} = (typeof ${e.name})[keyof typeof ${e.name}];`);
     out.push("");
