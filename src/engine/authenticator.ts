@@ -38,12 +38,12 @@ export async function authenticate(session: SmtpSession, opts: AuthOptions): Pro
   const offered = session.capabilities.authMechanisms;
   if (!session.capabilities.has("AUTH")) {
     throw new SmtpError(ErrorCode.AuthNotOffered, `User is set but ${session.options.host} does not offer AUTH`, {
-      hint: session.secure ? "this server may not need a login on this port" : "many servers offer AUTH only after STARTTLS: check SSLStartMode",
+      hint: session.secure ? "this server may not need a login on this port" : "many servers offer AUTH only after STARTTLS: check SSLStartMode; see docs/troubleshooting.md#auth-refused",
     });
   }
   if (!session.secure && !opts.allowCleartext) {
     throw new SmtpError(ErrorCode.AuthNeedsTls, "refusing to authenticate on an unencrypted connection", {
-      hint: "use TLS (SSLStartMode 0 with a server that offers STARTTLS, 1 for port 465, 2 to require STARTTLS) or, accepting the risk, config AllowCleartextAuth=true",
+      hint: "use TLS (SSLStartMode 0 with a server that offers STARTTLS, 1 for port 465, 2 to require STARTTLS) or, accepting the risk, config AllowCleartextAuth=true; see docs/troubleshooting.md#auth-refused",
     });
   }
   const credentials = await withFirstToken(opts);
