@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headerMap, rawText, startSmtpServer, type Harness, type ReceivedMessage } from "../support/smtp-server-harness.js";
-import { lineServer, type TcpServer } from "../support/tcp-server.js";
+import { goodDialogue, step, stepServer, type Step, type TcpServer } from "../support/tcp-server.js";
 import { selfSignedFingerprint256, tlsFixtures } from "../support/tls-fixtures.js";
 
 // SMTPKIT_CLI_ROOT: a checkout whose dist/ is built (default: this one).
@@ -35,7 +35,7 @@ interface RunOptions {
   input?: string | Buffer;
   env?: Record<string, string>;
   /** Called with the child once it runs (to signal it). */
-  onStderr?: (text: string, child: ChildProcessWithoutNullStreams) => void;
+  onSpawn?: (child: ChildProcessWithoutNullStreams) => void;
 }
 
 let home: string;
@@ -56,10 +56,8 @@ function smtpkit(args: string[], opts: RunOptions = {}): Promise<CliResult> {
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => {
-      stderr += s;
-      opts.onStderr?.(stderr, child);
-    });
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    opts.onSpawn?.(child);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       children.delete(child);
@@ -131,6 +129,11 @@ let tls: Harness;
 let selfSigned: Harness;
 /** Plain, on 127.0.0.1 and ::1. */
 let dualStack: Harness;
+/** Reads the first MiB of the message data, pauses 1.5 s, reads the rest: the transfer takes long enough for a rate. */
+let slowReader: TcpServer;
+/** Takes the whole message and never answers it; tells messageInNeverAnswered. */
+let neverAnswers: TcpServer;
+let messageInNeverAnswered: () => void = () => undefined;
 /** Nothing may connect to it (the dry-run and "no password" tests check that nothing did). */
 let untouched: Harness;
 
@@ -142,11 +145,14 @@ beforeAll(async () => {
   untouched = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD } });
   selfSigned = await startSmtpServer({ mode: "starttls", cert: "selfsigned" });
   dualStack = await startSmtpServer({ alsoOn: ["::1"] });
+  const withData = (data: Step[]): Step[] => goodDialogue().flatMap((s) => (s.kind === "expectData" ? data : [s]));
+  slowReader = await stepServer(withData([step.expectData({ stopAfter: 1024 * 1024 }), step.wait(1500), step.expectData()]));
+  neverAnswers = await stepServer([...goodDialogue().slice(0, goodDialogue().findIndex((s) => s.kind === "expectData") + 1), step.run(() => messageInNeverAnswered())]);
 });
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL");
-  await Promise.all([plain?.close(), tls?.close(), untouched?.close(), selfSigned?.close(), dualStack?.close()]);
+  await Promise.all([plain?.close(), tls?.close(), untouched?.close(), selfSigned?.close(), dualStack?.close(), slowReader?.close(), neverAnswers?.close()]);
   rmSync(home, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
@@ -449,5 +455,44 @@ describe.concurrent("--server host:port and certificates", () => {
     const trusted = await smtpkit(["capabilities", "127.0.0.1", "--port", String(tls.port), "--ca", tlsFixtures.caCert]);
     expect(trusted.code).toBe(0);
     expect(trusted.stdout).toMatch(/trusted\s+yes \(OK\)/);
+  });
+});
+
+describe.concurrent("progress", () => {
+  /** A file that makes a message of about `mib` MiB. */
+  const bigFile = (name: string, mib: number): string => file(name, Buffer.alloc(mib * 1024 * 1024, "smtpkit progress line\n"));
+  const to = (port: number): string[] => ["--server", `127.0.0.1:${port}`, "--tls", "none", "--from", "ann@example.test", "--to", "bob@example.test"];
+
+  it("in a log (--progress, stderr a pipe): rate and ETA while sending, 100 % once the server took it", async () => {
+    const r = await smtpkit(["send", ...to(slowReader.port), "--subject", "slow", "--body", "x", "--attach", bigFile("slow.txt", 16), "--progress"]);
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split("\n").filter((l) => l !== "");
+    expect(lines.some((l) => /^\[#*-+\]\s+\d+% [\d.]+ MiB of ~?[\d.]+ MiB, [\d.]+ [KM]iB\/s, ETA \d+:\d\d$/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^\[#{30}\] 100% [\d.]+ MiB sent, [\d.]+ [KM]iB\/s$/);
+    expect(lines.slice(0, -1).some((l) => l.includes("100%"))).toBe(false);
+  });
+
+  it("after Ctrl-C it never shows 100 %, even when every byte was written (exit code 130)", async () => {
+    const messageIn = new Promise<void>((resolve) => (messageInNeverAnswered = resolve));
+    const r = await smtpkit(["send", ...to(neverAnswers.port), "--subject", "interrupted", "--body", "x", "--attach", bigFile("interrupt.txt", 2), "--progress"], {
+      // Ctrl-C once every byte is in and the client waits for an answer that never comes.
+      onSpawn: (child) => void messageIn.then(() => child.kill("SIGINT")),
+    });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/\d+% interrupted after [\d.]+ MiB\n/);
+    expect(r.stderr).not.toContain("100%");
+    expectCleanError(r.stderr, "301");
+  });
+
+  it("on a terminal, trace lines never land on the bar's line", async () => {
+    const r = await smtpkitOnTerminal(["send", ...to(plain.port), "--subject", "terminal progress", "--body", "x", "--attach", bigFile("terminal.txt", 3), "--trace"], "", "");
+    expect(r.code).toBe(0);
+    // What stays on the screen: each line from its last carriage return, without the erase codes.
+    const visible = r.stdout.split("\n").map((line) => (line.replace(/\r$/, "").split("\r").at(-1) ?? "").replaceAll("\x1b[K", ""));
+    const bars = visible.filter((l) => /^\[[#-]+\]/.test(l));
+    expect(bars.at(-1)).toMatch(/100% [\d.]+ MiB sent/);
+    expect(visible.filter((l) => /^\[[#-]+\]/.test(l) && /[CS]: /.test(l))).toEqual([]);
+    expect(visible.some((l) => /^S: 250 .*queued/i.test(l) || /^S: 250 /.test(l))).toBe(true);
+    expect(r.stdout).toMatch(/\r\x1b\[KS: 250 /);
   });
 });

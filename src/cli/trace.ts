@@ -9,12 +9,18 @@ import { writeLine, type OutStream, type Paint } from "./output.js";
 
 const PREFIX = ["C: ", "S: ", "*  "] as const;
 
-export function attachTrace(smtp: Smtp, out: OutStream, paint: Paint): void {
+/** Where trace lines go when something else shares the line (the progress bar clears it first). */
+export interface LineSink {
+  writeLine(text: string): void;
+}
+
+export function attachTrace(smtp: Smtp, out: OutStream, paint: Paint, sink?: LineSink): void {
+  const write = (text: string): void => (sink ? sink.writeLine(text) : writeLine(out, text));
   smtp.on("PITrail", (e) => {
-    for (const line of e.message.split(/\r?\n/)) writeLine(out, styleLine(e.direction, PREFIX[e.direction] + line, paint));
+    for (const line of e.message.split(/\r?\n/)) write(styleLine(e.direction, PREFIX[e.direction] + line, paint));
   });
-  smtp.on("ConnectionStatus", (e) => writeLine(out, paint("yellow", `*  [${e.connectionEvent}] ${e.description}`)));
-  smtp.on("SSLStatus", (e) => writeLine(out, paint("yellow", `*  [TLS] ${e.message}`)));
+  smtp.on("ConnectionStatus", (e) => write(paint("yellow", `*  [${e.connectionEvent}] ${e.description}`)));
+  smtp.on("SSLStatus", (e) => write(paint("yellow", `*  [TLS] ${e.message}`)));
 }
 
 function styleLine(direction: 0 | 1 | 2, text: string, paint: Paint): string {

@@ -44,10 +44,9 @@ async function processQueue(dir: string, flags: ProcessQueueFlags, ctx: CliConte
   const smtp = new Smtp();
   await applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true, prompt: ctx });
   applyDsn(smtp, flags);
-  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
-
   const showProgress = flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true);
   const bar = showProgress ? new ProgressBar(ctx.stderr, io.paintErr, ctx.stderr.isTTY === true) : undefined;
+  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr, bar);
   const details = new Map<string, QueueProgressEvent>();
   smtp.on("QueueProgress", (e) => {
     details.set(e.file, e);

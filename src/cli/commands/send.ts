@@ -2,7 +2,7 @@
  * smtpkit send: one message, built from the options, through the server.
  */
 import type { Command } from "commander";
-import { Smtp, type RecipientResult, type SendResult } from "../../index.js";
+import { ErrorCode, isSmtpError, Smtp, type RecipientResult, type SendResult } from "../../index.js";
 import { commandIo, type CliContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { table, toJson } from "../format.js";
@@ -66,7 +66,9 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   const online = flags.dryRun !== true;
   const login = online && (stage === undefined || stageLogsIn(stage));
   await applyConnection(smtp, profile, ctx.env, { login, needsServer: online, prompt: ctx });
-  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
+  const showProgress = online && !stage && (flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true));
+  const bar = showProgress ? new ProgressBar(ctx.stderr, io.paintErr, ctx.stderr.isTTY === true) : undefined;
+  if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr, bar);
   if (stage) return quitAfter(smtp, stage, flags, profile, ctx);
   if (flags.allowPartial) for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) smtp.config(`${s}=false`);
   applyDsn(smtp, flags);
@@ -76,16 +78,16 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
     return ExitCode.Ok;
   }
 
-  const showProgress = flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true);
-  const bar = showProgress ? new ProgressBar(ctx.stderr, io.paintErr, ctx.stderr.isTTY === true) : undefined;
-  if (bar) attachTransferProgress(smtp, bar, { estimatedBytes: outgoing.kind === "built" ? outgoing.estimatedBytes : outgoing.bytes.length });
+  const progress = bar ? attachTransferProgress(smtp, bar, { estimatedBytes: outgoing.kind === "built" ? outgoing.estimatedBytes : outgoing.bytes.length }) : undefined;
 
   let result: SendResult;
   try {
     result = await callServer(smtp, () => sendOutgoing(smtp, outgoing));
-  } finally {
-    bar?.finish();
+  } catch (e) {
+    progress?.finish(isSmtpError(e) && e.code === ErrorCode.Interrupted ? "interrupted" : "failed");
+    throw e;
   }
+  progress?.finish("sent");
 
   if (flags.json) writeLine(ctx.stdout, toJson(result));
   else printResult(result, ctx.stdout, io.paintOut);
