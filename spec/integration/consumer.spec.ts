@@ -32,6 +32,8 @@ import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 const run = promisify(execFile);
+/** The environment without the npm_* variables of an enclosing `npm test`, which would configure the inner npm. */
+const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 
 interface Manifest {
   name: string;
@@ -82,13 +84,13 @@ async function project(name: string, devDependencies: string[]): Promise<string>
   for (const rel of dependencyDirs([...Object.keys(pkg.dependencies ?? {}), ...devDependencies])) {
     cpSync(join(ROOT, rel), join(dir, rel), { recursive: true, dereference: true });
   }
-  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: dir, timeout: 120_000 });
+  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: dir, env: cleanEnv, timeout: 120_000 });
   return dir;
 }
 
 /** Runs a program of a project, which sends to the test server; returns its stdout. */
 async function send(cwd: string, file: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [file], { cwd, env: { ...process.env, SMTP_PORT: String(server.port) }, timeout: 30_000 });
+  const { stdout } = await run(process.execPath, [file], { cwd, env: { ...cleanEnv, SMTP_PORT: String(server.port) }, timeout: 30_000 });
   return stdout.trim();
 }
 
@@ -137,7 +139,7 @@ beforeAll(async () => {
   }
   execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs"), "--out", join(stage, "dist")], { cwd: ROOT, stdio: "pipe" });
   // --ignore-scripts: prepack would build into the repository's dist/; the build above replaces it.
-  const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", tmp], { cwd: stage, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { filename: string }[];
+  const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", tmp], { cwd: stage, env: cleanEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { filename: string }[];
   tarball = join(tmp, packed[0]?.filename ?? "missing.tgz");
   server = await startSmtpServer();
 }, 180_000);
