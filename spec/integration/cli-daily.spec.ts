@@ -496,3 +496,80 @@ describe.concurrent("progress", () => {
     expect(r.stdout).toMatch(/\r\x1b\[KS: 250 /);
   });
 });
+
+describe.concurrent("--profile", () => {
+  /** Shared lines, then [default], [work] (the plain server) and [tls] (the STARTTLS one, with a login). */
+  // A file per call: the tests run at the same time and must not read one while another rewrites it.
+  let written = 0;
+  const config = (): string =>
+    file(`profiles-${++written}.conf`, [
+      "# shared by every profile",
+      "server = 127.0.0.1",
+      "Hello = shared.test",
+      "",
+      "[default]",
+      `port = ${plain.port}`,
+      "tls = none",
+      "from = default@example.test",
+      "",
+      "[work]",
+      `port = ${plain.port}`,
+      "tls = none",
+      "from = work@example.test",
+      "",
+      "[tls]",
+      `port = ${tls.port}`,
+      `ca = ${tlsFixtures.caCert}`,
+      "user = ann",
+      "password-env = DAILY_PW",
+      "from = tls@example.test",
+      "",
+    ].join("\n"));
+  const send = (subject: string): string[] => ["send", "--config-file", config(), "--to", "bob@example.test", "--subject", subject, "--body", "x", "--trace"];
+
+  it("without --profile the [default] section applies, with the shared lines", async () => {
+    const r = await smtpkit(send("profile default"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("C: EHLO shared.test");
+    expect(bySubject(plain, "profile default").mailFrom).toBe("default@example.test");
+  });
+
+  it("--profile NAME (or SMTPKIT_PROFILE) picks a section; the command line still wins", async () => {
+    const work = await smtpkit([...send("profile work"), "--profile", "work"]);
+    expect(work.code).toBe(0);
+    expect(bySubject(plain, "profile work").mailFrom).toBe("work@example.test");
+    const login = await smtpkit(send("profile tls"), { env: { SMTPKIT_PROFILE: "tls", DAILY_PW: PASSWORD } });
+    expect(login.code).toBe(0);
+    expect(login.stderr).toContain("C: EHLO shared.test");
+    expect(bySubject(tls, "profile tls")).toMatchObject({ mailFrom: "tls@example.test", user: "ann", secure: true });
+    const override = await smtpkit([...send("profile override"), "--profile", "work", "--from", "cli@example.test"]);
+    expect(override.code).toBe(0);
+    expect(bySubject(plain, "profile override").mailFrom).toBe("cli@example.test");
+  });
+
+  it("an unknown profile is a usage error listing the known ones (6 when it comes from SMTPKIT_PROFILE)", async () => {
+    const r = await smtpkit([...send("never"), "--profile", "wrok"]);
+    expect(r.code).toBe(1);
+    expectCleanError(r.stderr, "usage");
+    expect(r.stderr).toContain('unknown profile "wrok"');
+    expect(r.stderr).toContain('"default", "work", "tls"');
+    const env = await smtpkit(send("never"), { env: { SMTPKIT_PROFILE: "nope" } });
+    expect(env.code).toBe(6);
+    expect(env.stderr).toContain("SMTPKIT_PROFILE: unknown profile");
+    const none = await smtpkit(["send", "--profile", "work", "--server", "127.0.0.1", "--from", "a@example.test", "--to", "b@example.test", "--body", "x"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("no config file");
+  });
+
+  it("JSON: \"profiles\": { name: { ... } }", async () => {
+    const json = file("profiles.json", JSON.stringify({
+      server: "127.0.0.1",
+      tls: "none",
+      profiles: { work: { port: plain.port, from: "json-work@example.test", config: { Hello: "json.test" } } },
+    }));
+    const r = await smtpkit(["send", "--config-file", json, "--profile", "work", "--to", "bob@example.test", "--subject", "json profile", "--body", "x", "--trace"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("C: EHLO json.test");
+    expect(bySubject(plain, "json profile").mailFrom).toBe("json-work@example.test");
+  });
+});

@@ -52,7 +52,7 @@ export function registerCapabilities(program: Command, ctx: CliContext): void {
 
 async function capabilities(host: string, flags: CapabilitiesFlags, ctx: CliContext): Promise<number> {
   const io = commandIo(ctx, flags);
-  const profile = loadProfile(profileFromFlags(flags), flags.configFile, io);
+  const profile = loadProfile(profileFromFlags(flags), flags, io);
   const smtp = new Smtp();
   await applyConnection(smtp, profile, ctx.env, { host, login: false, needsServer: true });
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);

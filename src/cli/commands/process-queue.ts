@@ -40,7 +40,7 @@ export function registerProcessQueue(program: Command, ctx: CliContext): void {
 
 async function processQueue(dir: string, flags: ProcessQueueFlags, ctx: CliContext): Promise<number> {
   const io = commandIo(ctx, flags);
-  const profile = loadProfile(profileFromFlags(flags), flags.configFile, io);
+  const profile = loadProfile(profileFromFlags(flags), flags, io);
   const smtp = new Smtp();
   await applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true, prompt: ctx });
   applyDsn(smtp, flags);

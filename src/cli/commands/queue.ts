@@ -12,7 +12,7 @@ import { loadProfile } from "../options/load-profile.js";
 import { addMessageOptions, applyMessage, type MessageFlags } from "../options/message.js";
 import { writeLine } from "../output.js";
 
-type QueueFlags = Pick<ConnectionFlags, "config" | "configFile"> & MessageFlags & OutputFlags;
+type QueueFlags = Pick<ConnectionFlags, "config" | "configFile" | "profile"> & MessageFlags & OutputFlags;
 
 export function registerQueue(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -25,7 +25,7 @@ export function registerQueue(program: Command, ctx: CliContext): void {
   cmd.addHelpText("after", "\nExample:\n  $ smtpkit queue /var/spool/mail-out --from shop@example.com --to ann@example.org --subject Order --body-file order.txt");
   cmd.action(async (dir: string, flags: QueueFlags) => {
     const io = commandIo(ctx, flags);
-    const profile = loadProfile(profileFromFlags(flags, { from: flags.from }), flags.configFile, io);
+    const profile = loadProfile(profileFromFlags(flags, { from: flags.from }), flags, io);
     const smtp = new Smtp();
     applySettings(smtp, profile.settings);
     await applyMessage(smtp, flags, profile, { stdin: ctx.stdin });

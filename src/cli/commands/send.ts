@@ -58,7 +58,7 @@ export function registerSend(program: Command, ctx: CliContext): void {
 
 async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   const io = commandIo(ctx, flags);
-  const profile = loadProfile(profileFromFlags(flags, { from: flags.from }), flags.configFile, io);
+  const profile = loadProfile(profileFromFlags(flags, { from: flags.from }), flags, io);
   const smtp = new Smtp();
   const stage = flags.quitAfter === undefined ? undefined : parseQuitAfter(flags.quitAfter);
   if (stage && flags.dryRun) throw usageError("--dry-run and --quit-after exclude each other", "--dry-run never connects; --quit-after connects and stops before DATA");

@@ -48,7 +48,7 @@ export function registerExpand(program: Command, ctx: CliContext): void {
 /** An Smtp object set up from the options (it connects when the command runs). */
 async function connectedSmtp(flags: LookupFlags, ctx: CliContext): Promise<Smtp> {
   const io = commandIo(ctx, flags);
-  const profile = loadProfile(profileFromFlags(flags), flags.configFile, io);
+  const profile = loadProfile(profileFromFlags(flags), flags, io);
   const smtp = new Smtp();
   await applyConnection(smtp, profile, ctx.env, { login: true, needsServer: true, prompt: ctx });
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);

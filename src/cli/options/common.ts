@@ -35,6 +35,7 @@ export type ConnectionFlags = {
   pinCert?: string;
   config?: string[];
   configFile?: string;
+  profile?: string;
 };
 
 export interface ConnectionOptionSet {
@@ -68,7 +69,8 @@ export function addConnectionOptions(cmd: Command, set: ConnectionOptionSet): Co
 export function addSettingOptions(cmd: Command): Command {
   return cmd
     .option("-c, --config <Name=Value>", "a config() setting, e.g. StopOnToErrors=false (repeatable)", collect)
-    .option("--config-file <file>", "read defaults from this file instead of ~/.smtpkitrc (SMTPKIT_CONFIG_FILE)");
+    .option("--config-file <file>", "read defaults from this file instead of ~/.smtpkitrc (SMTPKIT_CONFIG_FILE)")
+    .option("--profile <name>", "use the [name] section of the config file (SMTPKIT_PROFILE; default: [default] when there is one)");
 }
 
 export function addOutputOptions(cmd: Command, set: { trace: boolean; json: boolean; shortTrace?: boolean }): Command {
@@ -80,7 +82,7 @@ export function addOutputOptions(cmd: Command, set: { trace: boolean; json: bool
     .option("--debug", "print stack traces of errors");
 }
 
-const FLAG_NAMES: Readonly<Record<Exclude<keyof ConnectionFlags, "config" | "configFile" | "password">, [ProfileKey, string]>> = {
+const FLAG_NAMES: Readonly<Record<Exclude<keyof ConnectionFlags, "config" | "configFile" | "profile" | "password">, [ProfileKey, string]>> = {
   server: ["server", "--server"],
   port: ["port", "--port"],
   tls: ["tls", "--tls"],

@@ -2,7 +2,9 @@
  * The config file (--config-file FILE, SMTPKIT_CONFIG_FILE, or ~/.smtpkitrc
  * when it exists): JSON, or "Name=Value" lines with # comments. Keys are the
  * option names (server, port, tls, user, password, password-file, auth, from,
- * timeout, ca); any other key is a config() setting.
+ * timeout, ca, pin-cert); any other key is a config() setting. Named profiles
+ * (msmtp's accounts): "[name]" sections, or "profiles": { name: {...} } in
+ * JSON; which one applies is profile-select.ts's job.
  */
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -12,7 +14,10 @@ import { emptyProfile, profileKey, type Profile } from "./profile.js";
 import { badValue, type Sourced } from "./sourced.js";
 
 export interface LoadedConfigFile {
+  /** What applies to every profile: the lines before the first section. */
   profile: Profile;
+  /** The named profiles, in the file's order. */
+  profiles: Map<string, Profile>;
   /** The file read, or undefined when there is none. */
   path: string | undefined;
   /** Warnings to show (a password in a file others can read). */
@@ -30,7 +35,7 @@ export function loadConfigFile(explicit: Sourced | undefined, env: NodeJS.Proces
     path = chosen.value;
   } else {
     path = join(homedir(), DEFAULT_CONFIG_FILE);
-    if (!isFile(path)) return { profile: emptyProfile(), path: undefined, warnings: [] };
+    if (!isFile(path)) return { profile: emptyProfile(), profiles: new Map(), path: undefined, warnings: [] };
   }
   let text: string;
   try {
@@ -38,28 +43,45 @@ export function loadConfigFile(explicit: Sourced | undefined, env: NodeJS.Proces
   } catch (e) {
     throw fileError(path, e);
   }
-  const profile = text.trimStart().startsWith("{") ? parseJson(text, path) : parseLines(text, path);
+  const { profile, profiles } = text.trimStart().startsWith("{") ? parseJson(text, path) : parseLines(text, path);
   const warnings: string[] = [];
-  if (profile.values.password !== undefined && readableByOthers(path)) {
+  const holdsPassword = [profile, ...profiles.values()].some((p) => p.values.password !== undefined);
+  if (holdsPassword && readableByOthers(path)) {
     warnings.push(`${path} holds a password and other users can read it: chmod 600 ${path}`);
   }
-  return { profile, path, warnings };
+  return { profile, profiles, path, warnings };
 }
 
-function parseLines(text: string, path: string): Profile {
-  const profile = emptyProfile();
+type Parsed = Pick<LoadedConfigFile, "profile" | "profiles">;
+
+function parseLines(text: string, path: string): Parsed {
+  const parsed: Parsed = { profile: emptyProfile(), profiles: new Map() };
+  let current = parsed.profile;
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#") || line.startsWith(";")) return;
     const source = `${path}:${i + 1}`;
+    const section = /^\[\s*([^\]]*?)\s*\]$/.exec(line);
+    if (section) {
+      current = newSection(parsed, section[1] ?? "", source);
+      return;
+    }
     const eq = line.indexOf("=");
     if (eq <= 0) throw badValue({ value: line, source, fromCommandLine: false }, `"${line}" is not of the form Name=Value`);
-    add(profile, line.slice(0, eq).trim(), line.slice(eq + 1).trim(), source);
+    add(current, line.slice(0, eq).trim(), line.slice(eq + 1).trim(), source);
   });
+  return parsed;
+}
+
+function newSection(parsed: Parsed, name: string, source: string): Profile {
+  if (name === "") throw badValue({ value: "[]", source, fromCommandLine: false }, "a profile section needs a name: [name]");
+  if (parsed.profiles.has(name)) throw badValue({ value: name, source, fromCommandLine: false }, `the profile [${name}] is defined twice`);
+  const profile = emptyProfile();
+  parsed.profiles.set(name, profile);
   return profile;
 }
 
-function parseJson(text: string, path: string): Profile {
+function parseJson(text: string, path: string): Parsed {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -67,7 +89,21 @@ function parseJson(text: string, path: string): Profile {
     throw badValue({ value: "", source: path, fromCommandLine: false }, `not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (!isRecord(data)) throw badValue({ value: "", source: path, fromCommandLine: false }, "the JSON must be an object");
-  const profile = emptyProfile();
+  const parsed: Parsed = { profile: emptyProfile(), profiles: new Map() };
+  const { profiles, ...rest } = data;
+  fillFromJson(parsed.profile, rest, path);
+  if (profiles !== undefined) {
+    if (!isRecord(profiles)) throw badValue({ value: "", source: `${path}: profiles`, fromCommandLine: false }, "\"profiles\" must be an object of named profiles");
+    for (const [name, body] of Object.entries(profiles)) {
+      const source = `${path}: profiles.${name}`;
+      if (!isRecord(body)) throw badValue({ value: "", source, fromCommandLine: false }, "a profile must be an object");
+      fillFromJson(newSection(parsed, name, source), body, `${path}: profiles.${name}`);
+    }
+  }
+  return parsed;
+}
+
+function fillFromJson(profile: Profile, data: Record<string, unknown>, path: string): void {
   for (const [key, value] of Object.entries(data)) {
     const source = `${path}: ${key}`;
     if (key === "config" || key === "settings") {
@@ -76,7 +112,6 @@ function parseJson(text: string, path: string): Profile {
     }
     add(profile, key, scalar(value, source), source);
   }
-  return profile;
 }
 
 /** "config": { "Name": value } or [ "Name=Value", ... ]. */
