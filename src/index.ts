@@ -2,6 +2,7 @@
 export { Smtp, smtp, ssmtp, type CallOptions, type SmtpHooks } from "./smtp.js";
 export { oauth2, OAuth2TokenProvider, OAUTH2_PRESETS, type OAuth2Options, type OAuth2Preset, type TokenRequest } from "./auth/oauth2-provider.js";
 export type { SmtpLogger } from "./client/logger.js";
+export type { MailMessage, MailAttachment, MessageObject, AddressInput, AddressListInput } from "./component/mail-message.js";
 export { Certificate } from "./smime/certificate.js";
 export type { EncodedCertificate } from "./smime/cert-encoding.js";
 export type { QueueResult } from "./queue/queue-processor.js";

@@ -7,7 +7,10 @@
 import type { X509Certificate } from "node:crypto";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
-import { clientOf, SmtpClient, type CallOptions, type TokenRefresher } from "./client/smtp-client.js";
+import { partChunks } from "./message/message-parts.js";
+import type { MessageObject } from "./component/mail-message.js";
+import { writeAtomically } from "./queue/queue-no-follow.js";
+import { clientOf, SmtpClient, type AttachmentOptions, type CallOptions, type TokenRefresher } from "./client/smtp-client.js";
 import { emitError } from "./client/client-events.js";
 import { mimeEntity, type ComposeExtras, type PreparedEntity, type RawRecipient } from "./component/compose.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
@@ -64,8 +67,6 @@ export interface Smtp extends GeneratedAccessors {}
 
 export class Smtp extends TypedEmitter<SmtpEvents> {
   readonly #client: SmtpClient;
-  /** Buffer / stream sources of Attachments entries, keyed by the entry. */
-  #attachmentSources = new WeakMap<object, Buffer | Readable>();
   /** The S/MIME entity made by sign() / encrypt(). */
   #prepared: PreparedEntity | undefined;
   /** The signer set by setCertificate(), while CertStore* still say what it set. */
@@ -89,7 +90,10 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     }
     if (oauth2Options !== undefined) client.tokenRefresher = oauth2(oauth2Options);
     if (connector !== undefined) client.connector = connector;
-    if (logger !== undefined) attachLogger(this, checkLogger(logger));
+    if (logger !== undefined) {
+      client.logger = checkLogger(logger);
+      attachLogger(this, client.logger);
+    }
     applyOptions(client.store, properties);
     // An OAuth2 provider and a user: XOAUTH2 unless a mechanism was chosen.
     if (oauth2Options !== undefined && properties.authMechanism === undefined) client.store.set("AuthMechanism", XOAUTH2);
@@ -191,8 +195,61 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * the connection stays open (and one the server closed meanwhile is
    * opened again, and kept, until disconnect()).
    */
-  send(opts: CallOptions = {}): Promise<SendResult> {
-    return this.#client.send("MAIL", opts);
+  send(opts?: CallOptions): Promise<SendResult>;
+  /**
+   * Sends `message` ({ from, to, cc, bcc, replyTo, subject, text, html,
+   * attachments, headers, envelope, priority, date, messageId }, or the
+   * camelCase message properties): the message properties are reset and set
+   * from it first, and keep its values afterwards.
+   */
+  send(message: MessageObject, opts?: CallOptions): Promise<SendResult>;
+  send(first: CallOptions | MessageObject = {}, second: CallOptions = {}): Promise<SendResult> {
+    // Only { signal } is options: any other key makes the argument a message.
+    const isOptions = first !== null && typeof first === "object" && Object.keys(first).every((k) => k === "signal");
+    if (isOptions) return this.#client.send("MAIL", first as CallOptions);
+    try {
+      this.#client.setMessage(first as MessageObject);
+      this.#prepared = undefined;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#client.send("MAIL", second);
+  }
+
+  /**
+   * The message as send() would transmit it next, without sending: its
+   * headers and body after DKIM and S/MIME, with the Message-ID, Date and
+   * boundaries the next send() uses (that send is byte for byte the same;
+   * a server without 8BITMIME gets it converted to 7 bit, and SMTP's
+   * dot-stuffing is not part of it). A stream body or attachment cannot be
+   * previewed: it could not be read again to send.
+   */
+  async toEml(opts: CallOptions = {}): Promise<Buffer> {
+    const composed = await this.#client.preview(opts);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of partChunks(composed.parts)) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    } finally {
+      await composed.cleanup?.();
+    }
+  }
+
+  /**
+   * toEml() written to a file as it is composed (attachments are streamed,
+   * never held whole): written to a new name and renamed over `path`, so a
+   * symbolic link there is replaced, never followed.
+   */
+  async saveEml(path: string, opts: CallOptions = {}): Promise<void> {
+    if (typeof path !== "string" || path === "") throw new SmtpError(ErrorCode.InvalidValue, "saveEml() needs a file path");
+    const composed = await this.#client.preview(opts);
+    try {
+      await writeAtomically(path, partChunks(composed.parts));
+    } catch (e) {
+      throw SmtpError.from(e, ErrorCode.CannotOpenFile, `saveEml(): cannot write ${path}`);
+    } finally {
+      await composed.cleanup?.();
+    }
   }
 
   /** Like send(), with SEND FROM (RFC 821: deliver to the user's terminal only). */
@@ -308,25 +365,8 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * plus Buffer / stream sources). Content is read and encoded while the
    * message is sent; a stream can be sent once.
    */
-  addAttachment(source: string | Buffer | Readable, opts: { name?: string; contentType?: string; contentId?: string; inline?: boolean } = {}): void {
-    const store = storeOf(this);
-    const isStream = typeof source === "object" && source !== null && typeof (source as Partial<Readable>).pipe === "function";
-    if (typeof source !== "string" && !Buffer.isBuffer(source) && !isStream) {
-      throw new SmtpError(ErrorCode.InvalidValue, "addAttachment() takes a file path, a Buffer or a readable stream");
-    }
-    const index = store.count("Attachments");
-    store.setCount("Attachments", index + 1);
-    try {
-      if (typeof source === "string") store.setField("Attachments", index, "File", source);
-      else this.#attachmentSources.set(store.items("Attachments")[index] as object, source as Buffer | Readable);
-      if (opts.name !== undefined) store.setField("Attachments", index, "Name", opts.name);
-      if (opts.contentType !== undefined) store.setField("Attachments", index, "ContentType", opts.contentType);
-      if (opts.contentId !== undefined) store.setField("Attachments", index, "ContentId", opts.contentId);
-      if (opts.inline !== undefined) store.setField("Attachments", index, "Inline", opts.inline);
-    } catch (e) {
-      store.setCount("Attachments", index);
-      throw e;
-    }
+  addAttachment(source: string | Buffer | Readable, opts: AttachmentOptions = {}): void {
+    this.#client.addAttachment(source, opts);
   }
 
   /**
@@ -460,7 +500,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   }
 
   #composeExtras(): ComposeExtras {
-    return { attachmentSource: (item) => this.#attachmentSources.get(item), prepared: this.#prepared };
+    return { attachmentSource: (item) => this.#client.attachmentSource(item), prepared: this.#prepared };
   }
 
   #reportError(e: unknown): void {

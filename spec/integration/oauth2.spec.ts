@@ -241,6 +241,9 @@ describe("the logger option", () => {
     await rejectsWith(m.send(), ErrorCode.Protocol);
     const after = records.slice(refused);
     expect(after.some((r) => r.level === "warn" && r.record["event"] === "RecipientStatus" && r.record["address"] === "reject@example.com")).toBe(true);
+    const failure = after.find((r) => r.level === "error");
+    expect(failure?.record).toMatchObject({ component: "smtpkit", code: ErrorCode.Protocol, replyCode: 550 });
+    expect(failure?.message).toContain("reject@example.com");
   });
 
   it("a logger without the four methods is refused at construction", () => {

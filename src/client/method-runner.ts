@@ -16,8 +16,8 @@ export interface RunnerHost {
   readonly store: PropertyStore;
   /** The running call was aborted: stop whatever the session is doing. */
   abortSession(reason: SmtpError): void;
-  /** The call failed: forget a session that is no longer open. */
-  failed(): void;
+  /** The call failed with `error` (as the caller gets it): forget a session that is no longer open, log it. */
+  failed(error: SmtpError): void;
 }
 
 export class MethodRunner {
@@ -45,8 +45,9 @@ export class MethodRunner {
       if (op.signal.aborted) throw op.signal.reason;
       return await body(op.signal);
     } catch (e) {
-      this.host.failed();
-      throw failureOf(e, op.signal);
+      const error = failureOf(e, op.signal);
+      this.host.failed(error);
+      throw error;
     } finally {
       if (absolute) clearTimeout(absolute);
       opts.signal?.removeEventListener("abort", onUserAbort);

@@ -8,7 +8,9 @@
 import type { X509Certificate } from "node:crypto";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
-import { composeMessage, newStamp, previewHeaders, rawMessage, type ComposedMessage, type ComposeExtras, type MessageStamp, type RawRecipient } from "../component/compose.js";
+import { composeMessage, newStamp, previewHeaders, rawMessage, withEnvelope, type ComposedMessage, type ComposeExtras, type EnvelopeOverride, type MessageStamp, type RawRecipient } from "../component/compose.js";
+import { applyMessage, type MessageObject } from "../component/mail-message.js";
+import { logFailure, type SmtpLogger } from "./logger.js";
 import { deliverDirect } from "../component/direct-delivery.js";
 import { dkimOptions, signComposed } from "../component/dkim-signing.js";
 import { authOptions, sessionOptions } from "../component/session-options.js";
@@ -30,6 +32,13 @@ import { MethodRunner, type CallOptions } from "./method-runner.js";
 import { runSeries, type SeriesMessage, type SeriesStep } from "./series.js";
 
 export type { CallOptions } from "./method-runner.js";
+
+export interface AttachmentOptions {
+  name?: string;
+  contentType?: string;
+  contentId?: string;
+  inline?: boolean;
+}
 export type TokenRefresher = (request: TokenRefreshRequest) => Promise<string | undefined> | string | undefined;
 
 /** The client behind each component object (Smtp), so a pool built from one can copy its configuration. */
@@ -47,8 +56,14 @@ export class SmtpClient {
   tokenRefresher: TokenRefresher | undefined;
   /** Opens the stream sessions run on instead of TCP to MailServer. */
   connector: Connector | undefined;
-  /** Attachment sources and an S/MIME entity from the face that owns this client. */
-  composeExtras: () => ComposeExtras | undefined = () => undefined;
+  /** Attachment sources and an S/MIME entity; the face that owns this client adds its S/MIME entity. */
+  composeExtras: () => ComposeExtras | undefined = () => ({ attachmentSource: (item) => this.attachmentSource(item), prepared: undefined });
+  /** Gets each method's failure as an error record (the `logger` option); the events reach it from the face. */
+  logger: SmtpLogger | undefined;
+  /** MAIL FROM / RCPT TO given apart from the headers (a message object's `envelope`); a message property like the others. */
+  envelope: EnvelopeOverride | undefined;
+  /** The Buffer / stream behind an Attachments entry added with addAttachment(), by the entry. */
+  readonly #attachmentSources = new WeakMap<object, Buffer | Readable>();
 
   #session: SmtpSession | undefined;
   /** connect() was called (and not disconnect()): sends keep their connection open, reopening it if the server closed it. */
@@ -78,8 +93,9 @@ export class SmtpClient {
     this.#runner = new MethodRunner({
       store: this.store,
       abortSession: (reason) => this.#session?.abort(reason),
-      failed: () => {
+      failed: (error) => {
         if (this.#session && !this.#session.isOpen) this.#session = undefined;
+        if (this.logger) logFailure(this.logger, error);
       },
     });
     if (holder) clients.set(holder, this);
@@ -222,7 +238,57 @@ export class SmtpClient {
     this.#forgetMessage();
   }
 
+  /** A file path, Buffer or stream as a new Attachments entry; Buffers and streams are kept by the entry. */
+  addAttachment(source: string | Buffer | Readable, opts: AttachmentOptions = {}): void {
+    const store = this.store;
+    const isStream = typeof source === "object" && source !== null && typeof (source as Partial<Readable>).pipe === "function";
+    if (typeof source !== "string" && !Buffer.isBuffer(source) && !isStream) {
+      throw new SmtpError(ErrorCode.InvalidValue, "addAttachment() takes a file path, a Buffer or a readable stream");
+    }
+    const index = store.count("Attachments");
+    store.setCount("Attachments", index + 1);
+    try {
+      if (typeof source === "string") store.setField("Attachments", index, "File", source);
+      else this.#attachmentSources.set(store.items("Attachments")[index] as object, source as Buffer | Readable);
+      if (opts.name !== undefined) store.setField("Attachments", index, "Name", opts.name);
+      if (opts.contentType !== undefined) store.setField("Attachments", index, "ContentType", opts.contentType);
+      if (opts.contentId !== undefined) store.setField("Attachments", index, "ContentId", opts.contentId);
+      if (opts.inline !== undefined) store.setField("Attachments", index, "Inline", opts.inline);
+    } catch (e) {
+      store.setCount("Attachments", index);
+      throw e;
+    }
+  }
+
+  attachmentSource(item: object): Buffer | Readable | undefined {
+    return this.#attachmentSources.get(item);
+  }
+
+  /** Sets a message object (smtp.send(message), pool.send(message)): the message properties are reset first. */
+  setMessage(message: MessageObject): void {
+    this.envelope = applyMessage(this, message, () => this.resetHeaders());
+  }
+
+  /**
+   * The message exactly as the next send() would transmit it (its Message-ID,
+   * Date, boundaries and DKIM signature), composed without sending and without
+   * using up anything: the next send uses the same stamp.
+   */
+  preview(opts: CallOptions = {}): Promise<ComposedMessage> {
+    return this.run(opts, async () => {
+      if (this.#stream) throw new SmtpError(ErrorCode.InvalidValue, "the message body is a stream (setMessageStream()), which can be read only once: it cannot be previewed and then sent");
+      for (const item of this.store.items("Attachments")) {
+        const source = this.attachmentSource(item);
+        if (source && !Buffer.isBuffer(source)) throw new SmtpError(ErrorCode.InvalidValue, "an attachment is a stream, which can be read only once: it cannot be previewed and then sent (give a Buffer or a file path)");
+      }
+      const stamp = this.#nextStamp(this.#inputs());
+      const composed = await composeMessage(this.store, undefined, this.composeExtras(), stamp);
+      return this.#dkim(this.envelope ? withEnvelope(composed, this.envelope) : composed, stamp.date);
+    });
+  }
+
   #forgetMessage(): void {
+    this.envelope = undefined;
     this.#stamp = undefined;
     this.#stampFor = undefined;
     this.#sent = undefined;
@@ -259,7 +325,9 @@ export class SmtpClient {
   }
 
   async #composeWith(taken: TakenStamp): Promise<ComposedMessage> {
-    const composed = await this.#dkim(await composeMessage(this.store, this.#stream, this.composeExtras(), taken.stamp));
+    const built = await composeMessage(this.store, this.#stream, this.composeExtras(), taken.stamp);
+    // DKIM's t= is the stamp's time, so a preview and the send it shows sign alike.
+    const composed = await this.#dkim(this.envelope ? withEnvelope(built, this.envelope) : built, taken.stamp.date);
     this.#origins.set(composed, taken.inputs);
     return composed;
   }
@@ -345,11 +413,11 @@ export class SmtpClient {
   }
 
   /** Adds the DKIM signature when the DKIM settings are set. */
-  async #dkim(composed: ComposedMessage): Promise<ComposedMessage> {
+  async #dkim(composed: ComposedMessage, signedAt?: Date): Promise<ComposedMessage> {
     // A streamed complete message (sendMessage(stream), processQueue) is sent as it is: queue() signed it already.
     if (composed.prebuilt && !composed.parts.every((p) => Buffer.isBuffer(p))) return composed;
     const options = dkimOptions(this.store);
-    return options ? signComposed(composed, options, this.store.int("MaxHeaderLength")) : composed;
+    return options ? signComposed(composed, options, this.store.int("MaxHeaderLength"), signedAt) : composed;
   }
 
   async #deliver(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {

@@ -241,19 +241,7 @@ function mimeContent(store: PropertyStore, extras: ComposeExtras, force = false)
 export type RawRecipient = string | { address: string; options?: string; type?: RecipientType };
 
 export function rawMessage(from: string, recipients: string | readonly RawRecipient[], message: string | Buffer | Readable): ComposedMessage {
-  const sender = from.trim() === "<>" ? "" : singleAddress("sendMessage() from", from);
-  const list = (typeof recipients === "string" ? [recipients] : recipients).flatMap((r) =>
-    typeof r === "string" ? parseAddressList(r).map((m) => ({ address: m.address, options: "", type: 0 as RecipientType })) : [{ address: r.address, options: r.options ?? "", type: r.type ?? 0 }],
-  );
-  const envelopeRecipients: EnvelopeRecipient[] = [];
-  const add = recipientCollector(envelopeRecipients);
-  for (const m of list) {
-    assertNoLineBreak("sendMessage() recipient options", m.options);
-    if (m.type !== 0 && m.type !== 1 && m.type !== 2) throw new SmtpError(ErrorCode.InvalidValue, `a sendMessage() recipient type is 0 (To), 1 (Cc) or 2 (BCc); got ${String(m.type)}`);
-    add(m.address, m.type, m.options, "sendMessage() recipients");
-  }
-  if (envelopeRecipients.length === 0) throw new SmtpError(ErrorCode.NoRecipient, "sendMessage() needs at least one recipient");
-  const envelope: Envelope = { sender, mailParameters: [], recipients: envelopeRecipients };
+  const envelope: Envelope = { sender: envelopeSender("sendMessage() from", from), mailParameters: [], recipients: envelopeRecipients("sendMessage() recipients", recipients) };
   if (typeof message === "string" || Buffer.isBuffer(message)) {
     const bytes = typeof message === "string" ? Buffer.from(message, "utf8") : message;
     const text = bytes.subarray(0, 65536).toString("utf8");
@@ -264,6 +252,42 @@ export function rawMessage(from: string, recipients: string | readonly RawRecipi
   }
   // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
   return { envelope, headers: [], headersString: "", parts: [message], eightBit: true, utf8Addresses: envelopeIsUtf8(envelope), prebuilt: true, unscanned: true };
+}
+
+/** A sender given for the envelope alone: one address, or "<>" for the null sender (bounces). */
+function envelopeSender(what: string, from: string): string {
+  return from.trim() === "<>" ? "" : singleAddress(what, from);
+}
+
+function envelopeRecipients(what: string, recipients: string | readonly RawRecipient[]): EnvelopeRecipient[] {
+  const list = (typeof recipients === "string" ? [recipients] : recipients).flatMap((r) =>
+    typeof r === "string" ? parseAddressList(r).map((m) => ({ address: m.address, options: "", type: 0 as RecipientType })) : [{ address: r.address, options: r.options ?? "", type: r.type ?? 0 }],
+  );
+  const collected: EnvelopeRecipient[] = [];
+  const add = recipientCollector(collected);
+  for (const m of list) {
+    assertNoLineBreak(`${what} options`, m.options);
+    if (m.type !== 0 && m.type !== 1 && m.type !== 2) throw new SmtpError(ErrorCode.InvalidValue, `a ${what.replace(/s$/, "")} type is 0 (To), 1 (Cc) or 2 (BCc); got ${String(m.type)}`);
+    add(m.address, m.type, m.options, what);
+  }
+  if (collected.length === 0) throw new SmtpError(ErrorCode.NoRecipient, `${what}: at least one recipient is needed`);
+  return collected;
+}
+
+/** An envelope given apart from the headers (a message object's `envelope`): MAIL FROM and / or the RCPT TO list. */
+export interface EnvelopeOverride {
+  from?: string;
+  to?: string | readonly RawRecipient[];
+}
+
+/** The composed message with the envelope replaced where `override` says; the headers stay as composed. */
+export function withEnvelope(composed: ComposedMessage, override: EnvelopeOverride): ComposedMessage {
+  const envelope: Envelope = {
+    ...composed.envelope,
+    sender: override.from !== undefined ? envelopeSender("envelope from", override.from) : composed.envelope.sender,
+    recipients: override.to !== undefined ? envelopeRecipients("envelope recipients", override.to) : composed.envelope.recipients,
+  };
+  return { ...composed, envelope, utf8Addresses: envelopeIsUtf8(envelope) };
 }
 
 /**

@@ -44,7 +44,7 @@ export function dkimOptions(store: PropertyStore): DkimOptions | undefined {
 }
 
 /** The message with a DKIM-Signature as its first header; `cleanup` removes any spool file. */
-export async function signComposed(composed: ComposedMessage, options: DkimOptions, maxHeaderLength: number): Promise<ComposedMessage> {
+export async function signComposed(composed: ComposedMessage, options: DkimOptions, maxHeaderLength: number, signedAt?: Date): Promise<ComposedMessage> {
   const [headerCanon, bodyCanon] = (options.canonicalization ?? "relaxed/relaxed").split("/") as ["simple" | "relaxed", "simple" | "relaxed"];
   const [head, ...bodyParts] = composed.parts;
   if (!Buffer.isBuffer(head)) throw new SmtpError(ErrorCode.InvalidValue, "DKIM: the message header block is not in memory");
@@ -85,7 +85,7 @@ export async function signComposed(composed: ComposedMessage, options: DkimOptio
     body = [createReadStream(spool, { highWaterMark: 64 * 1024 })];
   }
 
-  const signature = signHeaders(headers, hash, options);
+  const signature = signHeaders(headers, hash, options, signedAt);
   // Simple header canonicalization signs the exact bytes: nothing may be refolded.
   const signatureLine = headerCanon === "simple"
     ? `${signature.field}: ${signature.value}\r\n`

@@ -15,7 +15,7 @@ import { clientOf, SmtpClient } from "../client/smtp-client.js";
 import type { SeriesMessage } from "../client/series.js";
 import type { SmtpOptions } from "../schema/accessor-types.js";
 import { applyOptions } from "../schema/apply-options.js";
-import { MESSAGE_PROPERTY_BY_KEY, type MessagePropertyKey } from "../schema/message-properties.js";
+import { checkMessageKeys, type MessageObject } from "../component/mail-message.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { TaskQueue } from "./task-queue.js";
 
@@ -34,11 +34,8 @@ export interface SmtpPoolOptions {
   rateLimit?: { messages: number; intervalMs: number };
 }
 
-/** One message: the message properties of Smtp by their camelCase names, and optionally a body stream. */
-export type PoolMessage = Pick<SmtpOptions, MessagePropertyKey | "messageRecipients"> & {
-  /** Body read as it is sent (setMessageStream); such a message is never retried. */
-  messageStream?: Readable;
-};
+/** One message: a message object ({ from, to, subject, text, ... }) or the message properties of Smtp by their camelCase names, and optionally a body stream. */
+export type PoolMessage = MessageObject;
 
 type Tagged<E> = E & { readonly connectionId: number };
 type TaggedEvents = { [K in keyof SmtpEvents]: (e: Tagged<Parameters<SmtpEvents[K]>[0]>) => void };
@@ -139,10 +136,10 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   /** Queues a message; resolves with its per-recipient result once the server took it. */
   send(message: PoolMessage): Promise<SendResult> {
     if (this.closing) return Promise.reject(new SmtpError(ErrorCode.Interrupted, "the pool is closing; no new messages are taken"));
-    for (const key of Object.keys(message)) {
-      if (key !== "messageStream" && key !== "messageRecipients" && !MESSAGE_PROPERTY_BY_KEY.has(key as MessagePropertyKey)) {
-        return Promise.reject(new SmtpError(ErrorCode.InvalidValue, `"${key}" is not a message property; connection settings belong to the pool's template`));
-      }
+    try {
+      checkMessageKeys(message);
+    } catch (e) {
+      return Promise.reject(e);
     }
     return new Promise<SendResult>((resolve, reject) => {
       this.queue.push({ message, resolve, reject, attempts: 0 });
@@ -367,16 +364,7 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
 
 /** Sets the message on the worker's client (headers reset first: nothing leaks from the last message). */
 function apply(client: SmtpClient, message: PoolMessage): void {
-  client.resetHeaders();
-  for (const [key, value] of Object.entries(message)) {
-    if (value === undefined) continue;
-    if (key === "messageStream") client.setMessageStream(value as Readable);
-    else if (key === "messageRecipients") client.store.setItems("MessageRecipients", value as NonNullable<PoolMessage["messageRecipients"]>);
-    else {
-      const name = MESSAGE_PROPERTY_BY_KEY.get(key as MessagePropertyKey);
-      if (name) client.store.set(name, value);
-    }
-  }
+  client.setMessage(message);
 }
 
 /**
