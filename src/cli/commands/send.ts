@@ -1,27 +1,29 @@
 /**
- * smtpkit send: one message, built from the options, through the server.
+ * smtpkit send: one message, built from the options or ready-made (--data),
+ * through the server; or only printed (--dry-run), or the session stopped
+ * before DATA (--quit-after). The parts are in ../send/.
  */
 import type { Command } from "commander";
 import { ErrorCode, isSmtpError, Smtp, type RecipientResult, type SendResult } from "../../index.js";
+import { usageError } from "../cli-error.js";
 import { commandIo, type CliContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import { table, toJson } from "../format.js";
-import { callServer } from "../server-call.js";
 import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
 import { applyConnection } from "../options/connection.js";
+import { addDataOptions, type DataFlags } from "../options/data.js";
 import { addDsnOptions, applyDsn, type DsnFlags } from "../options/dsn.js";
 import { loadProfile } from "../options/load-profile.js";
-import { usageError } from "../cli-error.js";
-import { addDataOptions, type DataFlags } from "../options/data.js";
-import type { Profile } from "../options/profile.js";
 import { addMessageOptions, type MessageFlags } from "../options/message.js";
+import type { Profile } from "../options/profile.js";
 import { writeLine, type OutStream, type Paint } from "../output.js";
 import { ProgressBar } from "../progress.js";
-import { attachTrace } from "../trace.js";
-import { attachTransferProgress } from "../transfer-progress.js";
 import { dryRun, printDryRun } from "../send/dry-run.js";
 import { envelopeFromOptions, prepareOutgoing, type CliEnvelope, type Outgoing } from "../send/outgoing.js";
 import { parseQuitAfter, printQuitAfter, QUIT_AFTER_STAGES, runUntil, stageLogsIn, stageNeedsEnvelope, type QuitAfterStage } from "../send/quit-after.js";
+import { callServer } from "../server-call.js";
+import { attachTrace } from "../trace.js";
+import { attachTransferProgress } from "../transfer-progress.js";
 
 type SendFlags = ConnectionFlags & MessageFlags & DataFlags & DsnFlags & OutputFlags & { allowPartial?: boolean; progress?: boolean; dryRun?: boolean; quitAfter?: string };
 
@@ -34,7 +36,9 @@ Examples:
   $ smtpkit send --from ann@example.com --to bob@example.com --attach report.pdf --body-file note.txt --json
   $ smtpkit send --data message.eml --from ann@example.com --to bob@example.com
   $ smtpkit send --data - -t < message.eml          # recipients from To / Cc / Bcc, like sendmail -t
-  $ smtpkit send --from ann@example.com --to bob@example.com --attach a.pdf --dry-run > message.eml`;
+  $ smtpkit send --from ann@example.com --to bob@example.com --attach a.pdf --dry-run > message.eml
+  $ smtpkit send --server smtp.example.com:587 --user ann --quit-after AUTH     # asks for the password on a terminal
+  $ smtpkit send --profile work --from ann@example.com --to bob@example.org --quit-after RCPT`;
 
 export function registerSend(program: Command, ctx: CliContext): void {
   const cmd = program.command("send").description("send one message");
