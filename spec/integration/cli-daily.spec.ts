@@ -269,6 +269,16 @@ describe.concurrent("send --dry-run", () => {
     expect(json.messageBytes).toBe(Buffer.byteLength(json.message));
   });
 
+  it("a --data message with LF line ends is shown with the CRLF line ends the server stores", async () => {
+    const message = "From: ann@example.test\nTo: bob@example.test\nSubject: lf dry run\n\nline one\n.dot line\nlast";
+    const dry = await smtpkit(["send", "--data", "-", "-t", "--dry-run"], { input: message });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toBe(message.replace(/\n/g, "\r\n") + "\r\n");
+    const sent = await smtpkit(["send", ...server(), "--data", "-", "-t"], { input: message });
+    expect(sent.code).toBe(0);
+    expect(rawText(bySubject(plain, "lf dry run"))).toBe(dry.stdout);
+  });
+
   it("never connects: a --server that cannot be reached does not matter", async () => {
     const r = await smtpkit(["send", "--server", "127.0.0.1", "--port", String(untouched.port), "--from", "a@example.test", "--to", "b@example.test", "--body", "x", "--dry-run"]);
     expect(r.code).toBe(0);

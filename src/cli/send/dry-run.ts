@@ -8,6 +8,7 @@ import { promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Smtp } from "../../index.js";
+import { dotStuff } from "../../message/dot-stuffer.js";
 import { readEnvelope } from "../../queue/queue-file.js";
 import { toJson } from "../format.js";
 import { writeLine, type OutStream, type Paint } from "../output.js";
@@ -19,7 +20,7 @@ export interface DryRun {
 }
 
 export async function dryRun(smtp: Smtp, outgoing: Outgoing): Promise<DryRun> {
-  if (outgoing.kind === "raw") return { envelope: outgoing.envelope, message: withLineEnd(outgoing.bytes) };
+  if (outgoing.kind === "raw") return { envelope: outgoing.envelope, message: asStored(outgoing.bytes) };
   const dir = await fsp.mkdtemp(join(tmpdir(), "smtpkit-dry-run-"));
   try {
     const path = await smtp.queue(dir);
@@ -27,16 +28,21 @@ export async function dryRun(smtp: Smtp, outgoing: Outgoing): Promise<DryRun> {
     const bytes = await fsp.readFile(path);
     return {
       envelope: { sender: envelope.sender, recipients: envelope.recipients.map((r) => ({ address: r.address, type: r.type ?? 0 })) },
-      message: withLineEnd(bytes.subarray(messageOffset)),
+      message: asStored(bytes.subarray(messageOffset)),
     };
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
 }
 
-/** The end of DATA ends the last line too: the server stores the message with it. */
-function withLineEnd(message: Buffer): Buffer {
-  return message.length === 0 || message[message.length - 1] === 0x0a ? message : Buffer.concat([message, Buffer.from("\r\n")]);
+/**
+ * The message as the server stores it: DATA makes every line break CRLF and
+ * ends the last line (binary content, sent with BINARYMIME, stays as it is).
+ */
+function asStored(message: Buffer): Buffer {
+  if (message.includes(0)) return message;
+  const crlf = dotStuff(message, { stuff: false, terminate: false });
+  return crlf.length === 0 || crlf[crlf.length - 1] === 0x0a ? crlf : Buffer.concat([crlf, Buffer.from("\r\n")]);
 }
 
 const TYPE = ["To", "Cc", "Bcc"] as const;
