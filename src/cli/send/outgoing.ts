@@ -11,7 +11,7 @@ import { checkDataFlags, readData, type DataFlags } from "../options/data.js";
 import { applyMessage, type MessageFlags } from "../options/message.js";
 import type { Profile } from "../options/profile.js";
 import { fromOption } from "../options/sourced.js";
-import { headerAddresses, withoutBcc } from "../message-headers.js";
+import { headerAddresses, withoutBcc, type HeaderAddresses } from "../message-headers.js";
 
 export interface CliEnvelope {
   sender: string;
@@ -32,7 +32,8 @@ export async function prepareOutgoing(smtp: Smtp, flags: MessageFlags & DataFlag
   }
   const read = await readData(flags.data, stdin);
   if (read.length === 0) throw usageError(`--data ${flags.data}: the message is empty`);
-  const fromHeaders = flags.readRecipients ? headerAddresses(read) : undefined;
+  let fromHeaders: HeaderAddresses | undefined;
+  if (flags.readRecipients) guarded({ value: flags.data, source: `--data ${flags.data} (its headers)`, fromCommandLine: false }, () => (fromHeaders = headerAddresses(read)));
   const bytes = flags.readRecipients ? withoutBcc(read) : read;
   // -t: an explicit --from wins over the From header, which wins over the environment / config file.
   const from = flags.from ?? fromHeaders?.from ?? profile.values.from?.value;
