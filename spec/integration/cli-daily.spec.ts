@@ -9,8 +9,7 @@
  * HOME pointing to an empty directory, plus whatever the test adds.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
