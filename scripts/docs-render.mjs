@@ -41,8 +41,13 @@ export const METHODS = [
   },
   {
     name: "send",
-    signature: `send(${CALL_OPTIONS}): Promise<SendResult>`,
-    doc: "Sends the message: MAIL FROM, RCPT TO for each recipient, DATA, the message, and the end of data. When not connected it connects first and disconnects afterwards; on a connection opened with connect() the connection stays open (and the next send starts with RSET when SendRSET is true). Resolves only when the server accepted the message with 250. The result: `accepted` (addresses the server accepted), `rejected` (refused recipients, only possible when the StopOn...Errors setting for their type is false), `recipients` (one entry per RCPT TO: address, type, accepted, replyCode, enhancedStatus, reply), `replyCode`, `enhancedStatus` and `reply` (the server's answer to the end of data), `messageBytes` (bytes written in DATA: CRLF line ends, dot-stuffed, the final dot line not counted).",
+    signature: `send(${CALL_OPTIONS}): Promise<SendResult>;   send(message: MessageObject, ${CALL_OPTIONS}): Promise<SendResult>`,
+    doc: "Sends the message: MAIL FROM, RCPT TO for each recipient, DATA, the message, and the end of data. When not connected it connects first and disconnects afterwards; on a connection opened with connect() the connection stays open (and the next send starts with RSET when SendRSET is true). Resolves only when the server accepted the message with 250. The result: `accepted` (addresses the server accepted), `rejected` (refused recipients, only possible when the StopOn...Errors setting for their type is false), `recipients` (one entry per RCPT TO: address, type, accepted, replyCode, enhancedStatus, reply), `replyCode`, `enhancedStatus` and `reply` (the server's answer to the end of data), `messageBytes` (bytes written in DATA: CRLF line ends, dot-stuffed, the final dot line not counted). With a message object (`{ from, to, cc, bcc, replyTo, subject, text, html, attachments: [{ filename, content | path | stream, contentType, cid }], headers, envelope: { from, to }, priority: \"high\" | \"normal\" | \"low\", date, messageId }`, addresses as strings, arrays or `{ name, address }`; the camelCase message properties are accepted too) the message properties are reset and set from it first; an unknown field is refused with the nearest known one. See [composing.md](composing.md).",
+  },
+  {
+    name: "toEml / saveEml",
+    signature: `toEml(${CALL_OPTIONS}): Promise<Buffer>;   saveEml(path: string, ${CALL_OPTIONS}): Promise<void>`,
+    doc: "The message exactly as the next send() transmits it, without sending: headers and body after DKIM and S/MIME, with the Message-ID, Date and boundaries that send() will use (a server without 8BITMIME gets it converted to 7 bit; SMTP dot-stuffing is not part of a message). saveEml() streams it to a file written under a new name and renamed over `path` (a symbolic link there is replaced, never followed). A message stream or a stream attachment cannot be previewed (601): it could not be read again to send.",
   },
   {
     name: "reset",

@@ -604,7 +604,7 @@ export interface SmtpSettings {
   InBufferSize?: number;
   /** Idle time before the first TCP keep-alive probe when TCPKeepAlive is on; 0: the system default. */
   KeepAliveTime?: number;
-  /** Accepted for IP*Works compatibility; Node.js cannot set the probe interval, which stays the system's. */
+  /** Accepted for IP*Works compatibility; no effect on Node.js, which cannot set the probe interval: it stays the system's. */
   KeepAliveInterval?: number;
   /** Close gracefully (FIN after the data is sent, waiting up to LingerTime). false: close with a reset at once. */
   Linger?: boolean;

@@ -45,7 +45,7 @@ export const SETTINGS = [
   { name: "IncludeChain", type: "bool", default: false, property: "IncludeChain", doc: "Same as the IncludeChain property." },
   { name: "InBufferSize", type: "int", default: 0, min: 0, max: 67108864, doc: "Socket read buffer (high-water mark) in bytes; 0: Node's default." },
   { name: "KeepAliveTime", type: "int", default: 0, min: 0, max: 2147483, unit: "seconds", doc: "Idle time before the first TCP keep-alive probe when TCPKeepAlive is on; 0: the system default." },
-  { name: "KeepAliveInterval", type: "int", default: 0, min: 0, max: 2147483, unit: "seconds", noEffect: true, doc: "Accepted for IP*Works compatibility; Node.js cannot set the probe interval, which stays the system's." },
+  { name: "KeepAliveInterval", type: "int", default: 0, min: 0, max: 2147483, unit: "seconds", noEffect: true, doc: "Accepted for IP*Works compatibility; no effect on Node.js, which cannot set the probe interval: it stays the system's." },
   { name: "Linger", type: "bool", default: true, doc: "Close gracefully (FIN after the data is sent, waiting up to LingerTime). false: close with a reset at once." },
   { name: "LingerTime", type: "int", default: 2, min: 0, max: 3600, unit: "seconds", doc: "How long a graceful close waits for the server to close its side before the socket is destroyed." },
   { name: "LocalHost", type: "string", default: "", check: "singleLine", property: "LocalHost", doc: "Same as the LocalHost property (not while connected)." },
