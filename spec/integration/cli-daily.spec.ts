@@ -22,6 +22,7 @@ import { selfSignedFingerprint256, tlsFixtures } from "../support/tls-fixtures.j
 const ROOT = process.env["SMTPKIT_CLI_ROOT"] ?? fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin", "smtpkit.mjs");
 const PASSWORD = "pw-Daily-17";
+const TOKEN = "ya29.daily-token-17";
 
 interface CliResult {
   code: number | null;
@@ -140,7 +141,7 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "smtpkit-daily-home-"));
   work = mkdtempSync(join(tmpdir(), "smtpkit-daily-work-"));
   plain = await startSmtpServer();
-  tls = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD } });
+  tls = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN", "XOAUTH2"], users: { ann: PASSWORD }, tokens: { ann: TOKEN } });
   untouched = await startSmtpServer({ mode: "starttls", authMethods: ["PLAIN", "LOGIN"], users: { ann: PASSWORD } });
   selfSigned = await startSmtpServer({ mode: "starttls", cert: "selfsigned" });
   dualStack = await startSmtpServer({ alsoOn: ["::1"] });
@@ -388,6 +389,17 @@ describe.concurrent("passwords", () => {
     expect(r.stdout).not.toContain(PASSWORD);
     expect(tls.auths.find((a) => a.password === PASSWORD && a.accepted)).toBeDefined();
     expect(bySubject(tls, "prompted").user).toBe("ann");
+  });
+
+  it("XOAUTH2: the token from config AuthorizationIdentity needs no password; without any token it is asked for, or refused", async () => {
+    const r = await smtpkit(["send", ...tlsServer(), "--user", "ann", "--auth", "xoauth2", "--config", `AuthorizationIdentity=${TOKEN}`, "--from", "ann@example.test", "--to", "bob@example.test", "--subject", "token login", "--body", "x"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(tls.auths.find((a) => a.method === "XOAUTH2" && a.accessToken === TOKEN && a.accepted)).toBeDefined();
+    const none = await smtpkit(["send", "--server", "127.0.0.1", "--port", String(untouched.port), "--user", "ann", "--auth", "xoauth2", "--from", "ann@example.test", "--to", "bob@example.test", "--body", "x"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("user ann has no oauth token");
+    expect(untouched.connections).toBe(0);
   });
 
   it("--password and --password=x are answered with --password-env / --password-file, on every command", async () => {

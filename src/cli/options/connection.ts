@@ -4,6 +4,7 @@
  * file and the config() settings.
  */
 import { accessSync, constants } from "node:fs";
+import { AUTH_MECHANISM_VALUES } from "../../auth/mechanism-values.js";
 import { isSmtpError, type Smtp } from "../../index.js";
 import { CliError, fileError, usageError } from "../cli-error.js";
 import { messageWithoutHint } from "../error-text.js";
@@ -65,16 +66,28 @@ export async function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.
   if (opts.login && v.user) {
     const user = v.user;
     guarded(user, () => smtp.setUser(user.value));
-    // Never AUTH with an empty password because none was given: ask, or refuse before connecting.
-    const password = resolvePassword(profile, env) ?? (opts.prompt ? await promptPassword(user.value, opts.prompt.stdin, opts.prompt.stderr) : undefined);
-    if (password === undefined) throw usageError(`${user.source} ${user.value}: no password given`, PASSWORD_SOURCES_HINT);
-    smtp.setPassword(password);
-    if (v.auth) {
-      const mechanism = parseAuthMechanism(v.auth);
-      guarded(v.auth, () => smtp.setAuthMechanism(mechanism));
+    const mechanism = v.auth ? parseAuthMechanism(v.auth) : undefined;
+    if (v.auth && mechanism !== undefined) {
+      const auth = v.auth;
+      guarded(auth, () => smtp.setAuthMechanism(mechanism));
     }
+    const token = mechanism !== undefined && isTokenMechanism(mechanism);
+    // XOAUTH2 / OAUTHBEARER can take the token from config AuthorizationIdentity instead.
+    const tokenInSettings = token && profile.settings.some((s) => /^\s*AuthorizationIdentity\s*=\s*\S/i.test(s.value));
+    // Never AUTH with an empty password because none was given: ask, or refuse before connecting.
+    const password = resolvePassword(profile, env) ?? (tokenInSettings ? undefined : await askPassword(user, token ? "OAuth token" : "Password", opts.prompt));
+    if (password !== undefined) smtp.setPassword(password);
   }
   applySettings(smtp, profile.settings);
+}
+
+function isTokenMechanism(value: number): boolean {
+  return AUTH_MECHANISM_VALUES.some((m) => m.value === value && m.sasl.some((name) => name === "XOAUTH2" || name === "OAUTHBEARER"));
+}
+
+async function askPassword(user: Sourced, what: string, prompt: ApplyOptions["prompt"]): Promise<string> {
+  if (!prompt) throw usageError(`${user.source} ${user.value}: no ${what.toLowerCase()} given`, PASSWORD_SOURCES_HINT);
+  return promptPassword(user.value, prompt.stdin, prompt.stderr, what);
 }
 
 /**

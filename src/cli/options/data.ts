@@ -31,7 +31,10 @@ const BUILDING_FLAGS: readonly [keyof MessageFlags, string][] = [
 ];
 
 export function checkDataFlags(flags: DataFlags & MessageFlags): void {
-  if (flags.readRecipients && flags.data === undefined) throw usageError("-t reads the recipients from a ready-made message", "use it with --data FILE (or --data - for standard input)");
+  if (flags.readRecipients && flags.data === undefined) {
+    // Before --data, -t was the trace's short option in send too.
+    throw usageError("-t reads the recipients from a ready-made message", "use it with --data FILE (or --data - for standard input); the protocol trace is --trace");
+  }
   if (flags.data === undefined) return;
   const clash = BUILDING_FLAGS.find(([key]) => flags[key] !== undefined);
   if (clash) throw usageError(`--data sends the message as it is: ${clash[1]} cannot change it`, "edit the file, or build the message with --subject / --body / --attach instead of --data");

@@ -14,12 +14,13 @@ export type TtyInput = InStream & { setRawMode?: (raw: boolean) => unknown };
 
 export const PASSWORD_SOURCES_HINT = "use --password-env VAR or --password-file FILE (or SMTPKIT_PASSWORD_FILE, password-file= in the config file)";
 
-export async function promptPassword(user: string, input: TtyInput, out: OutStream): Promise<string> {
+/** what: "Password", or "OAuth token" for XOAUTH2 / OAUTHBEARER. */
+export async function promptPassword(user: string, input: TtyInput, out: OutStream, what = "Password"): Promise<string> {
   const setRaw = input.setRawMode;
   if (input.isTTY !== true || typeof setRaw !== "function") {
-    throw usageError(`user ${user} has no password and standard input is not a terminal to ask for it`, PASSWORD_SOURCES_HINT);
+    throw usageError(`user ${user} has no ${what.toLowerCase()} and standard input is not a terminal to ask for it`, PASSWORD_SOURCES_HINT);
   }
-  out.write(`Password for ${user}: `);
+  out.write(`${what} for ${user}: `);
   setRaw.call(input, true);
   try {
     return await readSecretLine(input);
