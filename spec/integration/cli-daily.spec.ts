@@ -485,7 +485,7 @@ describe.concurrent("progress", () => {
   const to = (port: number): string[] => ["--server", `127.0.0.1:${port}`, "--tls", "none", "--from", "ann@example.test", "--to", "bob@example.test"];
 
   it("in a log (--progress, stderr a pipe): rate and ETA while sending, 100 % once the server took it", async () => {
-    const r = await smtpkit(["send", ...to(slowReader.port), "--subject", "slow", "--body", "x", "--attach", bigFile("slow.txt", 16), "--progress"]);
+    const r = await smtpkit(["send", ...to(slowReader.port), "--subject", "slow", "--body", "x", "--attach", bigFile("slow.txt", 24), "--progress"]);
     expect(r.code).toBe(0);
     const lines = r.stderr.split("\n").filter((l) => l !== "");
     expect(lines.some((l) => /^\[#*-+\]\s+\d+% [\d.]+ MiB of ~?[\d.]+ MiB, [\d.]+ [KM]iB\/s, ETA \d+:\d\d$/.test(l))).toBe(true);
