@@ -41,7 +41,7 @@ export function registerCapabilities(program: Command, ctx: CliContext): void {
     .command("capabilities")
     .alias("caps")
     .description("show what a server offers: EHLO extensions, STARTTLS, TLS and certificate, AUTH, SIZE")
-    .argument("<host>", "the server's host name or address");
+    .argument("<host>", "the server's host name or address, also HOST:PORT or [IPv6]:PORT");
   addConnectionOptions(cmd, { server: false, login: false });
   addOutputOptions(cmd, { trace: true, json: true });
   cmd.addHelpText("after", "\nExamples:\n  $ smtpkit capabilities smtp.example.com --port 587\n  $ smtpkit capabilities mail.internal --ca internal-ca.pem --json");

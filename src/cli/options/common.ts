@@ -46,7 +46,7 @@ export interface ConnectionOptionSet {
 }
 
 export function addConnectionOptions(cmd: Command, set: ConnectionOptionSet): Command {
-  if (set.server) cmd.option("-s, --server <host>", "SMTP server host name or address (SMTPKIT_SERVER)");
+  if (set.server) cmd.option("-s, --server <host>", "SMTP server host name or address, also HOST:PORT or [IPv6]:PORT (SMTPKIT_SERVER)");
   cmd
     .option("-p, --port <port>", "server port (SMTPKIT_PORT; default 25, 465 means implicit TLS with --tls auto)")
     .option("--tls <mode>", "auto | implicit | starttls | none (SSLStartMode 0-3; SMTPKIT_TLS; default auto)")
