@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ipworkssmime from "../../src/index.js";
 import { rejectsWith } from "../support/client.js";
@@ -67,6 +68,21 @@ describe("ssmtp: sign with setCertificate(new Certificate(...))", () => {
     await ssmtp.sign();
     await ssmtp.send();
     expect(verify(lastRaw()).toString("latin1")).toContain("Hello from a ported SSMTP program.\r\nSecond line.\r\n");
+  });
+
+  it("the signed and the encrypted text is MessageText exactly: no empty line added at its end", async () => {
+    const ssmtp = port();
+    ssmtp.setCertificate(new ipworkssmime.Certificate(2, fixture("signer.pfx"), PFX_PASSWORD, "*"));
+    await ssmtp.sign();
+    await ssmtp.send();
+    const signed = (await simpleParser(verify(lastRaw()))).text;
+    const ssmtp2 = port();
+    ssmtp2.addRecipientCert(RECIPIENT_DER);
+    await ssmtp2.encrypt();
+    await ssmtp2.send();
+    const decrypted = decrypt(lastRaw()).toString("latin1");
+    expect(signed).toBe(TEXT.replace(/\r\n/g, "\n"));
+    expect(decrypted.slice(decrypted.indexOf("\r\n\r\n") + 4)).toBe(TEXT);
   });
 
   it("the certificate chosen by subject signs, from a PEM store holding two keys", async () => {

@@ -28,8 +28,9 @@ describe("buildMimeEntity structure", () => {
       { field: "Content-Type", value: "text/plain; charset=utf-8" },
       { field: "Content-Transfer-Encoding", value: "7bit" },
     ]);
-    expect(await bodyText(e)).toBe("Hello\r\nworld\r\n\r\n");
-    expect(e.size).toBe(16);
+    // The whole entity is this part: no delimiter follows, so the text gains no empty line.
+    expect(await bodyText(e)).toBe("Hello\r\nworld\r\n");
+    expect(e.size).toBe(14);
   });
 
   it("sends HTML alone as text/html", async () => {

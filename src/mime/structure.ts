@@ -46,6 +46,9 @@ export function planStructure(content: MimeContent): { root: MimeNode; attachmen
       : html;
   const main: MimeNode | undefined = text && htmlNode ? multipart("alternative", [text, htmlNode]) : (text ?? htmlNode);
 
-  const root = mixedParts.length > 0 ? multipart("mixed", [...(main ? [main] : []), ...mixedParts.map((a) => a.node)]) : (main ?? textPart("", "plain", content.charset));
-  return { root, attachments };
+  if (mixedParts.length > 0) return { root: multipart("mixed", [...(main ? [main] : []), ...mixedParts.map((a) => a.node)]), attachments };
+  // One text part is the whole entity: no delimiter follows it.
+  if (main === html && html) return { root: textPart(content.html ?? "", "html", content.charset, true), attachments };
+  if (main === text && text) return { root: textPart(content.text ?? "", "plain", content.charset, true), attachments };
+  return { root: main ?? textPart("", "plain", content.charset, true), attachments };
 }

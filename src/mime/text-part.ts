@@ -16,17 +16,29 @@ function canonicalLineBreaks(text: string): string {
   return text.replace(/\r\n|\r|\n/g, "\r\n");
 }
 
-function encodeBody(bytes: Buffer, encoding: ReturnType<typeof chooseTextEncoding>): Buffer {
+const CRLF = Buffer.from("\r\n");
+
+function encodeBody(bytes: Buffer, encoding: ReturnType<typeof chooseTextEncoding>, delimiter: boolean): Buffer {
   // The trailing CRLF is the start of the next delimiter, not part of the text (see Base64Encoder).
-  if (encoding === "7bit") return Buffer.concat([bytes, Buffer.from("\r\n")]);
-  if (encoding === "quoted-printable") return encodeQuotedPrintable(bytes);
-  return encodeBase64(bytes);
+  if (delimiter) {
+    if (encoding === "7bit") return Buffer.concat([bytes, CRLF]);
+    return encoding === "quoted-printable" ? encodeQuotedPrintable(bytes) : encodeBase64(bytes);
+  }
+  // Alone, the body's last line ends with a CRLF like every line (as a plain text message's does), and only one.
+  const body = encoding === "7bit" ? bytes : encoding === "quoted-printable" ? encodeQuotedPrintable(bytes, { finalLineBreak: false }) : encodeBase64(bytes);
+  return body.subarray(-2).equals(CRLF) ? body : Buffer.concat([body, CRLF]);
 }
 
-export function textPart(text: string, subtype: "plain" | "html", charset: string): LeafNode {
+/**
+ * A text/plain or text/html leaf. Inside a multipart its body ends with the
+ * CRLF the next delimiter starts with; `standalone` (the whole entity is
+ * this one part: an HTML-only message, the text S/MIME signs) has no such
+ * CRLF, so a text ending in a line break does not gain an empty line.
+ */
+export function textPart(text: string, subtype: "plain" | "html", charset: string, standalone = false): LeafNode {
   const encoded = encodeText(canonicalLineBreaks(text), charset);
   const transfer = chooseTextEncoding(encoded.bytes);
-  const body = encodeBody(encoded.bytes, transfer);
+  const body = encodeBody(encoded.bytes, transfer, !standalone);
   return {
     kind: "leaf",
     headers: [
