@@ -9,12 +9,13 @@
  * HOME pointing to an empty directory, plus whatever the test adds.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { headerMap, rawText, startSmtpServer, type Harness, type ReceivedMessage } from "../support/smtp-server-harness.js";
+import { bySubject, cliEnvironment, cliRunner, fileIn, type CliResult } from "../support/cli-runner.js";
+import { rawText, startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 import { goodDialogue, step, stepServer, type Step, type TcpServer } from "../support/tcp-server.js";
 import { selfSignedFingerprint256, tlsFixtures } from "../support/tls-fixtures.js";
 
@@ -24,49 +25,12 @@ const BIN = join(ROOT, "bin", "smtpkit.mjs");
 const PASSWORD = "pw-Daily-17";
 const TOKEN = "ya29.daily-token-17";
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  input?: string | Buffer;
-  env?: Record<string, string>;
-  /** Called with the child once it runs (to signal it). */
-  onSpawn?: (child: ChildProcessWithoutNullStreams) => void;
-}
-
 let home: string;
 let work: string;
-const children = new Set<ChildProcessWithoutNullStreams>();
-
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("SMTPKIT_") && k !== "FORCE_COLOR") env[k] = v;
-  return Object.assign(env, { HOME: home, NO_COLOR: "1" }, extra);
-}
-
-/** Runs `smtpkit args...`; `input` is written to its stdin (a pipe, never a terminal), which is then closed. */
-function smtpkit(args: string[], opts: RunOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(opts.env), stdio: ["pipe", "pipe", "pipe"] });
-    children.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    opts.onSpawn?.(child);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(opts.input ?? "");
-  });
-}
+const cli = cliRunner(ROOT, () => home);
+const children = cli.children;
+const smtpkit = cli.run;
+const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => cliEnvironment(home, extra);
 
 /** POSIX shell quoting, for the command line `script` runs. */
 function shellQuote(arg: string): string {
@@ -101,17 +65,7 @@ function smtpkitOnTerminal(args: string[], prompt: string, answer: string): Prom
   });
 }
 
-function file(name: string, content: string | Buffer): string {
-  const path = join(work, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-function bySubject(server: Harness, subject: string): ReceivedMessage {
-  const found = server.received.find((m) => headerMap(m).get("subject")?.[0] === subject);
-  if (!found) throw new Error(`no message with subject ${subject}`);
-  return found;
-}
+const file = (name: string, content: string | Buffer): string => fileIn(work, name, content);
 
 function expectCleanError(stderr: string, code: string): void {
   expect(stderr).toMatch(new RegExp(`^error ${code}: `, "m"));

@@ -7,60 +7,25 @@
  * and HOME pointing to an empty directory (so no ~/.smtpkitrc of the machine
  * leaks in), plus whatever the test adds.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { headerMap, rawText, startSmtpServer, type Harness, type ReceivedMessage } from "../support/smtp-server-harness.js";
+import { bySubject, cliRunner, fileIn } from "../support/cli-runner.js";
+import { headerMap, rawText, startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 import { closedPort, lineServer, type TcpServer } from "../support/tcp-server.js";
 import { tlsFixtures } from "../support/tls-fixtures.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = join(ROOT, "bin", "smtpkit.mjs");
 const PASSWORD = "pw-Geheim-42";
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let home: string;
 let work: string;
+const smtpkit = cliRunner(ROOT, () => home).run;
 
-/** Runs `smtpkit args...`; `input` is written to its stdin (which is then closed). */
-function smtpkit(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("SMTPKIT_") && k !== "FORCE_COLOR") env[k] = v;
-  Object.assign(env, { HOME: home, NO_COLOR: "1" }, opts.env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(opts.input ?? "");
-  });
-}
-
-function file(name: string, content: string | Buffer): string {
-  const path = join(work, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-/** The message the harness received with this subject. */
-function bySubject(server: Harness, subject: string): ReceivedMessage {
-  const found = server.received.find((m) => headerMap(m).get("subject")?.[0] === subject);
-  if (!found) throw new Error(`no message with subject ${subject}`);
-  return found;
-}
+const file = (name: string, content: string | Buffer): string => fileIn(work, name, content);
 
 /** The user-facing error block: `error <code>: ...`, never a stack trace. */
 function expectCleanError(stderr: string, code: string | RegExp): void {

@@ -4,16 +4,10 @@
  * name that only arrives at run time (user input) still compiles and is
  * checked then. Compiles small files against src/ with the project's tsc.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ROOT, typecheck } from "../support/typecheck.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TSC = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
 const STORE = join(ROOT, "src/schema/property-store.js");
 
 /** Each line must fail to compile, naming the misspelt (or wrong-kind) name. */
@@ -62,29 +56,14 @@ const HEADER = [
   "declare const fromUser: string;",
 ];
 
-let dir = "";
 let output = "";
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "smtpkit-store-keys-"));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
-    extends: join(ROOT, "tsconfig.base.json"),
-    compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", noEmit: true, typeRoots: [join(ROOT, "node_modules/@types")] },
-    files: ["misspelt.ts", "correct.ts"],
-  }));
-  writeFileSync(join(dir, "misspelt.ts"), [...HEADER, ...MISSPELT.map(([line]) => line)].join("\n") + "\n");
-  writeFileSync(join(dir, "correct.ts"), [...HEADER, ...CORRECT].join("\n") + "\n");
-  try {
-    execFileSync(process.execPath, [TSC, "-p", join(dir, "tsconfig.json")], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    output = String((e as { stdout?: string }).stdout ?? "");
-  }
+  output = typecheck("store-keys", {
+    "misspelt.ts": [...HEADER, ...MISSPELT.map(([line]) => line)].join("\n") + "\n",
+    "correct.ts": [...HEADER, ...CORRECT].join("\n") + "\n",
+  });
 }, 60_000);
-
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 describe("typed store keys", () => {
   it("correct names and names from user input compile", () => {

@@ -8,13 +8,10 @@
  *   setting, a value outside an enum, a setting of the wrong type. Compiles small files against
  *   src/ with the project's tsc, like store-keys.spec.ts.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ROOT, typecheck } from "../support/typecheck.js";
 import { ACCESSORS_FILE, CONSTANTS_FILE, renderAccessorTypes, renderConstants } from "../../scripts/accessor-types-render.mjs";
 import * as api from "../../src/index.js";
 import { AuthMechanism, FirewallType, MessageRecipientType, Smtp, SSLCertStoreType, SSLStartMode } from "../../src/index.js";
@@ -24,8 +21,6 @@ import { COLLECTIONS, PROPERTIES } from "../../src/schema/properties.js";
 import { SETTINGS } from "../../src/schema/settings.js";
 import type { CollectionSpec, ScalarSpec, SettingSpec } from "../../src/schema/spec-types.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TSC = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
 const STALE = "is out of date with the schema tables: run `npm run docs` (build, then scripts/gen-accessor-types.mjs) and commit the result";
 const TABLES = { PROPERTIES, COLLECTIONS, SETTINGS, ENUMS };
 
@@ -123,28 +118,14 @@ const HEADER = [
   "declare const fromUserNumber: number;",
 ];
 
-let dir = "";
 let output = "";
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "smtpkit-typed-api-"));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
-    extends: join(ROOT, "tsconfig.base.json"),
-    compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", noEmit: true, typeRoots: [join(ROOT, "node_modules/@types")] },
-    files: ["wrong.ts", join(ROOT, "spec/types/typed-api.check.ts"), join(ROOT, "spec/types/accessors.check.ts")],
-  }));
-  writeFileSync(join(dir, "wrong.ts"), [...HEADER, ...WRONG.map(([line]) => line)].join("\n") + "\n");
-  try {
-    execFileSync(process.execPath, [TSC, "-p", join(dir, "tsconfig.json")], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    output = String((e as { stdout?: string }).stdout ?? "");
-  }
+  output = typecheck("typed-api", { "wrong.ts": [...HEADER, ...WRONG.map(([line]) => line)].join("\n") + "\n" }, [
+    join(ROOT, "spec/types/typed-api.check.ts"),
+    join(ROOT, "spec/types/accessors.check.ts"),
+  ]);
 }, 60_000);
-
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 describe("the compiler", () => {
   it("accepts the typed usages (spec/types/typed-api.check.ts) and the generated / mapped cross-check", () => {
