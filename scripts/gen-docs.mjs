@@ -1,10 +1,13 @@
 // Writes docs/api.md and docs/errors.md, the generated tables inside
 // hand-written docs (between marker comments), and the generated accessor and
 // constant declarations (scripts/gen-accessor-types.mjs), from the tables of the built
-// package. `npm run docs` builds first, so the docs always match the current
-// sources; spec/unit/docs.spec.ts and spec/unit/doc-tables.spec.ts fail when
-// the files on disk are out of date.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// package; then docs/reference/, the API reference TypeDoc makes from src/index.ts and
+// its JSDoc (tools/api-reference, installed here when its node_modules is missing).
+// `npm run docs` builds first, so the docs always match the current sources;
+// spec/unit/docs.spec.ts, spec/unit/doc-tables.spec.ts and spec/unit/api-reference.spec.ts
+// fail when the files on disk are out of date.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -41,3 +44,12 @@ for (const [file, text] of Object.entries(files)) {
   writeFileSync(join(root, file), text);
   console.log(`wrote ${file} (${text.split("\n").length} lines)`);
 }
+
+// The API reference: TypeDoc needs TypeScript 5's JS API, so it lives in its own tool package.
+const tool = join(root, "tools/api-reference");
+if (!existsSync(join(tool, "node_modules"))) {
+  console.log("installing tools/api-reference (TypeDoc)");
+  execFileSync("npm", ["ci", "--prefix", tool, "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+}
+execFileSync(process.execPath, [join(tool, "generate.mjs"), join(root, "docs/reference")], { cwd: root, stdio: "inherit" });
+console.log("wrote docs/reference/");
