@@ -158,7 +158,7 @@ export function renderAccessorTypes(tables) {
     ...HEADER,
     "import type {",
     "  CollectionFields, ItemInputOf, ItemListOf, ItemObjectOf, ObjectFields, ObjectOf, ReadonlyItemList,",
-    '} from "./accessor-types.js";',
+    '} from "./item-types.js";',
     `import type { ${enums.join(", ")} } from "./constants.generated.js";`,
     "",
     "/** Every accessor the schema generates (installed by install-accessors.ts), each with its row's doc: Smtp's interface extends this. */",

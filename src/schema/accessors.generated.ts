@@ -3,7 +3,7 @@
 // spec/unit/typed-api.spec.ts fails when this file is out of date with the tables.
 import type {
   CollectionFields, ItemInputOf, ItemListOf, ItemObjectOf, ObjectFields, ObjectOf, ReadonlyItemList,
-} from "./accessor-types.js";
+} from "./item-types.js";
 import type { AuthMechanism, CertStoreType, FirewallType, Importance, Priority, Sensitivity, SSLCertStoreType, SSLStartMode, MessageRecipientType } from "./constants.generated.js";
 
 /** Every accessor the schema generates (installed by install-accessors.ts), each with its row's doc: Smtp's interface extends this. */

@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from "commander";
 import { usageError } from "../cli-error.js";
-import { PASSWORD_SOURCES_HINT } from "./password-prompt.js";
+import { PASSWORD_SOURCES_HINT } from "./password.js";
 import { emptyProfile, type Profile, type ProfileKey } from "./profile.js";
 import { fromOption } from "./sourced.js";
 

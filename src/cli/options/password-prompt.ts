@@ -5,6 +5,7 @@
  * with an empty password.
  */
 import { CliError, usageError } from "../cli-error.js";
+import { PASSWORD_SOURCES_HINT } from "./password.js";
 import type { InStream } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
 import type { OutStream } from "../output.js";
@@ -12,7 +13,6 @@ import type { OutStream } from "../output.js";
 /** A terminal's input: raw mode turns the echo off. */
 export type TtyInput = InStream & { setRawMode?: (raw: boolean) => unknown };
 
-export const PASSWORD_SOURCES_HINT = "use --password-env VAR or --password-file FILE (or SMTPKIT_PASSWORD_FILE, password-file= in the config file)";
 
 /** what: "Password", or "OAuth token" for XOAUTH2 / OAUTHBEARER. */
 export async function promptPassword(user: string, input: TtyInput, out: OutStream, what = "Password"): Promise<string> {

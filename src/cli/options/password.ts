@@ -9,6 +9,9 @@ import { fileError } from "../cli-error.js";
 import type { Profile } from "./profile.js";
 import { badValue } from "./sourced.js";
 
+/** Where a password can come from, for the errors that ask for one. */
+export const PASSWORD_SOURCES_HINT = "use --password-env VAR or --password-file FILE (or SMTPKIT_PASSWORD_FILE, password-file= in the config file)";
+
 export function resolvePassword(profile: Profile, env: NodeJS.ProcessEnv): string | undefined {
   const { password, passwordEnv, passwordFile } = profile.values;
   if (passwordEnv) {
