@@ -110,13 +110,25 @@ const NETWORK_CODES: ReadonlySet<number> = new Set([
   ErrorCode.ReplyTooLong,
 ]);
 
+/**
+ * Every failure of smtpkit: `code` says what happened (an `ErrorCode`: IP*Works' numbers and the
+ * Winsock ones, listed in docs/errors.md), `message` ends with a hint in parentheses when there
+ * is something useful to say, and the server's reply, the command and the recipient are kept.
+ */
 export class SmtpError extends Error {
+  /** What happened: an `ErrorCode` value (e.g. 620 login refused, 10060 timeout, 10061 connection refused). */
   readonly code: number;
+  /** The server's 3-digit reply code, when a reply caused the error. */
   readonly replyCode: number | undefined;
+  /** RFC 3463 enhanced status code ("5.1.1") when the server sent one. */
   readonly enhancedStatus: string | undefined;
+  /** The server's full last reply (all lines), when there is one. */
   readonly lastReply: string | undefined;
+  /** The command (credentials masked) whose reply or failure this is. */
   readonly command: string | undefined;
+  /** The recipient a RCPT failure is about. */
   readonly recipient: string | undefined;
+  /** What to do about it, when there is something useful to say (also at the end of `message`). */
   readonly hint: string | undefined;
   /** True when the message was sent in full and only the server's final reply was lost: do not blindly resend. */
   readonly deliveryUnknown: boolean;
@@ -184,14 +196,17 @@ export class SmtpError extends Error {
     return !this.isTransient();
   }
 
+  /** True for a timeout (code 10060). */
   isTimeout(): boolean {
     return this.code === ErrorCode.TimedOut;
   }
 
+  /** True for a TLS failure (codes 270 to 299: handshake, certificate, STARTTLS). */
   isTls(): boolean {
     return this.code >= 270 && this.code <= 299;
   }
 
+  /** True for a refused or impossible login (codes 620 to 629, or a 530 / 534 / 535 / 538 reply). */
   isAuth(): boolean {
     return (this.code >= 620 && this.code <= 629) || this.replyCode === 530 || this.replyCode === 534 || this.replyCode === 535 || this.replyCode === 538;
   }
@@ -212,6 +227,7 @@ export function abortReason(signal: AbortSignal | undefined): SmtpError {
   return signal?.reason instanceof SmtpError ? signal.reason : interrupted();
 }
 
+/** Whether `e` is an SmtpError (a type guard for `catch (e)`). */
 export function isSmtpError(e: unknown): e is SmtpError {
   return e instanceof SmtpError;
 }

@@ -1,4 +1,10 @@
-/** Public exports of smtpkit. */
+/**
+ * Public exports of smtpkit: the `Smtp` client (also `smtp` / `ssmtp`, its IP*Works names), `SmtpPool`,
+ * `SmtpError` and its codes, the S/MIME `Certificate`, OAuth 2 tokens, and the option, message, result
+ * and event types.
+ *
+ * @packageDocumentation
+ */
 export { Smtp, smtp, ssmtp, type CallOptions, type SmtpHooks } from "./smtp.js";
 export { oauth2, OAuth2TokenProvider, OAUTH2_PRESETS, type OAuth2Options, type OAuth2Preset, type TokenRequest } from "./auth/oauth2-provider.js";
 export type { SmtpLogger } from "./client/logger.js";

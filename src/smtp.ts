@@ -65,6 +65,19 @@ function storeOf(self: object): PropertyStore {
 // declared here for the compiler and installed on the prototype below.
 export interface Smtp extends GeneratedAccessors {}
 
+/**
+ * An SMTP client with the IP*Works SMTP / SSMTP object model: set properties (`mailServer`,
+ * `from`, `sendTo`, ... or `setMailServer(v)`, ...), call methods (`connect()`, `send()`,
+ * `disconnect()`), listen to events (`PITrail`, `Error`, ...) and tune it with
+ * `config("Name=Value")`. Methods that talk to the server return Promises and fail with an
+ * `SmtpError`. The accessors of every property are generated from the schema tables.
+ *
+ * @example
+ * ```ts
+ * const smtp = new Smtp({ mailServer: "smtp.example.com", mailPort: 587, from: "me@example.com", sendTo: "you@example.org", subject: "Hi", messageText: "Hello" });
+ * const result = await smtp.send();
+ * ```
+ */
 export class Smtp extends TypedEmitter<SmtpEvents> {
   readonly #client: SmtpClient;
   /** The S/MIME entity made by sign() / encrypt(). */
@@ -114,6 +127,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
 
   // ---- Connected (custom: its setter connects or disconnects) ----
 
+  /** Whether a connection to the server is open. */
   getConnected(): boolean {
     return this.#client.connected;
   }
@@ -124,6 +138,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return value ? this.connect() : this.disconnect();
   }
 
+  /** Whether a connection is open; assigning true connects, false disconnects (see setConnected()). */
   get connected(): boolean {
     return this.getConnected();
   }
@@ -138,6 +153,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return this.#client.serverCert;
   }
 
+  /** The server's certificate from the last TLS handshake (undefined before one). */
   get sslServerCert(): X509Certificate | undefined {
     return this.#client.serverCert;
   }
@@ -272,6 +288,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     return this.#client.recipientResults;
   }
 
+  /** The per-recipient outcome of the last send (empty before one). */
   get recipientResults(): readonly RecipientResult[] {
     return this.#client.recipientResults;
   }
@@ -310,6 +327,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     this.sendCommand(line).catch((e: unknown) => this.#reportError(e));
   }
 
+  /** IP*Works' write-only Command property: assigning a line sends it (as setCommand()). */
   set command(line: string) {
     this.setCommand(line);
   }

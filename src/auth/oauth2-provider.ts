@@ -49,6 +49,11 @@ const EXPIRY_MARGIN_MS = 60_000;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
+/**
+ * Gets OAuth 2 access tokens from a refresh token (Google, Microsoft or any token endpoint),
+ * caches them until shortly before they expire, and renews them; `oauth2(options)` makes one as
+ * a `tokenRefresher` for `Smtp` (the `oauth2` option does it for you).
+ */
 export class OAuth2TokenProvider {
   readonly #clientId: string;
   readonly #clientSecret: string;

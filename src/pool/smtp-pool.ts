@@ -81,7 +81,14 @@ interface Worker {
 }
 
 
+/**
+ * Many connections to one server, built from an `Smtp` (or its options) used as a template:
+ * `send()` queues a message and resolves with its `SendResult`; up to `maxConnections` sessions
+ * send in parallel under a shared rate limit, and a failed send is retried only when it is safe
+ * (see docs/pool.md). `close()` ends every connection.
+ */
 export class SmtpPool extends TypedEmitter<PoolEvents> {
+  /** The pool's options with their defaults filled in. */
   readonly options: Required<Omit<SmtpPoolOptions, "rateLimit">> & Pick<SmtpPoolOptions, "rateLimit">;
   private readonly template: SmtpClient;
   private readonly queue = new TaskQueue<Task>();
@@ -93,6 +100,10 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
   private drained: (() => void) | undefined;
   private draining: Promise<void> | undefined;
 
+  /**
+   * @param template An `Smtp` (its connection, TLS, AUTH and config settings are copied now) or `SmtpOptions`.
+   * @param options Connections, message and age limits, idle handling and the rate limit.
+   */
   constructor(template: PoolTemplate | SmtpClient = {}, options: SmtpPoolOptions = {}) {
     super();
     // A snapshot: later changes to the caller's template do not leak into the pool.

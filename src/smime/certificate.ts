@@ -52,6 +52,10 @@ function select<T extends { cert: X509Certificate; hasKey: boolean }>(entries: T
   throw new SmtpError(ErrorCode.InvalidValue, `${source}: no certificate with subject ${JSON.stringify(subject)} (${entries.length} certificate(s) in the store)`);
 }
 
+/**
+ * An X.509 certificate, as IP*Works' Certificate type: read from a store (PKCS#12, PEM) with its
+ * private key for S/MIME signing, or given encoded (DER, base64, PEM) as an encryption recipient.
+ */
 export class Certificate {
   readonly #x509: X509Certificate;
   readonly #storeType: number;
