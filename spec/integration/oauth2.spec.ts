@@ -175,6 +175,36 @@ describe("the oauth2 option", () => {
     expect(err.message).not.toMatch(/do-not-leak/);
   });
 
+  it("a hostile endpoint: an endless answer is cut at 64 KiB (625, not JSON); one that never answers times out (625)", async () => {
+    const hostile = createServer((req, res) => {
+      req.resume();
+      if (req.url === "/endless") {
+        res.writeHead(200, { "content-type": "application/json" });
+        const chunk = Buffer.alloc(16 * 1024, 0x41);
+        const pump = (): void => {
+          while (res.write(chunk)) {
+            /* fill the socket buffer */
+          }
+          res.once("drain", pump);
+        };
+        res.on("error", () => undefined);
+        pump();
+      }
+      // /silent: never answered
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", () => resolve()));
+    const base = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    try {
+      const endless = await rejectsWith(new OAuth2TokenProvider({ ...oauth2, tokenUrl: `${base}/endless` }).accessToken(), ErrorCode.OAuthToken);
+      expect(endless.message).toContain("the answer is not JSON");
+      const silent = await rejectsWith(new OAuth2TokenProvider({ ...oauth2, tokenUrl: `${base}/silent`, timeout: 1 }).accessToken(), ErrorCode.OAuthToken);
+      expect(silent.message).toContain("no answer within 1 s");
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
+  });
+
   it("bad options are refused at once (601): plain http off this machine, no client id, both oauth2 and tokenRefresher", () => {
     const code = (f: () => unknown): number | undefined => {
       try {
