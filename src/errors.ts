@@ -76,6 +76,7 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** The documented table, in code order. */
 export const ERROR_CODES: readonly ErrorCodeDoc[] = Object.entries(CODES).map(([name, row]) => ({ code: row.code, name, meaning: row.meaning, retry: row.retry }));
 
+/** The optional details of an SmtpError (its constructor's third argument). */
 export interface SmtpErrorDetails {
   /** The server's 3-digit reply code, when a reply caused the error. */
   replyCode?: number;

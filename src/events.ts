@@ -7,22 +7,26 @@
 /** PITrail direction: 0 client -> server, 1 server -> client, 2 component info. */
 export const Direction = { Client: 0, Server: 1, Info: 2 } as const;
 
+/** PITrail: the protocol trace; `direction` 0 a command sent, 1 a reply received, 2 a note from the component. */
 export interface PITrailEvent {
   readonly direction: 0 | 1 | 2;
   readonly message: string;
 }
 
+/** ConnectionStatus: the connection was established or closed (statusCode: the error code when it broke). */
 export interface ConnectionStatusEvent {
   readonly connectionEvent: string;
   readonly statusCode: number;
   readonly description: string;
 }
 
+/** StartTransfer / EndTransfer: the message data is about to be sent, or has all been handed to the connection. */
 export interface TransferDirectionEvent {
   /** 0: the client is sending. */
   readonly direction: 0 | 1;
 }
 
+/** Transfer: progress while the message is sent. */
 export interface TransferEvent {
   readonly direction: 0 | 1;
   /** Message bytes written so far (headers and body in wire form: CRLF line ends, dot-stuffed; the final "." not counted). */
@@ -33,15 +37,18 @@ export interface TransferEvent {
   readonly text: string;
 }
 
+/** Error: a failure that does not reject a method (a refused recipient under StopOn...Errors=false, a failed `connected = value`). */
 export interface ErrorEvent {
   readonly errorCode: number;
   readonly description: string;
 }
 
+/** Expand: one member of the list expand() asked about. */
 export interface ExpandEvent {
   readonly address: string;
 }
 
+/** SSLServerAuthentication: the server's certificate and the verdict; set `accept` to overrule it. */
 export interface SSLServerAuthenticationEvent {
   readonly certEncoded: Buffer;
   readonly certSubject: string;
@@ -50,10 +57,12 @@ export interface SSLServerAuthenticationEvent {
   accept: boolean;
 }
 
+/** SSLStatus: progress of the TLS handshake. */
 export interface SSLStatusEvent {
   readonly message: string;
 }
 
+/** RecipientStatus: the server's answer to one RCPT TO, as soon as it is known. */
 export interface RecipientStatusEvent {
   readonly address: string;
   /** 0 To, 1 Cc, 2 BCc. */
@@ -66,6 +75,7 @@ export interface RecipientStatusEvent {
   readonly reply: string;
 }
 
+/** QueueProgress: processQueue() finished with one file. */
 export interface QueueProgressEvent {
   /** The queue file (its .queued name). */
   readonly file: string;
@@ -76,6 +86,7 @@ export interface QueueProgressEvent {
   readonly detail: string;
 }
 
+/** The events of Smtp by name, each with its listener: `smtp.on("PITrail", (e) => ...)`. */
 export interface SmtpEvents {
   PITrail: (e: PITrailEvent) => void;
   ConnectionStatus: (e: ConnectionStatusEvent) => void;
@@ -156,6 +167,7 @@ export const EVENTS = [
   },
 ] as const satisfies readonly EventDoc[];
 
+/** The names of the events, in the order of EVENTS. */
 export const EVENT_NAMES: readonly (keyof SmtpEvents)[] = EVENTS.map((e) => e.name);
 
 /** Fails to compile when an event of SmtpEvents is missing from EVENTS. */

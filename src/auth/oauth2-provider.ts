@@ -15,8 +15,10 @@ export const OAUTH2_PRESETS = {
   microsoft: { tokenUrl: "https://login.microsoftonline.com/common/oauth2/v2.0/token", scope: "https://outlook.office.com/SMTP.Send offline_access" },
 } as const;
 
+/** A provider with a known token endpoint: "google" or "microsoft". */
 export type OAuth2Preset = keyof typeof OAUTH2_PRESETS;
 
+/** How to get OAuth 2 access tokens: the client, its refresh token, and the provider or token URL. */
 export interface OAuth2Options {
   clientId: string;
   /** Omitted for public clients (installed apps without a secret). */

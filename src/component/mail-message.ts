@@ -18,8 +18,10 @@ import type { EnvelopeOverride, RawRecipient } from "./compose.js";
 
 /** An address: "a@example.com", "Ann <a@example.com>", or { name, address }. */
 export type AddressInput = string | { name?: string; address: string };
+/** One address or an array of them (a string may list several, comma-separated, as SendTo does). */
 export type AddressListInput = AddressInput | readonly AddressInput[];
 
+/** An attachment of a message object: content, a path or a stream, with its name and type. */
 export interface MailAttachment {
   /** The name shown to the recipient (default: the path's file name). */
   filename?: string;
@@ -29,6 +31,7 @@ export interface MailAttachment {
   path?: string;
   /** A stream read once while sending (as content). */
   stream?: Readable;
+  /** The MIME type (default: from the file name's extension, else application/octet-stream). */
   contentType?: string;
   /** Content-ID for an inline image referenced from html as cid:<cid>. */
   cid?: string;
@@ -36,6 +39,7 @@ export interface MailAttachment {
   inline?: boolean;
 }
 
+/** A message as one object (Nodemailer-style keys), for `send(message)` and `SmtpPool.send()`. */
 export interface MailMessage {
   from?: AddressInput;
   to?: AddressListInput;

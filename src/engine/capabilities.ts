@@ -5,6 +5,7 @@
 
 import type { SmtpReply } from "./reply.js";
 
+/** What the server announced: its greeting and its EHLO reply, parsed. */
 export interface ServerCapabilities {
   /** First word of the reply's first line (the server's name for itself). */
   domain: string;

@@ -19,6 +19,7 @@ import { checkMessageKeys, type MessageObject } from "../component/mail-message.
 import { RateLimiter } from "./rate-limiter.js";
 import { TaskQueue } from "./task-queue.js";
 
+/** The limits of an SmtpPool: connections, their lifetime and idle handling, and the rate limit. */
 export interface SmtpPoolOptions {
   /** Connections open at most at once (default 5). */
   maxConnections?: number;
@@ -40,6 +41,7 @@ export type PoolMessage = MessageObject;
 type Tagged<E> = E & { readonly connectionId: number };
 type TaggedEvents = { [K in keyof SmtpEvents]: (e: Tagged<Parameters<SmtpEvents[K]>[0]>) => void };
 
+/** The events of an SmtpPool: every Smtp event with the `connectionId` of the connection it came from, and the pool's own. */
 export interface PoolEvents extends TaggedEvents {
   /** Capacity is free and nothing is queued: feed the next message (pull style). */
   Idle: () => void;

@@ -11,6 +11,7 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import { partChunks } from "../message/message-parts.js";
 import { openRegular, readFrom, writeAtomically } from "./queue-no-follow.js";
 
+/** The version of the queue file format this release writes and reads. */
 export const QUEUE_FORMAT_VERSION = 1;
 /** Longest envelope block read back (a recipient line each: generous, but bounded). */
 const MAX_HEADER = 4 * 1024 * 1024;

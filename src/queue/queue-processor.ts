@@ -40,6 +40,7 @@ export interface QueueProgressEvent {
   detail: string;
 }
 
+/** What processQueue() did with each queue file, by outcome. */
 export interface QueueResult {
   /** Files whose message every recipient took. */
   sent: string[];

@@ -10,6 +10,7 @@ import { FIREWALL_TYPES } from "../transport/firewall-types.js";
 import type { CollectionSpec, ScalarSpec } from "./spec-types.js";
 import { authMechanismDoc, certStoreTypeDoc, enumNames, firewallTypeDoc, sslCertStoreTypeDoc } from "./enum-tables.js";
 
+/** The table of every property: its name, type, default, checks and doc (docs/api.md and the accessors are made from it). */
 export const PROPERTIES = [
   { name: "AllowExtensions", type: "bool", default: true, doc: "Use ESMTP: send EHLO first and fall back to HELO when the server refuses it. When false only HELO is sent." },
   { name: "AttachedFile", type: "string", default: "", check: "singleLine", message: true, doc: "IP*Works SSMTP: the path of a file to attach (in addition to the Attachments collection); the message becomes multipart/mixed." },
@@ -70,6 +71,7 @@ export const PROPERTIES = [
   { name: "User", type: "string", default: "", check: "singleLine", doc: "User name for AUTH. When set, connect() (and a send() that connects) authenticates with AuthMechanism after TLS is up." },
 ] as const satisfies readonly ScalarSpec[];
 
+/** The table of the collections (MessageRecipients, Attachments, ...): their items' fields. */
 export const COLLECTIONS = [
   {
     name: "MessageRecipients",

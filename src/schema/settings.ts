@@ -6,6 +6,7 @@ import { FIREWALL_TYPES } from "../transport/firewall-types.js";
 import { enumNames } from "./enum-tables.js";
 import type { SettingSpec } from "./spec-types.js";
 
+/** The table of every config() setting: its name, type, default and doc. */
 export const SETTINGS = [
   { name: "AllowCleartextAuth", type: "bool", default: false, doc: "Allow AUTH on a connection that is not encrypted. Off by default: PLAIN, LOGIN and the OAuth mechanisms would show the password or token to anyone on the path, and challenge-response mechanisms give enough for an offline guess." },
   { name: "AbsoluteTimeout", type: "bool", default: false, doc: "Timeout limits the whole operation (connect() or send() from start to end) instead of each wait for the server." },

@@ -7,6 +7,7 @@
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
+/** What a `connector` is asked to connect to. */
 export interface ConnectTarget {
   /** MailServer (or the MX host for direct delivery), as configured. */
   host: string;

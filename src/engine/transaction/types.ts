@@ -24,6 +24,7 @@ export interface Envelope {
   recipients: readonly EnvelopeRecipient[];
 }
 
+/** The server's answer to one recipient's RCPT TO. */
 export interface RecipientResult {
   address: string;
   type: RecipientType;
@@ -37,6 +38,7 @@ export interface RecipientResult {
   host?: string;
 }
 
+/** What a send resolves with: the recipients' answers and the server's reply to the end of the message. */
 export interface SendResult {
   /** Addresses the server accepted. */
   accepted: string[];
