@@ -6,6 +6,9 @@
  * @packageDocumentation
  */
 export { Smtp, smtp, ssmtp, type CallOptions, type SmtpHooks } from "./smtp.js";
+export type { TokenRefresher, AttachmentOptions } from "./client/smtp-client.js";
+export type { TokenRefreshRequest } from "./engine/authenticator.js";
+export type { RawRecipient } from "./component/compose.js";
 export { oauth2, OAuth2TokenProvider, OAUTH2_PRESETS, type OAuth2Options, type OAuth2Preset, type TokenRequest } from "./auth/oauth2-provider.js";
 export type { SmtpLogger } from "./client/logger.js";
 export type { MailMessage, MailAttachment, MessageObject, AddressInput, AddressListInput } from "./component/mail-message.js";
@@ -23,7 +26,7 @@ export type { ServerCapabilities } from "./engine/capabilities.js";
 export type { Connector, ConnectTarget } from "./transport/connector.js";
 export type {
   SmtpOptions, SmtpSettings, SettingName, ConfigLine, ConfigString, MessageRecipientFields, MessageHeaderFields, AttachmentFields, ObjectFields,
-  ItemListOf, ReadonlyItemList,
+  ItemListOf, ReadonlyItemList, GeneratedAccessors,
 } from "./schema/accessor-types.js";
 /** The named enum constants (SSLStartMode.Explicit, AuthMechanism.XOAuth2, ...) and their value types. */
 export * from "./schema/constants.generated.js";

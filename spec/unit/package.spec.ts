@@ -79,7 +79,7 @@ describe("npm pack file list", () => {
   });
 
   it("ships no sources, tests, scripts, CI files, dependencies or key material", () => {
-    const forbidden = paths.filter((p) => /^(src|spec|scripts|bench|examples|node_modules|\.ci|\.github)\//.test(p) || p.includes("/node_modules/"));
+    const forbidden = paths.filter((p) => /^(src|spec|scripts|bench|examples|tools|node_modules|\.ci|\.github)\//.test(p) || p.includes("/node_modules/"));
     expect(forbidden).toEqual([]);
     expect(paths.filter((p) => /\.(key|pem|pfx|p12|tgz)$/.test(p))).toEqual([]);
     expect(paths.filter((p) => /(^|\/)\.env/.test(p) || /(^|\/)tsconfig[^/]*\.json$/.test(p) || p.endsWith(".ts") && !p.endsWith(".d.ts"))).toEqual([]);
