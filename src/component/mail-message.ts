@@ -78,32 +78,32 @@ export interface MessageTarget {
 /** Keys with a mapping of their own; every other accepted key is a camelCase message property. */
 const MAPPED = ["from", "to", "cc", "bcc", "replyTo", "subject", "text", "html", "attachments", "headers", "envelope", "priority", "date", "messageId"] as const;
 type MappedKey = (typeof MAPPED)[number];
-/** Pairs that say the same thing twice. */
-const SAME_AS: Readonly<Record<string, string>> = { to: "sendTo", text: "messageText", html: "messageHTML", headers: "otherHeaders", date: "messageDate" };
+/** Pairs that say the same thing twice (both ways, so one pass over the keys finds either). */
+const PAIRS = [["to", "sendTo"], ["text", "messageText"], ["html", "messageHTML"], ["headers", "otherHeaders"], ["date", "messageDate"]] as const;
+const SAME_AS: ReadonlyMap<string, string> = new Map(PAIRS.flatMap(([a, b]) => [[a, b], [b, a]]));
 
 const PRIORITIES = { high: { Importance: 1, Priority: 2 }, normal: { Importance: 2, Priority: 1 }, low: { Importance: 3, Priority: 3 } } as const;
 
-export function knownMessageKeys(extra: readonly string[] = []): string[] {
-  return [...new Set<string>([...MAPPED, ...MESSAGE_PROPERTY_BY_KEY.keys(), "messageRecipients", "messageStream", ...extra])];
-}
+/** Every field a message object may have (checked for each message a pool sends: a Set). */
+const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([...MAPPED, ...MESSAGE_PROPERTY_BY_KEY.keys(), "messageRecipients", "messageStream"]);
 
 /** Refuses an unknown key naming the nearest known one. */
-export function checkMessageKeys(message: object, extra: readonly string[] = []): void {
+export function checkMessageKeys(message: object): void {
   if (message === null || typeof message !== "object" || Array.isArray(message)) {
     throw new SmtpError(ErrorCode.InvalidValue, "a message is an object such as { from, to, subject, text }");
   }
-  const known = knownMessageKeys(extra);
   for (const key of Object.keys(message)) {
-    if (known.includes(key)) continue;
-    const near = nearest(key, known);
+    if (KNOWN_KEYS.has(key)) {
+      const same = SAME_AS.get(key);
+      if (same !== undefined && Reflect.get(message, key) !== undefined && Reflect.get(message, same) !== undefined) {
+        throw new SmtpError(ErrorCode.InvalidValue, `the message gives both "${key}" and "${same}", which are the same field: keep one`);
+      }
+      continue;
+    }
+    const near = nearest(key, [...KNOWN_KEYS]);
     throw new SmtpError(ErrorCode.InvalidValue, `"${key}" is not a message field${near ? `: did you mean "${near}"?` : ""}`, {
       hint: `message fields: ${MAPPED.join(", ")} (or the camelCase message properties); connection settings belong to the component or the pool's template`,
     });
-  }
-  for (const [a, b] of Object.entries(SAME_AS)) {
-    if (Reflect.get(message, a) !== undefined && Reflect.get(message, b) !== undefined) {
-      throw new SmtpError(ErrorCode.InvalidValue, `the message gives both "${a}" and "${b}", which are the same field: keep one`);
-    }
   }
 }
 
