@@ -80,6 +80,11 @@ export class SmtpClient {
   #preview: { inputs: readonly unknown[]; stamp: MessageStamp; streamed: boolean; view: MessageHeadersView } | undefined;
   /** Set when a failed send gave its stamp back: the inputs of that message, the only one the stamp is for. */
   #stampFor: readonly unknown[] | undefined;
+  /**
+   * Whether MessageHeaders / MessageHeadersString are shown (a user's component): only then is it
+   * recorded what each message was composed from, which costs a few µs per message.
+   */
+  #showsHeaders = true;
   /** The inputs each composed message came from (what #sent compares with). */
   readonly #origins = new WeakMap<ComposedMessage, readonly unknown[]>();
   readonly #state: ClientState = {
@@ -132,6 +137,8 @@ export class SmtpClient {
   derived(): SmtpClient {
     const client = new SmtpClient();
     client.copyConfiguration(this);
+    // Nobody reads a pool connection's MessageHeaders, nor retries its send with the same stamp.
+    client.#showsHeaders = false;
     return client;
   }
 
@@ -185,7 +192,7 @@ export class SmtpClient {
         return await this.#sendComposed(verb, signal, composed, raw !== undefined);
       } catch (e) {
         // Not sent (or not known to be): tried again unchanged it is the same message, with the same Message-ID.
-        if (taken) {
+        if (taken && taken.inputs !== NO_INPUTS) {
           this.#stamp = taken.stamp;
           this.#stampFor = taken.inputs;
         }
@@ -317,7 +324,7 @@ export class SmtpClient {
 
   /** The stamp for a compose of the current properties, taken: the message after it gets a new Message-ID. */
   #takeStamp(): TakenStamp {
-    const inputs = this.#inputs();
+    const inputs = this.#showsHeaders ? this.#inputs() : NO_INPUTS;
     const stamp = this.#nextStamp(inputs);
     this.#stamp = undefined;
     this.#stampFor = undefined;
@@ -328,7 +335,7 @@ export class SmtpClient {
     const built = await composeMessage(this.store, this.#stream, this.composeExtras(), taken.stamp);
     // DKIM's t= is the stamp's time, so a preview and the send it shows sign alike.
     const composed = await this.#dkim(this.envelope ? withEnvelope(built, this.envelope) : built, taken.stamp.date);
-    this.#origins.set(composed, taken.inputs);
+    if (this.#showsHeaders) this.#origins.set(composed, taken.inputs);
     return composed;
   }
 
@@ -423,7 +430,7 @@ export class SmtpClient {
   async #deliver(verb: TransactionPlan["verb"], signal: AbortSignal, composed: ComposedMessage, raw: boolean, series?: SeriesStep): Promise<SendResult> {
     const store = this.store;
     // A complete message (sendMessage()) shows too, until a message property changes.
-    this.#sent = { inputs: this.#origins.get(composed) ?? this.#inputs(), view: headersView(composed.headers, composed.headersString) };
+    if (this.#showsHeaders) this.#sent = { inputs: this.#origins.get(composed) ?? this.#inputs(), view: headersView(composed.headers, composed.headersString) };
     if (store.string("MailServer").trim() === "" && store.bool("DirectDelivery") && !this.connected) {
       if (!raw) this.#stream = undefined;
       return deliverDirect(store, composed, {
@@ -515,6 +522,9 @@ interface TakenStamp {
 function headersView(headers: readonly Header[], text: string): MessageHeadersView {
   return { text, items: headers.map((h) => ({ Field: h.field, Value: h.value })) };
 }
+
+/** A pool connection's messages are not compared: they get a fresh stamp each, never one given back. */
+const NO_INPUTS: readonly unknown[] = [];
 
 function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
