@@ -31,7 +31,7 @@ import type { EncryptOptions, SignOptions, SmimeCredentials } from "./smime/inde
 import { Certificate } from "./smime/certificate.js";
 import { certificatePem, type EncodedCertificate } from "./smime/cert-encoding.js";
 import type { Connector } from "./transport/connector.js";
-import { AUTH_MECHANISM_VALUES } from "./auth/mechanism-values.js";
+import { AuthMechanism } from "./schema/constants.generated.js";
 import { oauth2, type OAuth2Options } from "./auth/oauth2-provider.js";
 import { attachLogger, checkLogger, type SmtpLogger } from "./client/logger.js";
 
@@ -48,8 +48,6 @@ export interface SmtpHooks {
   /** As the connector field. */
   connector?: Connector;
 }
-
-const XOAUTH2 = AUTH_MECHANISM_VALUES.findIndex((row) => row.sasl.includes("XOAUTH2"));
 
 function clientFor(self: object): SmtpClient {
   const client = clientOf(self);
@@ -109,7 +107,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     }
     applyOptions(client.store, properties);
     // An OAuth2 provider and a user: XOAUTH2 unless a mechanism was chosen.
-    if (oauth2Options !== undefined && properties.authMechanism === undefined) client.store.set("AuthMechanism", XOAUTH2);
+    if (oauth2Options !== undefined && properties.authMechanism === undefined) client.store.set("AuthMechanism", AuthMechanism.XOAuth2);
   }
 
   /**

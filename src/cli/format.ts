@@ -1,4 +1,7 @@
-/** Plain-text formatting helpers: byte sizes, aligned tables, JSON. */
+/** Plain-text formatting helpers: byte sizes, aligned tables, JSON, recipient types. */
+
+/** RecipientType 0 / 1 / 2 as the CLI prints it. */
+export const RECIPIENT_TYPES = ["To", "Cc", "Bcc"] as const;
 
 const UNITS = ["bytes", "KiB", "MiB", "GiB", "TiB"] as const;
 

@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
 import { composeMessage, newStamp, previewHeaders, rawMessage, withEnvelope, type ComposedMessage, type ComposeExtras, type EnvelopeOverride, type MessageStamp, type RawRecipient } from "../component/compose.js";
 import { applyMessage, type MessageObject } from "../component/mail-message.js";
+import type { AttachmentSource } from "../mime/index.js";
 import { logFailure, type SmtpLogger } from "./logger.js";
 import { deliverDirect } from "../component/direct-delivery.js";
 import { dkimOptions, signComposed } from "../component/dkim-signing.js";
@@ -33,12 +34,8 @@ import { runSeries, type SeriesMessage, type SeriesStep } from "./series.js";
 
 export type { CallOptions } from "./method-runner.js";
 
-export interface AttachmentOptions {
-  name?: string;
-  contentType?: string;
-  contentId?: string;
-  inline?: boolean;
-}
+/** How addAttachment() describes a part: the MIME layer's attachment fields without the source. */
+export type AttachmentOptions = Omit<AttachmentSource, "source">;
 export type TokenRefresher = (request: TokenRefreshRequest) => Promise<string | undefined> | string | undefined;
 
 /** The client behind each component object (Smtp), so a pool built from one can copy its configuration. */
@@ -288,9 +285,7 @@ export class SmtpClient {
         const source = this.attachmentSource(item);
         if (source && !Buffer.isBuffer(source)) throw new SmtpError(ErrorCode.InvalidValue, "an attachment is a stream, which can be read only once: it cannot be previewed and then sent (give a Buffer or a file path)");
       }
-      const stamp = this.#nextStamp(this.#inputs());
-      const composed = await composeMessage(this.store, undefined, this.composeExtras(), stamp);
-      return this.#dkim(this.envelope ? withEnvelope(composed, this.envelope) : composed, stamp.date);
+      return this.#build(this.#nextStamp(this.#inputs()));
     });
   }
 
@@ -332,11 +327,16 @@ export class SmtpClient {
   }
 
   async #composeWith(taken: TakenStamp): Promise<ComposedMessage> {
-    const built = await composeMessage(this.store, this.#stream, this.composeExtras(), taken.stamp);
-    // DKIM's t= is the stamp's time, so a preview and the send it shows sign alike.
-    const composed = await this.#dkim(this.envelope ? withEnvelope(built, this.envelope) : built, taken.stamp.date);
+    const composed = await this.#build(taken.stamp);
     if (this.#showsHeaders) this.#origins.set(composed, taken.inputs);
     return composed;
+  }
+
+  /** The properties composed with `stamp`, the envelope override applied, DKIM-signed: what a send or a preview gets. */
+  async #build(stamp: MessageStamp): Promise<ComposedMessage> {
+    const built = await composeMessage(this.store, this.#stream, this.composeExtras(), stamp);
+    // DKIM's t= is the stamp's time, so a preview and the send it shows sign alike.
+    return this.#dkim(this.envelope ? withEnvelope(built, this.envelope) : built, stamp.date);
   }
 
   #nextStamp(inputs: readonly unknown[]): MessageStamp {

@@ -13,7 +13,7 @@ import type { MessagePart } from "../engine/data-transfer.js";
 import type { Envelope, EnvelopeRecipient, RecipientType } from "../engine/transaction.js";
 import { parseAddressList, type Mailbox } from "../message/address-list.js";
 import { assertNoLineBreak, parseHeaderBlock, type Header } from "../message/header-block.js";
-import { buildHeaders, serializeHeaders } from "../message/header-builder.js";
+import { buildHeaders, serializeHeaders, withoutBlockEnd } from "../message/header-builder.js";
 import { dotStuff } from "../message/dot-stuffer.js";
 import { buildMimeEntity, planMimeEntity, seededRandom, type AttachmentSource, type MimeContent, type MimeEntity } from "../mime/index.js";
 import { hasLongLine } from "../mime/line-length.js";
@@ -103,7 +103,7 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
   const composed: ComposedMessage = {
     envelope,
     headers,
-    headersString: propertyForm(headersString),
+    headersString: withoutBlockEnd(headersString),
     parts,
     // A stream's content is unknown: declare 8BITMIME (allowed for 7-bit content too).
     eightBit: (stream !== undefined && !mime) || hasEightBit(head) || (Buffer.isBuffer(bodyPart) && hasEightBit(bodyPart)),
@@ -126,17 +126,12 @@ export async function composeMessage(store: PropertyStore, stream: Readable | un
 export function previewHeaders(store: PropertyStore, streamed: boolean, extras: ComposeExtras | undefined, stamp: MessageStamp): { headers: Header[]; headersString: string } | undefined {
   try {
     const draft = draftMessage(store, streamed, extras ?? NO_EXTRAS, stamp);
-    return { headers: draft.headers, headersString: draft.kind === "built" ? propertyForm(draft.headersString) : draft.headersString };
+    return { headers: draft.headers, headersString: draft.kind === "built" ? withoutBlockEnd(draft.headersString) : draft.headersString };
   } catch (e) {
     // What send() would refuse shows as no headers; anything else is a bug and surfaces.
     if (e instanceof SmtpError) return undefined;
     throw e;
   }
-}
-
-/** The property's form of a header block: without the empty line that ends it. */
-function propertyForm(headersString: string): string {
-  return headersString.replace(/\r\n\r\n$/, "\r\n");
 }
 
 /** Everything about the message that needs no I/O: the one place its headers are decided. */

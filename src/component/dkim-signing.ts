@@ -15,7 +15,7 @@ import { ErrorCode, SmtpError } from "../errors.js";
 import { parseHeaderBlock } from "../message/header-block.js";
 import { partChunks } from "../message/message-parts.js";
 import { readPemOrPath } from "../transport/pem-source.js";
-import { serializeHeaders } from "../message/header-builder.js";
+import { serializeHeaders, withoutBlockEnd } from "../message/header-builder.js";
 import type { PropertyStore } from "../schema/property-store.js";
 import type { ComposedMessage } from "./compose.js";
 
@@ -89,7 +89,7 @@ export async function signComposed(composed: ComposedMessage, options: DkimOptio
   // Simple header canonicalization signs the exact bytes: nothing may be refolded.
   const signatureLine = headerCanon === "simple"
     ? `${signature.field}: ${signature.value}\r\n`
-    : serializeHeaders([signature], maxHeaderLength).replace(/\r\n\r\n$/, "\r\n");
+    : withoutBlockEnd(serializeHeaders([signature], maxHeaderLength));
   const rest = composed.prebuilt || headerCanon === "relaxed" ? headerBytes : rebuildUnfolded(headers);
   const file = spool;
   return {

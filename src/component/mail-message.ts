@@ -9,11 +9,13 @@
 import type { Readable } from "node:stream";
 import type { RecipientType } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
+import { formatMailbox } from "../message/address-list.js";
 import { assertNoLineBreak } from "../message/header-block.js";
 import { formatDate } from "../message/header-builder.js";
 import type { SmtpOptions } from "../schema/accessor-types.js";
 import { MESSAGE_PROPERTY_BY_KEY, type MessagePropertyKey } from "../schema/message-properties.js";
 import type { PropertyStore } from "../schema/property-store.js";
+import type { AttachmentSource } from "../mime/index.js";
 import type { EnvelopeOverride, RawRecipient } from "./compose.js";
 
 /** An address: "a@example.com", "Ann <a@example.com>", or { name, address }. */
@@ -70,7 +72,7 @@ export type MessageObject = MailMessage & Omit<Pick<SmtpOptions, MessageProperty
 /** Where a message object is applied: the properties, and attachments with their sources. */
 export interface MessageTarget {
   readonly store: PropertyStore;
-  addAttachment(source: string | Buffer | Readable, opts: { name?: string; contentType?: string; contentId?: string; inline?: boolean }): void;
+  addAttachment(source: AttachmentSource["source"], opts: Omit<AttachmentSource, "source">): void;
   setMessageStream(stream: Readable): void;
 }
 
@@ -177,7 +179,7 @@ function addressList(field: string, value: unknown, single = false): string {
   return list.map((a, i) => formatAddress(`message ${field}${Array.isArray(value) ? `[${i}]` : ""}`, a)).join(", ");
 }
 
-/** One address in the form the address properties parse: a quoted display name keeps commas and quotes literal. */
+/** One address in the form the address properties parse. */
 function formatAddress(label: string, a: unknown): string {
   if (typeof a === "string") {
     assertNoLineBreak(label, a);
@@ -190,8 +192,8 @@ function formatAddress(label: string, a: unknown): string {
   if (typeof name !== "string") throw new SmtpError(ErrorCode.InvalidValue, `${label}.name must be a string`);
   assertNoLineBreak(`${label}.address`, address);
   assertNoLineBreak(`${label}.name`, name);
-  if (/[<>\s,]/.test(address.trim())) throw new SmtpError(ErrorCode.InvalidAddress, `${label}.address is not one address: ${JSON.stringify(address)}`);
-  return name === "" ? `<${address.trim()}>` : `"${name.replace(/(["\\])/g, "\\$1")}" <${address.trim()}>`;
+  // The header form the address properties parse back (the name is encoded again with Charset when sent).
+  return formatMailbox({ name, address: address.trim() }, "UTF-8");
 }
 
 function headerLines(value: unknown): string {

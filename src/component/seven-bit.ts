@@ -9,7 +9,7 @@
 import { isAscii } from "node:buffer";
 import { formatAddressList, parseAddressList } from "../message/address-list.js";
 import type { Header } from "../message/header-block.js";
-import { serializeHeaders } from "../message/header-builder.js";
+import { serializeHeaders, withoutBlockEnd } from "../message/header-builder.js";
 import { encodeWords } from "../message/header-encoding.js";
 import type { MessagePart } from "../message/message-parts.js";
 import { encodeBodyText, quotedPrintableBody, withTextType, withTransferEncoding } from "../mime/plain-body.js";
@@ -73,7 +73,7 @@ export function sevenBitConverter(message: ComposedMessage, source: SevenBitSour
     return {
       envelope: message.envelope,
       headers,
-      headersString: headersString.replace(/\r\n\r\n$/, "\r\n"),
+      headersString: withoutBlockEnd(headersString),
       parts: [head, ...parts],
       // Whatever could not be converted (a non-ASCII address, a body OtherHeaders frames) still counts.
       eightBit: !isAscii(head) || parts.some((p) => (Buffer.isBuffer(p) ? !isAscii(p) : unscanned)),

@@ -145,3 +145,8 @@ export function buildHeaders(input: HeaderInput): Header[] {
 export function serializeHeaders(headers: Header[], maxLength: number): string {
   return headers.map((h) => foldHeader(h.field, h.value, maxLength) + "\r\n").join("") + "\r\n";
 }
+
+/** A serialized block as MessageHeadersString shows it: without the empty line that ends it. */
+export function withoutBlockEnd(serialized: string): string {
+  return serialized.replace(/\r\n\r\n$/, "\r\n");
+}

@@ -284,7 +284,8 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
       return {
         prepare: (client) => {
           if (task.raw) return rawMessage(task.raw.from, task.raw.recipients, task.raw.body);
-          apply(client, task.message);
+          // Headers reset first: nothing leaks from the last message.
+          client.setMessage(task.message);
           if (task.messageId !== undefined && task.message.messageId === undefined) client.store.set("MessageId", task.messageId);
           return undefined;
         },
@@ -373,11 +374,6 @@ export class SmtpPool extends TypedEmitter<PoolEvents> {
     this.workers.delete(worker);
     await this.disconnect(worker, reason);
   }
-}
-
-/** Sets the message on the worker's client (headers reset first: nothing leaks from the last message). */
-function apply(client: SmtpClient, message: PoolMessage): void {
-  client.setMessage(message);
 }
 
 /**

@@ -5,7 +5,6 @@
  * compiler; both read the same tables.
  */
 import { X509Certificate } from "node:crypto";
-import { ErrorCode, SmtpError } from "../errors.js";
 import { jsName, lowerFirst } from "./js-name.js";
 import { COLLECTIONS, PROPERTIES } from "./properties.js";
 import type { PropertyStore } from "./property-store.js";
@@ -75,18 +74,7 @@ export function installAccessors(proto: object, storeOf: (self: object) => Prope
     if (!c.readOnly) {
       define(`set${coll}`, {
         value(this: object, items: Iterable<unknown>) {
-          if (items === null || typeof items !== "object" || !(Symbol.iterator in items)) {
-            throw new SmtpError(ErrorCode.InvalidValue, `set${coll}() takes a list of ${c.item} items`);
-          }
-          // Every item is checked before the collection changes.
-          // Records keep their identity (an addAttachment() Buffer is found by its record); a repeat is a copy.
-          const records: ItemRecord[] = [];
-          for (const [i, item] of [...items].entries()) {
-            const record = codec.record(item, `set${coll}() item ${i}`);
-            records.push(records.includes(record) ? { ...record } : record);
-          }
-          const target: ItemRecord[] = storeOf(this).items(coll);
-          target.splice(0, target.length, ...records);
+          list(this).replace(items);
         },
         writable: true,
       });

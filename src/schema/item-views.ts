@@ -9,7 +9,7 @@
 import { ErrorCode, SmtpError } from "../errors.js";
 import { lowerFirst } from "./js-name.js";
 import { COLLECTIONS } from "./properties.js";
-import type { CollectionSpec, SettingValue } from "./spec-types.js";
+import type { CollectionSpec, FieldSpec, SettingValue } from "./spec-types.js";
 import { validateValue } from "./validate.js";
 
 export type ItemRecord = Record<string, SettingValue>;
@@ -23,14 +23,12 @@ export function defaultRecord(spec: CollectionSpec): ItemRecord {
   return record;
 }
 
-function fieldWriter(spec: CollectionSpec, self: object, fieldName: string): (value: unknown) => void {
-  const f = spec.fields.find((x) => x.name === fieldName);
-  return (value) => {
-    const entry = records.get(self);
-    if (!entry || !f) throw new TypeError(`not a ${spec.item} object`);
-    if (entry.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `${spec.name} is read-only: its items cannot change`);
-    entry.record[f.name] = validateValue(f, value, `${spec.item}.${f.name}`);
-  };
+/** Writes one field of an item object, checked as the indexed setter checks it. */
+function writeField(spec: CollectionSpec, self: object, f: FieldSpec, value: unknown): void {
+  const entry = records.get(self);
+  if (!entry) throw new TypeError(`not a ${spec.item} object`);
+  if (entry.readOnly) throw new SmtpError(ErrorCode.ReadOnly, `${spec.name} is read-only: its items cannot change`);
+  entry.record[f.name] = validateValue(f, value, `${spec.item}.${f.name}`);
 }
 
 /** An item constructor: positional fields in schema order, or one object keyed by camelCase field names. */
@@ -51,7 +49,7 @@ function makeItemClass(spec: CollectionSpec): ItemConstructor {
         }
         for (const f of spec.fields) {
           const v = init[lowerFirst(f.name)];
-          if (v !== undefined) fieldWriter(spec, this, f.name)(v);
+          if (v !== undefined) writeField(spec, this, f, v);
         }
         return;
       }
@@ -60,7 +58,7 @@ function makeItemClass(spec: CollectionSpec): ItemConstructor {
       }
       args.forEach((v, i) => {
         const f = spec.fields[i];
-        if (v !== undefined && f) fieldWriter(spec, this, f.name)(v);
+        if (v !== undefined && f) writeField(spec, this, f, v);
       });
     }
 
@@ -79,7 +77,7 @@ function makeItemClass(spec: CollectionSpec): ItemConstructor {
       return entry.record[f.name] ?? f.default;
     };
     const write = function (this: object, value: unknown): void {
-      fieldWriter(spec, this, f.name)(value);
+      writeField(spec, this, f, value);
     };
     Object.defineProperty(proto, `get${f.name}`, { configurable: true, writable: true, value: read });
     Object.defineProperty(proto, `set${f.name}`, { configurable: true, writable: true, value: write });
@@ -195,6 +193,20 @@ export class ItemList<V> implements Iterable<V> {
     const record = this.#fresh(this.#codec.record(item, `${this.#spec.name}.set()`), items);
     items[i] = record;
     return this.#codec.view(record);
+  }
+
+  /**
+   * Replaces every item (set...(items)): each is checked before the list changes. Records keep
+   * their identity (an addAttachment() Buffer is found by its record); a repeat is a copy.
+   */
+  replace(items: Iterable<unknown>): void {
+    const target = this.#writable();
+    if (items === null || typeof items !== "object" || !(Symbol.iterator in items)) {
+      throw new SmtpError(ErrorCode.InvalidValue, `set${this.#spec.name}() takes a list of ${this.#spec.item} items`);
+    }
+    const records: ItemRecord[] = [];
+    for (const [i, item] of [...items].entries()) records.push(this.#fresh(this.#codec.record(item, `set${this.#spec.name}() item ${i}`), records));
+    target.splice(0, target.length, ...records);
   }
 
   remove(index: number): void {

@@ -11,24 +11,30 @@ import { OBJECT_CLASSES } from "./object-views.js";
 
 type Coll<N extends string> = Extract<(typeof COLLECTIONS)[number], { name: N }>;
 
-function objectClass(name: string): unknown {
-  const cls = OBJECT_CLASSES.get(name);
+// The classes are made at load time from the rows; their types come from the same rows. These two
+// functions are the one place where the one is declared to be the other.
+function typedItemClass<N extends string>(name: N): ItemClass<Coll<N>> {
+  return itemClass(name) as unknown as ItemClass<Coll<N>>;
+}
+
+function typedObjectClass<N extends "Firewall">(name: N): ObjectClass<N> {
+  const cls: unknown = OBJECT_CLASSES.get(name);
   if (!cls) throw new TypeError(`no object ${name} in the schema`);
-  return cls;
+  return cls as ObjectClass<N>;
 }
 
 /** A recipient: `new MessageRecipient("a@example.com")`, `new MessageRecipient({ address, name, options, type })`. */
-export const MessageRecipient = itemClass("MessageRecipients") as unknown as ItemClass<Coll<"MessageRecipients">>;
+export const MessageRecipient = typedItemClass("MessageRecipients");
 export type MessageRecipient = ItemObject<Coll<"MessageRecipients">>;
 
 /** A header of the message as it will be (after a send: was) sent: `field`, `value`. */
-export const MessageHeader = itemClass("MessageHeaders") as unknown as ItemClass<Coll<"MessageHeaders">>;
+export const MessageHeader = typedItemClass("MessageHeaders");
 export type MessageHeader = ItemObject<Coll<"MessageHeaders">>;
 
 /** An attachment: `new Attachment("/path/report.pdf")` or `new Attachment({ file, name, contentType, contentId, inline })`. */
-export const Attachment = itemClass("Attachments") as unknown as ItemClass<Coll<"Attachments">>;
+export const Attachment = typedItemClass("Attachments");
 export type Attachment = ItemObject<Coll<"Attachments">>;
 
 /** The proxy settings as one object (SSMTP's Firewall): autoDetect, firewallType, host, password, port, user. */
-export const Firewall = objectClass("Firewall") as ObjectClass<"Firewall">;
+export const Firewall = typedObjectClass("Firewall");
 export type Firewall = ObjectOf<"Firewall">;

@@ -8,7 +8,7 @@ import { ErrorCode, isSmtpError, Smtp, type RecipientResult, type SendResult } f
 import { usageError } from "../cli-error.js";
 import { commandIo, type CliContext } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
-import { table, toJson } from "../format.js";
+import { RECIPIENT_TYPES, table, toJson } from "../format.js";
 import { addConnectionOptions, addOutputOptions, profileFromFlags, type ConnectionFlags, type OutputFlags } from "../options/common.js";
 import { applyConnection } from "../options/connection.js";
 import { addDataOptions, type DataFlags } from "../options/data.js";
@@ -73,7 +73,7 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   const showProgress = online && !stage && (flags.progress === true || (flags.progress !== false && ctx.stderr.isTTY === true));
   const bar = showProgress ? new ProgressBar(ctx.stderr, io.paintErr, ctx.stderr.isTTY === true) : undefined;
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr, bar);
-  if (stage) return quitAfter(smtp, stage, flags, profile, ctx);
+  if (stage) return quitAfter(smtp, stage, flags, profile, ctx, io.paintOut);
   if (flags.allowPartial) for (const s of ["StopOnToErrors", "StopOnCcErrors", "StopOnBccErrors"]) smtp.config(`${s}=false`);
   applyDsn(smtp, flags);
   const outgoing = await prepareOutgoing(smtp, flags, profile, ctx.stdin);
@@ -102,14 +102,14 @@ async function send(flags: SendFlags, ctx: CliContext): Promise<number> {
   return ExitCode.Ok;
 }
 
-async function quitAfter(smtp: Smtp, stage: QuitAfterStage, flags: SendFlags, profile: Profile, ctx: CliContext): Promise<number> {
+async function quitAfter(smtp: Smtp, stage: QuitAfterStage, flags: SendFlags, profile: Profile, ctx: CliContext, paintOut: Paint): Promise<number> {
   if (stage === "AUTH" && smtp.getUser() === "") throw usageError("--quit-after AUTH needs a user to log in as", "use --user NAME (and --password-env / --password-file)");
   let envelope: CliEnvelope | undefined;
   if (stageNeedsEnvelope(stage)) {
     envelope = flags.data !== undefined ? (await prepareOutgoing(smtp, flags, profile, ctx.stdin)).envelope : envelopeFromOptions(flags, profile, stage === "RCPT");
   }
   const report = await callServer(smtp, () => runUntil(smtp, stage, envelope));
-  printQuitAfter(report, ctx.stdout, commandIo(ctx, flags).paintOut, flags.json === true);
+  printQuitAfter(report, ctx.stdout, paintOut, flags.json === true);
   return ExitCode.Ok;
 }
 
@@ -119,13 +119,11 @@ function sendOutgoing(smtp: Smtp, outgoing: Outgoing): Promise<SendResult> {
   return smtp.sendMessage(outgoing.envelope.sender, outgoing.envelope.recipients, outgoing.bytes);
 }
 
-const TYPE = ["To", "Cc", "Bcc"] as const;
-
 function printResult(result: SendResult, out: OutStream, paint: Paint): void {
   writeLine(out, `${paint("green", "sent")}: ${oneLine(result.reply)} (${result.messageBytes} bytes)`);
   const rows = result.recipients.map((r: RecipientResult) => [
     r.accepted ? paint("green", "accepted") : paint("red", "refused "),
-    TYPE[r.type],
+    RECIPIENT_TYPES[r.type],
     r.address,
     r.accepted ? "" : oneLine(r.reply),
   ]);

@@ -4,7 +4,7 @@
  * file and the config() settings.
  */
 import { accessSync, constants } from "node:fs";
-import { AUTH_MECHANISM_VALUES } from "../../auth/mechanism-values.js";
+import { valueUsesToken } from "../../auth/registry.js";
 import { isSmtpError, type Smtp } from "../../index.js";
 import { CliError, fileError, usageError } from "../cli-error.js";
 import { messageWithoutHint } from "../error-text.js";
@@ -71,7 +71,7 @@ export async function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.
       const auth = v.auth;
       guarded(auth, () => smtp.setAuthMechanism(mechanism));
     }
-    const token = mechanism !== undefined && isTokenMechanism(mechanism);
+    const token = mechanism !== undefined && valueUsesToken(mechanism);
     // XOAUTH2 / OAUTHBEARER can take the token from config AuthorizationIdentity instead.
     const tokenInSettings = token && profile.settings.some((s) => /^\s*AuthorizationIdentity\s*=\s*\S/i.test(s.value));
     // Never AUTH with an empty password because none was given: ask, or refuse before connecting.
@@ -79,10 +79,6 @@ export async function applyConnection(smtp: Smtp, profile: Profile, env: NodeJS.
     if (password !== undefined) smtp.setPassword(password);
   }
   applySettings(smtp, profile.settings);
-}
-
-function isTokenMechanism(value: number): boolean {
-  return AUTH_MECHANISM_VALUES.some((m) => m.value === value && m.sasl.some((name) => name === "XOAUTH2" || name === "OAUTHBEARER"));
 }
 
 async function askPassword(user: Sourced, what: string, prompt: ApplyOptions["prompt"]): Promise<string> {

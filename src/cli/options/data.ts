@@ -1,10 +1,9 @@
 /**
  * --data FILE | - and -t (sendmail -t): a ready-made message sent as it is.
- * Reading is here; what the header block says is in message-headers.ts.
+ * Reading is readInput() (message.ts); what the header block says is in message-headers.ts.
  */
-import { promises as fsp } from "node:fs";
 import type { Command } from "commander";
-import { fileError, usageError } from "../cli-error.js";
+import { usageError } from "../cli-error.js";
 import type { MessageFlags } from "./message.js";
 
 export type DataFlags = {
@@ -38,18 +37,4 @@ export function checkDataFlags(flags: DataFlags & MessageFlags): void {
   if (flags.data === undefined) return;
   const clash = BUILDING_FLAGS.find(([key]) => flags[key] !== undefined);
   if (clash) throw usageError(`--data sends the message as it is: ${clash[1]} cannot change it`, "edit the file, or build the message with --subject / --body / --attach instead of --data");
-}
-
-/** The message's bytes, unchanged. */
-export async function readData(path: string, stdin: NodeJS.ReadableStream): Promise<Buffer> {
-  if (path === "-") {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
-    return Buffer.concat(chunks);
-  }
-  try {
-    return await fsp.readFile(path);
-  } catch (e) {
-    throw fileError(path, e);
-  }
 }

@@ -102,18 +102,21 @@ export async function applyMessage(smtp: Smtp, flags: MessageFlags, profile: Pro
 
 /** A file's text, or all of standard input for "-". */
 async function readText(path: string, stdin: NodeJS.ReadableStream): Promise<string> {
-  if (path === "-") return readStream(stdin);
+  return (await readInput(path, stdin)).toString("utf8");
+}
+
+/** A file's bytes, or all of standard input for "-" (--body-file, --html-file, --data). */
+export async function readInput(path: string, stdin: NodeJS.ReadableStream): Promise<Buffer> {
+  if (path === "-") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
+    return Buffer.concat(chunks);
+  }
   try {
-    return await fsp.readFile(path, "utf8");
+    return await fsp.readFile(path);
   } catch (e) {
     throw fileError(path, e);
   }
-}
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Attachments are read while the message is sent: a missing file is reported before connecting. */

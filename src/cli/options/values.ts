@@ -2,27 +2,19 @@
  * Parsing of option values shared by the commands: port, TLS mode, AUTH
  * mechanism, timeout, "Name=Value" settings, "Name: value" headers.
  */
-import { AUTH_MECHANISM_VALUES, authOptionName } from "../../auth/mechanism-values.js";
-import type { Smtp } from "../../index.js";
+import { AUTH_MECHANISM_ROWS, authOptionName } from "../../auth/mechanism-values.js";
+import type { AuthMechanism, SSLStartMode } from "../../index.js";
 import { badValue, type Sourced } from "./sourced.js";
 
 /** --tls names and the SSLStartMode each one stands for. */
-export const TLS_MODES = { auto: 0, implicit: 1, starttls: 2, none: 3 } as const;
+export const TLS_MODES = { auto: 0, implicit: 1, starttls: 2, none: 3 } as const satisfies Record<string, SSLStartMode>;
 export type TlsModeName = keyof typeof TLS_MODES;
-export type TlsModeValue = (typeof TLS_MODES)[TlsModeName];
-/** What setAuthMechanism() takes. */
-export type AuthMechanismValue = Parameters<Smtp["setAuthMechanism"]>[0];
-
-function isAuthMechanismValue(n: number): n is AuthMechanismValue {
-  return AUTH_MECHANISM_VALUES.some((m) => m.value === n);
-}
 
 /** --auth names (SASL names, lower case) and the AuthMechanism value each one stands for. */
-export const AUTH_MECHANISMS: ReadonlyMap<string, AuthMechanismValue> = new Map(
-  AUTH_MECHANISM_VALUES.flatMap((m) => {
+export const AUTH_MECHANISMS: ReadonlyMap<string, AuthMechanism> = new Map(
+  AUTH_MECHANISM_ROWS.flatMap((m) => {
     const name = authOptionName(m);
-    const value = m.value;
-    return name && isAuthMechanismValue(value) ? [[name, value] as const] : [];
+    return name ? [[name, m.value] as const] : [];
   }),
 );
 
@@ -39,7 +31,7 @@ export function parseTimeout(v: Sourced): number {
 }
 
 /** auto | implicit | starttls | none, or the SSLStartMode number 0-3. */
-export function parseTlsMode(v: Sourced): TlsModeValue {
+export function parseTlsMode(v: Sourced): SSLStartMode {
   const text = v.value.trim().toLowerCase();
   // Own keys only: "constructor" or "toString" is not a mode.
   const mode = /^[0-3]$/.test(text) ? Object.values(TLS_MODES).find((m) => m === Number(text)) : Object.hasOwn(TLS_MODES, text) ? TLS_MODES[text as TlsModeName] : undefined;
@@ -48,15 +40,15 @@ export function parseTlsMode(v: Sourced): TlsModeValue {
 }
 
 /** A SASL name (plain, cram-md5, scram-sha-256, auto, ...), an IP*Works name (amSASLPlain) or the AuthMechanism number. */
-export function parseAuthMechanism(v: Sourced): AuthMechanismValue {
+export function parseAuthMechanism(v: Sourced): AuthMechanism {
   const text = v.value.trim();
-  const n = Number(text);
-  if (/^\d+$/.test(text) && isAuthMechanismValue(n)) return n;
+  const byNumber = /^\d+$/.test(text) ? AUTH_MECHANISM_ROWS.find((m) => m.value === Number(text)) : undefined;
+  if (byNumber) return byNumber.value;
   const sasl = AUTH_MECHANISMS.get(text.toLowerCase());
   if (sasl !== undefined) return sasl;
-  const ipworks = AUTH_MECHANISM_VALUES.find((m) => m.constant.toLowerCase() === text.toLowerCase())?.value;
-  if (ipworks !== undefined && isAuthMechanismValue(ipworks)) return ipworks;
-  throw badValue(v, `unknown AUTH mechanism "${v.value}"`, `use one of ${[...AUTH_MECHANISMS.keys()].join(", ")}, or a number 0-${AUTH_MECHANISM_VALUES.length - 1}`);
+  const ipworks = AUTH_MECHANISM_ROWS.find((m) => m.constant.toLowerCase() === text.toLowerCase());
+  if (ipworks) return ipworks.value;
+  throw badValue(v, `unknown AUTH mechanism "${v.value}"`, `use one of ${[...AUTH_MECHANISMS.keys()].join(", ")}, or a number 0-${AUTH_MECHANISM_ROWS.length - 1}`);
 }
 
 /** "Name=Value" as config() takes it; only the shape is checked here, the component checks the rest. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Smtp } from "../../index.js";
 import { dotStuff } from "../../message/dot-stuffer.js";
 import { readEnvelope } from "../../queue/queue-file.js";
-import { toJson } from "../format.js";
+import { RECIPIENT_TYPES, toJson } from "../format.js";
 import { writeLine, type OutStream, type Paint } from "../output.js";
 import type { CliEnvelope, Outgoing } from "./outgoing.js";
 
@@ -45,8 +45,6 @@ function asStored(message: Buffer): Buffer {
   return crlf.length === 0 || crlf[crlf.length - 1] === 0x0a ? crlf : Buffer.concat([crlf, Buffer.from("\r\n")]);
 }
 
-const TYPE = ["To", "Cc", "Bcc"] as const;
-
 /** stdout gets the message's bytes only (so `> message.eml` keeps it exactly); the envelope goes to stderr. */
 export function printDryRun(run: DryRun, out: { stdout: OutStream; stderr: OutStream; paintErr: Paint; json: boolean }): void {
   if (out.json) {
@@ -55,7 +53,7 @@ export function printDryRun(run: DryRun, out: { stdout: OutStream; stderr: OutSt
   }
   writeLine(out.stderr, out.paintErr("yellow", "dry run: nothing was sent"));
   writeLine(out.stderr, `  MAIL FROM:<${run.envelope.sender}>`);
-  for (const r of run.envelope.recipients) writeLine(out.stderr, `  RCPT TO:<${r.address}>  (${TYPE[r.type]})`);
+  for (const r of run.envelope.recipients) writeLine(out.stderr, `  RCPT TO:<${r.address}>  (${RECIPIENT_TYPES[r.type]})`);
   writeLine(out.stderr, `  message: ${run.message.length} bytes, on standard output`);
   out.stdout.write(run.message);
 }

@@ -7,8 +7,8 @@ import type { RecipientType, Smtp } from "../../index.js";
 import { parseAddressList } from "../../message/address-list.js";
 import { usageError } from "../cli-error.js";
 import { guarded } from "../options/connection.js";
-import { checkDataFlags, readData, type DataFlags } from "../options/data.js";
-import { applyMessage, type MessageFlags } from "../options/message.js";
+import { checkDataFlags, type DataFlags } from "../options/data.js";
+import { applyMessage, readInput, type MessageFlags } from "../options/message.js";
 import type { Profile } from "../options/profile.js";
 import { fromOption } from "../options/sourced.js";
 import { headerAddresses, withoutBcc, type HeaderAddresses } from "../message-headers.js";
@@ -30,7 +30,7 @@ export async function prepareOutgoing(smtp: Smtp, flags: MessageFlags & DataFlag
     const from = profile.values.from?.value ?? "";
     return { kind: "built", envelope: envelopeOf(from, flags), estimatedBytes };
   }
-  const read = await readData(flags.data, stdin);
+  const read = await readInput(flags.data, stdin);
   if (read.length === 0) throw usageError(`--data ${flags.data}: the message is empty`);
   let fromHeaders: HeaderAddresses | undefined;
   if (flags.readRecipients) guarded({ value: flags.data, source: `--data ${flags.data} (its headers)`, fromCommandLine: false }, () => (fromHeaders = headerAddresses(read)));
