@@ -79,6 +79,7 @@ async function capabilities(host: string, flags: CapabilitiesFlags, ctx: CliCont
     try {
       const caps = smtp.getServerCapabilities();
       const version = smtp.config("SSLNegotiatedVersion");
+      const cert = version === "" ? undefined : seen();
       return {
         server: smtp.getMailServer(),
         port: smtp.getMailPort(),
@@ -88,8 +89,8 @@ async function capabilities(host: string, flags: CapabilitiesFlags, ctx: CliCont
         startTls: version !== "" && !startTlsOffered ? "implicit TLS" : startTlsOffered || caps?.has("STARTTLS") ? "offered" : "not offered",
         tls: version === "" ? undefined : { version, cipher: smtp.config("SSLNegotiatedCipher") },
         certificates: certificateChain(smtp.getSSLServerCert()).map(certificateInfo),
-        certificateTrusted: version === "" ? null : seen()?.trusted ?? null,
-        certificateStatus: version === "" ? null : seen()?.status ?? null,
+        certificateTrusted: cert?.trusted ?? null,
+        certificateStatus: cert?.status ?? null,
         auth: [...(caps?.authMechanisms ?? [])],
         sizeLimit: caps?.sizeLimit,
       };

@@ -13,7 +13,6 @@ import type { OutStream } from "../output.js";
 /** A terminal's input: raw mode turns the echo off. */
 export type TtyInput = InStream & { setRawMode?: (raw: boolean) => unknown };
 
-
 /** what: "Password", or "OAuth token" for XOAUTH2 / OAUTHBEARER. */
 export async function promptPassword(user: string, input: TtyInput, out: OutStream, what = "Password"): Promise<string> {
   const setRaw = input.setRawMode;

@@ -5,6 +5,7 @@
  * when User is set), then sendCommand() for MAIL / RCPT, disconnect() (QUIT).
  */
 import { ErrorCode, SmtpError, type Smtp, type SmtpReply } from "../../index.js";
+import { isPositive } from "../../engine/reply.js";
 import { CliError, usageError } from "../cli-error.js";
 import { ExitCode } from "../exit-codes.js";
 import { toJson } from "../format.js";
@@ -83,8 +84,9 @@ async function envelopeCommands(smtp: Smtp, stage: QuitAfterStage, envelope: Cli
 }
 
 function record(report: QuitAfterReport, command: string, reply: SmtpReply): boolean {
-  const accepted = reply.code >= 200 && reply.code < 300;
-  report.replies.push({ command, reply: reply.raw.replace(/\r?\n$/, "").replace(/\r?\n/g, " / "), accepted, code: reply.code, enhancedStatus: reply.enhancedStatus });
+  const accepted = isPositive(reply);
+  // raw has no trailing CRLF: only the line breaks between lines are joined.
+  report.replies.push({ command, reply: reply.raw.replace(/\r?\n/g, " / "), accepted, code: reply.code, enhancedStatus: reply.enhancedStatus });
   return accepted;
 }
 
