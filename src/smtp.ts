@@ -12,7 +12,7 @@ import type { MessageObject } from "./component/mail-message.js";
 import { writeAtomically } from "./queue/queue-no-follow.js";
 import { clientOf, SmtpClient, type AttachmentOptions, type CallOptions, type TokenRefresher } from "./client/smtp-client.js";
 import { emitError } from "./client/client-events.js";
-import { mimeEntity, type ComposeExtras, type PreparedEntity, type RawRecipient } from "./component/compose.js";
+import { mimeEntity, type PreparedEntity, type RawRecipient } from "./component/compose.js";
 import type { ServerCapabilities } from "./engine/capabilities.js";
 import { argument } from "./engine/commands.js";
 import type { SmtpReply } from "./engine/reply.js";
@@ -86,7 +86,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
   constructor(options: SmtpOptions & SmtpHooks = {}) {
     super();
     this.#client = new SmtpClient(this, this);
-    this.#client.composeExtras = () => this.#composeExtras();
+    this.#client.prepared = () => this.#prepared;
     // Plain fields to the user (own, enumerable), kept on the client that uses them.
     const client = this.#client;
     Object.defineProperties(this, {
@@ -464,7 +464,7 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     const store = storeOf(this);
     const prepared = this.#prepared && this.#prepared.text === store.string("MessageText") ? this.#prepared : undefined;
     if (prepared) return serializeEntity(prepared.headers, prepared.body);
-    const entity = await mimeEntity(store, this.#composeExtras(), true);
+    const entity = await mimeEntity(store, this.#client.composeExtras(), true);
     if (!entity) throw new SmtpError(ErrorCode.InvalidValue, "there is no content to sign or encrypt");
     const chunks: Buffer[] = [];
     for await (const c of entity.body()) chunks.push(c as Buffer);
@@ -513,10 +513,6 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
     const items = storeOf(this).items("RecipientCerts");
     if (items.length === 0) throw new SmtpError(ErrorCode.InvalidValue, "no recipient certificate: addRecipientCert() first");
     return items.map((item, i) => certificatePem(String(item["Encoded"] ?? ""), `RecipientCertEncoded(${i})`));
-  }
-
-  #composeExtras(): ComposeExtras {
-    return { attachmentSource: (item) => this.#client.attachmentSource(item), prepared: this.#prepared };
   }
 
   #reportError(e: unknown): void {

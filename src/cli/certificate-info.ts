@@ -3,6 +3,7 @@
  * SHA-256 fingerprint; and what it takes to pin it (SSLAcceptServerCert).
  */
 import type { X509Certificate } from "node:crypto";
+import { distinguishedName } from "../transport/distinguished-name.js";
 import { table } from "./format.js";
 import type { Paint } from "./output.js";
 
@@ -30,8 +31,8 @@ export function certificateChain(cert: X509Certificate | undefined): X509Certifi
 
 export function certificateInfo(c: X509Certificate): CertificateInfo {
   return {
-    subject: dn(c.subject),
-    issuer: dn(c.issuer),
+    subject: distinguishedName(c.subject),
+    issuer: distinguishedName(c.issuer),
     validFrom: new Date(c.validFrom).toISOString(),
     validTo: new Date(c.validTo).toISOString(),
     daysLeft: Math.floor((new Date(c.validTo).getTime() - Date.now()) / 86_400_000),
@@ -42,10 +43,6 @@ export function certificateInfo(c: X509Certificate): CertificateInfo {
 }
 
 /** "C=DE\nCN=mail" -> "C=DE, CN=mail". */
-function dn(text: string): string {
-  return text.split(/\n/).filter((l) => l !== "").join(", ");
-}
-
 /** The rows subject / issuer / valid / names / sha256, aligned. */
 export function certificateRows(c: CertificateInfo, paint: Paint): string[] {
   const validity = c.daysLeft < 0 ? paint("red", `expired ${-c.daysLeft} days ago`) : c.daysLeft < 30 ? paint("yellow", `${c.daysLeft} days left`) : `${c.daysLeft} days left`;

@@ -8,7 +8,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { Readable } from "node:stream";
 import { TypedEmitter } from "tiny-typed-emitter";
-import { composeMessage, newStamp, previewHeaders, rawMessage, withEnvelope, type ComposedMessage, type ComposeExtras, type EnvelopeOverride, type MessageStamp, type RawRecipient } from "../component/compose.js";
+import { composeMessage, newStamp, previewHeaders, rawMessage, withEnvelope, type ComposedMessage, type ComposeExtras, type EnvelopeOverride, type MessageStamp, type PreparedEntity, type RawRecipient } from "../component/compose.js";
 import { applyMessage, type MessageObject } from "../component/mail-message.js";
 import type { AttachmentSource } from "../mime/index.js";
 import { logFailure, type SmtpLogger } from "./logger.js";
@@ -53,8 +53,8 @@ export class SmtpClient {
   tokenRefresher: TokenRefresher | undefined;
   /** Opens the stream sessions run on instead of TCP to MailServer. */
   connector: Connector | undefined;
-  /** Attachment sources and an S/MIME entity; the face that owns this client adds its S/MIME entity. */
-  composeExtras: () => ComposeExtras | undefined = () => ({ attachmentSource: (item) => this.attachmentSource(item), prepared: undefined });
+  /** The S/MIME entity sign() / encrypt() made, from the face that owns this client. */
+  prepared: () => PreparedEntity | undefined = () => undefined;
   /** Gets each method's failure as an error record (the `logger` option); the events reach it from the face. */
   logger: SmtpLogger | undefined;
   /** MAIL FROM / RCPT TO given apart from the headers (a message object's `envelope`); a message property like the others. */
@@ -268,6 +268,11 @@ export class SmtpClient {
     return this.#attachmentSources.get(item);
   }
 
+  /** What compose needs beyond the properties: the attachment sources and the S/MIME entity. */
+  composeExtras(): ComposeExtras {
+    return { attachmentSource: (item) => this.attachmentSource(item), prepared: this.prepared() };
+  }
+
   /** Sets a message object (smtp.send(message), pool.send(message)): the message properties are reset first. */
   setMessage(message: MessageObject): void {
     this.envelope = applyMessage(this, message, () => this.resetHeaders());
@@ -375,11 +380,11 @@ export class SmtpClient {
     const store = this.store;
     const extras = this.composeExtras();
     const inputs: unknown[] = MESSAGE_PROPERTIES.map((name) => store.get(name));
-    inputs.push(store.setting("Charset"), store.setting("MaxHeaderLength"), extras?.prepared);
+    inputs.push(store.setting("Charset"), store.setting("MaxHeaderLength"), extras.prepared);
     for (const coll of ["MessageRecipients", "Attachments"] as const) {
       const items = store.items(coll);
       inputs.push(items.length);
-      for (const item of items) inputs.push(...Object.values(item), extras?.attachmentSource(item));
+      for (const item of items) inputs.push(...Object.values(item), extras.attachmentSource(item));
     }
     return inputs;
   }

@@ -8,6 +8,7 @@
  * store had it, and only the signer loader uses it.
  */
 import { createHash, X509Certificate } from "node:crypto";
+import { distinguishedName } from "../transport/distinguished-name.js";
 import { inspect } from "node:util";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { CertStoreType } from "../transport/cert-store-types.js";
@@ -23,10 +24,6 @@ function ipworksDate(d: Date): string {
 }
 
 /** Node's "C=US\nO=Example\nCN=x" as IP*Works writes a distinguished name: "C=US, O=Example, CN=x". */
-function distinguishedName(nodeName: string): string {
-  return nodeName.split("\n").filter((l) => l !== "").join(", ");
-}
-
 function thumbprint(der: Buffer, algorithm: string): string {
   return createHash(algorithm).update(der).digest("hex").toUpperCase();
 }

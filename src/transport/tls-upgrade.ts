@@ -11,6 +11,7 @@
  * false`, and the authenticator refuses to send credentials over it.
  */
 import { X509Certificate } from "node:crypto";
+import { distinguishedName } from "./distinguished-name.js";
 import type { Duplex } from "node:stream";
 import { isIP } from "node:net";
 import { checkServerIdentity, connect as tlsConnect, rootCertificates, type PeerCertificate, type SecureVersion, type TLSSocket } from "node:tls";
@@ -154,8 +155,8 @@ export function startTls(socket: Duplex, opts: TlsOptions): Promise<TlsResult> {
 function verify(tls: TLSSocket, peer: X509Certificate | undefined, detail: PeerCertificate, opts: TlsOptions): ServerCertificateCheck {
   const base = {
     certEncoded: peer ? Buffer.from(peer.raw) : Buffer.alloc(0),
-    certSubject: peer ? oneLine(peer.subject) : "",
-    certIssuer: peer ? oneLine(peer.issuer) : "",
+    certSubject: peer ? distinguishedName(peer.subject) : "",
+    certIssuer: peer ? distinguishedName(peer.issuer) : "",
   };
   if (!peer) return { ...base, status: "the server sent no certificate", accept: false, verified: false };
   let status = "OK";
@@ -254,8 +255,4 @@ function handshakeError(err: Error, host: string, hasClientCert: boolean): SmtpE
     hint: certRequired && !hasClientCert ? "the server may require a client certificate: set SSLCertStore / SSLCertStoreType" : undefined,
     cause: err,
   });
-}
-
-function oneLine(dn: string): string {
-  return dn.split("\n").filter(Boolean).join(", ");
 }
