@@ -18,15 +18,15 @@ for (const [format, project] of [["esm", "tsconfig.esm.json"], ["cjs", "tsconfig
 // Each output folder states its own module format so Node never guesses.
 writeFileSync(join(out, "esm/package.json"), JSON.stringify({ type: "module" }) + "\n");
 writeFileSync(join(out, "cjs/package.json"), JSON.stringify({ type: "commonjs" }) + "\n");
-// src/smime/sync-require.ts resolves from the working directory, which serves the sources only:
+// src/sync-require.ts resolves from the working directory, which serves the sources only:
 // each output gets the require() that resolves from the package itself.
 const syncRequire = {
   esm: 'import { createRequire } from "node:module";\nexport const syncRequire = createRequire(import.meta.url);\n',
   cjs: '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.syncRequire = require;\n',
 };
 for (const [format, body] of Object.entries(syncRequire)) {
-  const file = join(out, format, "smime", "sync-require.js");
-  writeFileSync(file, `// Written by scripts/build.mjs for this output (see src/smime/sync-require.ts).\n${body}`);
+  const file = join(out, format, "sync-require.js");
+  writeFileSync(file, `// Written by scripts/build.mjs for this output (see src/sync-require.ts).\n${body}`);
   rmSync(`${file}.map`, { force: true });
 }
 // The declarations use Node's types (Buffer, streams, X509Certificate). TypeScript 6+ defaults

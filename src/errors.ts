@@ -55,6 +55,8 @@ const CODES = {
   AuthMechanismNotApplicable: { code: 623, meaning: "The AuthMechanism value does not apply to SMTP (3 APOP is a POP3 command; 6 Kerberos / GSSAPI is not supported).", retry: "permanent" },
   AuthNotOffered: { code: 624, meaning: "User is set but the server does not offer AUTH (on many servers AUTH appears only after STARTTLS).", retry: "permanent" },
   OAuthToken: { code: 625, meaning: "The OAuth2 token provider got no access token: the token endpoint could not be reached, refused the refresh token or client (invalid_grant, invalid_client), or answered without one. The mail server was not sent a token.", retry: "depends" },
+  QueueBackend: { code: 630, meaning: "The Redis outbox could not be used: bullmq or ioredis is not installed, Redis could not be reached, refused the credentials or the TLS handshake, or did not answer in time; the hint names which. Nothing was queued or sent.", retry: "depends" },
+  QueueJobTooLarge: { code: 631, meaning: "The composed message is larger than QueueMaxJobSize, the most a Redis job may hold; nothing was queued.", retry: "permanent" },
   WouldBlock: { code: 10035, meaning: "The socket operation would block (EWOULDBLOCK / EAGAIN): the system had no resources for it at that moment.", retry: "transient" },
   AddressInUse: { code: 10048, meaning: "The local address is already in use: another socket holds LocalPort (with LocalHost); leave LocalPort 0 or choose a free port.", retry: "depends" },
   ConnectionAborted: { code: 10053, meaning: "The connection was aborted by the local system (ECONNABORTED), e.g. a network change or a firewall on this host.", retry: "transient" },

@@ -15,6 +15,7 @@ export type { MailMessage, MailAttachment, MessageObject, AddressInput, AddressL
 export { Certificate } from "./smime/certificate.js";
 export type { EncodedCertificate } from "./smime/cert-encoding.js";
 export type { QueueResult } from "./queue/queue-processor.js";
+export type { QueueWorker } from "./queue/redis/queue-worker.js";
 export { QUEUE_FORMAT_VERSION } from "./queue/queue-file.js";
 export { SmtpPool, type SmtpPoolOptions, type PoolMessage, type PoolEvents } from "./pool/smtp-pool.js";
 export { SmtpError, ErrorCode, ERROR_CODES, isSmtpError, type ErrorCodeDoc, type SmtpErrorDetails } from "./errors.js";

@@ -22,6 +22,8 @@ import type { SmtpEvents } from "./events.js";
 import { enqueue } from "./queue/enqueue.js";
 import { processQueue } from "./queue/process-queue.js";
 import type { QueueResult } from "./queue/queue-processor.js";
+import type { QueueWorker } from "./queue/redis/queue-worker.js";
+import { startQueueWorker } from "./queue/redis/redis-worker.js";
 import { applyOptions } from "./schema/apply-options.js";
 import type { ConfigString, GeneratedAccessors, ItemListOf, SmtpOptions } from "./schema/accessor-types.js";
 import type { ItemCodec, ItemRecord } from "./schema/item-views.js";
@@ -334,18 +336,33 @@ export class Smtp extends TypedEmitter<SmtpEvents> {
    * IP*Works Queue(): writes the current message with its envelope to a new
    * `.queued` file in `dir` (which must exist) and returns its path. The file
    * appears complete or not at all; a message stream is copied, not buffered.
+   * Given a Redis URL (`redis://[[user]:password@]host[:port][/db][?queue=name]`,
+   * `rediss://` for TLS), it stores the message in a new BullMQ job of that
+   * queue instead and returns the job's id (needs the optional peers bullmq
+   * and ioredis; see docs/queue.md).
    */
   queue(dir: string): Promise<string> {
     return enqueue(this.#client, dir);
   }
 
   /**
-   * IP*Works ProcessQueue(): sends every due file in `dir` through an
-   * SmtpPool built from this object (QueueConnections, QueueRateLimit) and
-   * files each outcome (see docs/queue.md). Fires QueueProgress per file.
+   * IP*Works ProcessQueue(): sends every due file in `dir` (or every due job
+   * of a Redis queue, given its URL) through an SmtpPool built from this
+   * object (QueueConnections, QueueRateLimit) and files each outcome (see
+   * docs/queue.md). Fires QueueProgress per file or job.
    */
   processQueue(dir: string, opts: CallOptions = {}): Promise<QueueResult> {
     return this.#client.run(opts, (signal) => processQueue(this.#client, dir, signal));
+  }
+
+  /**
+   * A long-running worker on a Redis queue: sends jobs as they arrive, with
+   * this object's configuration as it is now, until `close()` on the handle
+   * (which lets the jobs in flight finish). Resolves once Redis answered;
+   * fires QueueProgress per job. The object stays free for other calls.
+   */
+  startQueueWorker(url: string): Promise<QueueWorker> {
+    return startQueueWorker(this.#client, url);
   }
 
   /** Clears the message properties (SendTo, Cc, Subject, MessageText, MessageRecipients, ...); the connection stays. */

@@ -1,6 +1,7 @@
 /**
  * IP*Works Queue(): the client's current message, composed and signed as it
- * would be sent, written with its envelope to a new `.queued` file.
+ * would be sent, written with its envelope to a new `.queued` file, or to a
+ * new job of a Redis queue for a redis:// URL (redis/redis-enqueue.ts).
  */
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
@@ -8,9 +9,12 @@ import type { SmtpClient } from "../client/smtp-client.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import { newQueueId } from "./queue-claims.js";
 import { fileError, QUEUE_FORMAT_VERSION, writeQueueFile } from "./queue-file.js";
+import { enqueueRedis } from "./redis/redis-enqueue.js";
+import { isRedisUrl } from "./redis/redis-url.js";
 
-/** Returns the new file's path; the file appears complete or not at all, and a message stream is copied, not buffered. */
+/** Returns the new file's path (or job id); the file appears complete or not at all, and a message stream is copied, not buffered. */
 export async function enqueue(client: SmtpClient, dir: string): Promise<string> {
+  if (isRedisUrl(dir)) return enqueueRedis(client, dir);
   const stat = await fsp.stat(dir).catch((e: unknown) => {
     throw fileError(`the queue directory ${dir} does not exist`, e);
   });

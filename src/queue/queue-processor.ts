@@ -11,9 +11,9 @@
  */
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
-import type { RecipientResult } from "../engine/transaction.js";
 import { ErrorCode, SmtpError } from "../errors.js";
 import type { SmtpPool } from "../pool/smtp-pool.js";
+import { classify, failedAttempt } from "./attempt-outcome.js";
 import { claim, listQueued, ownerId, reclaimStale } from "./queue-claims.js";
 import { stateName } from "./queue-names.js";
 import { fileError, messageStream, readEnvelope, writeQueueFile, type QueueEnvelope, type RecipientFailure } from "./queue-file.js";
@@ -91,26 +91,6 @@ async function assertDirectory(dir: string): Promise<void> {
   if (!stat.isDirectory()) throw new SmtpError(ErrorCode.CannotOpenFile, `${dir} is not a directory`);
 }
 
-/**
- * Failures of our own set-up (no MailServer, TLS, AUTH, proxy, bad settings)
- * and a relay that cannot be reached at all (as IP*Works' ProcessQueue
- * aborts): no message is at fault, so every file stays as it was, no
- * attempt is counted, and the run stops with the error.
- */
-function isSetupError(err: SmtpError): boolean {
-  const c = err.code;
-  return c === ErrorCode.NoMailServer || c === ErrorCode.Firewall || c === ErrorCode.InvalidValue || c === ErrorCode.UnknownSetting
-    || (c >= 270 && c <= 299) || (c >= 620 && c <= 629) || unreachable(err);
-}
-
-/** The relay could not be reached: nothing answered (refused, no route, no such host, or no TCP connection in time). */
-function unreachable(err: SmtpError): boolean {
-  const c = err.code;
-  if (c === ErrorCode.ConnectionRefused || c === ErrorCode.NoRoute || c === ErrorCode.HostNotFound) return true;
-  // A timeout before any reply was awaited is the TCP connect's; one waiting for a reply names its command.
-  return c === ErrorCode.TimedOut && err.command === undefined && err.lastReply === undefined;
-}
-
 async function processFile(dir: string, name: string, owner: string, pool: SmtpPool, settings: QueueSettings, signal: AbortSignal | undefined): Promise<{ status: QueueFileStatus; detail: string } | undefined> {
   // Not due yet: look without claiming.
   const peek = await readEnvelope(join(dir, name)).catch(() => undefined);
@@ -154,31 +134,14 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
       detail = sent.reply;
     } catch (e) {
       const err = SmtpError.from(e);
-      // Checked first: a message sent in full may have been delivered, also when
-      // an abort cut off its verdict. It is filed for an operator (attempt
-      // counted), never put back for a blind resend.
-      if (err.deliveryUnknown) {
+      const outcome = failedAttempt(err, remaining, done, signal?.aborted === true);
+      if (outcome.kind === "unknown") {
+        // Filed for an operator (attempt counted), never put back for a blind resend.
         for (const r of remaining) newlyFailed.push({ address: r.address, reply: err.message });
-      } else if (signal?.aborted || err.code === ErrorCode.Interrupted || isSetupError(err)) {
-        // Not this message's fault and not sent in full: back as it was, no attempt counted.
+      } else if (outcome.kind === "putBack") {
         await moveClaim(claimed.path, join(dir, name));
         throw signal?.aborted ? signal.reason : err;
-      } else if (err.code === ErrorCode.Protocol && err.recipient !== undefined) {
-        // A refusal a StopOn setting stops on (as send() does): nobody gets this message now. A
-        // permanent one fails it for every remaining recipient; a transient one defers it whole.
-        if (!err.isTransient()) {
-          const refused = err.recipient.toLowerCase();
-          const reply = err.lastReply ?? err.message;
-          for (const r of remaining) {
-            newlyFailed.push({ address: r.address, reply: r.address.toLowerCase() === refused ? reply : `not sent: ${err.recipient} was refused (${reply}) and the StopOn setting for its type stops the message` });
-          }
-        }
-      } else if (err.recipientResults) {
-        // The message was not taken, so "accepted" recipients still wait; refused ones are final.
-        classify(err.recipientResults.map((r) => ({ ...r, accepted: false, transient: r.accepted || r.transient })), done, newlyFailed);
-      } else if (!err.isTransient()) {
-        for (const r of remaining) newlyFailed.push({ address: r.address, reply: err.lastReply ?? err.message });
-      }
+      } else newlyFailed.push(...outcome.newlyFailed);
       detail = err.message;
       overall = err;
     }
@@ -216,13 +179,6 @@ async function processFile(dir: string, name: string, owner: string, pool: SmtpP
     await moveClaim(claimed.path, join(dir, stateName(id, "sent")));
   } else await removeClaim(claimed.path);
   return { status: allFailed.length ? "partial" : "sent", detail };
-}
-
-function classify(results: readonly Pick<RecipientResult, "address" | "accepted" | "transient" | "reply">[], done: Set<string>, failed: RecipientFailure[]): void {
-  for (const r of results) {
-    if (r.accepted) done.add(r.address.toLowerCase());
-    else if (!r.transient) failed.push({ address: r.address, reply: r.reply });
-  }
 }
 
 function original(e: QueueEnvelope, lower: string): string {

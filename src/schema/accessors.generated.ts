@@ -636,8 +636,18 @@ export interface SmtpSettings {
   OutBufferSize?: number;
   /** A .sending claim older than this belongs to a worker that died: processQueue() takes it back. Keep it well above the time one message takes. */
   QueueClaimTimeout?: number;
+  /** Messages one processQueue() run or queue worker works on at once (files claimed, or Redis jobs taken); 0: twice QueueConnections. */
+  QueueConcurrency?: number;
   /** Connections processQueue() opens at most (through an SmtpPool). */
   QueueConnections?: number;
+  /** Redis queue: messages all workers of the queue together start at most per QueueGlobalRateInterval (BullMQ's limiter, in windows fine enough that no sliding interval sees more than 1 % or one message above it); 0: no limit. Give every worker the same value. */
+  QueueGlobalRateLimit?: number;
+  /** Redis queue: the interval QueueGlobalRateLimit counts in. */
+  QueueGlobalRateInterval?: number;
+  /** Redis queue: a worker's lock on a job lasts this long and is renewed halfway while it works; the job of a worker that died is taken back by another one after at most about twice this. */
+  QueueLockDuration?: number;
+  /** Redis queue: the largest composed message queue() stores in a job, in bytes; a larger one is refused (631). A job lives in Redis memory whole. */
+  QueueMaxJobSize?: number;
   /** Attempts before a transiently failing queued message is moved to .failed. */
   QueueMaxAttempts?: number;
   /** Messages per second processQueue() starts at most, across its connections; 0: no limit. */

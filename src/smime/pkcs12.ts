@@ -20,7 +20,7 @@ import type * as Asn1js from "asn1js";
 import type * as Pkijs from "pkijs";
 import { SmtpError } from "../errors.js";
 import { OID, invalid, toArrayBuffer, toBuffer } from "./der.js";
-import { syncRequire } from "./sync-require.js";
+import { syncRequire } from "../sync-require.js";
 
 /** PKI.js and asn1js, loaded on the first PKCS#12 read (see sync-require.ts). */
 let libraries: { asn1js: typeof Asn1js; pkijs: typeof Pkijs } | undefined;
