@@ -16,7 +16,12 @@ interface Producer {
 
 const producers = new Map<string, Promise<Producer>>();
 
-/** Runs `work` with the queue of `target`, connecting first when needed. */
+/**
+ * Runs `work` with the queue of `target`, connecting first when needed.
+ * While the connection is down (a Redis restart) `work` is tried again
+ * until `timeoutMs` has passed: it must be idempotent (an add with a fixed
+ * job id is: BullMQ stores a job id once).
+ */
 export async function withProducer<T>(target: RedisTarget, url: string, timeoutMs: number, work: (queue: Queue) => Promise<T>): Promise<T> {
   let pending = producers.get(url);
   if (!pending) {
@@ -28,13 +33,31 @@ export async function withProducer<T>(target: RedisTarget, url: string, timeoutM
   const producer = await pending;
   producer.busy++;
   setReferenced(producer.client, true);
+  const deadline = Date.now() + timeoutMs;
   try {
-    return await work(producer.queue);
-  } catch (e) {
-    throw redisError(target, e, timeoutMs);
+    for (;;) {
+      try {
+        return await work(producer.queue);
+      } catch (e) {
+        if (producer.client.status === "ready" || Date.now() >= deadline) throw redisError(target, e, timeoutMs);
+        await untilReady(producer.client, Math.min(250, deadline - Date.now()));
+      }
+    }
   } finally {
     if (--producer.busy === 0) setReferenced(producer.client, false);
   }
+}
+
+function untilReady(client: RedisClient, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(ms, 0));
+    client.once("ready", done);
+  });
 }
 
 async function openProducer(target: RedisTarget, timeoutMs: number): Promise<Producer> {
