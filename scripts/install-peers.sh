@@ -6,6 +6,7 @@
 #   python3-aiosmtpd  aiosmtpd for /usr/bin/python3 (spec/support/peers/aiosmtpd-peer.py)
 #   microsocks        SOCKS5 proxy (spec/support/proxies.ts, spec/integration/proxy.spec.ts)
 #   tinyproxy         HTTP CONNECT proxy (spec/support/proxies.ts, spec/integration/proxy.spec.ts)
+#   redis-server      private Redis instances for the BullMQ outbox (spec/support/peers/redis.ts)
 #   openssl           the CLI that checks S/MIME independently (spec/integration/smime.spec.ts), with
 #                     its legacy provider (RC2 PKCS#12): part of libssl3 up to Debian 12, the package
 #                     openssl-provider-legacy from Debian 13 on (installed when apt knows it)
@@ -15,11 +16,12 @@
 # packages and exits 1. Never starts or configures a system mail service:
 # postfix is pre-seeded with "No configuration" and the tests run private
 # instances from temporary directories; likewise the proxies run as private
-# processes, and a tinyproxy system service that the package starts is stopped
-# and disabled again.
+# processes, and the tinyproxy and redis-server system services that the
+# packages start are stopped and disabled again (Redis runs per test from a
+# temp dir on a port picked at run time).
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules python3-aiosmtpd microsocks tinyproxy openssl)
+PACKAGES=(postfix sasl2-bin libsasl2-modules python3-aiosmtpd microsocks tinyproxy redis-server openssl)
 LEGACY_PACKAGE=openssl-provider-legacy
 sasl_dir() { # Cyrus SASL plugin directory (multiarch; x86_64 on CI)
   local d
@@ -44,6 +46,7 @@ missing() {
   fi
   [[ -x /usr/bin/microsocks ]] || what+=("/usr/bin/microsocks")
   [[ -x /usr/bin/tinyproxy ]] || what+=("/usr/bin/tinyproxy")
+  [[ -x /usr/bin/redis-server ]] || what+=("/usr/bin/redis-server")
   if ! command -v openssl >/dev/null 2>&1; then
     what+=("openssl")
   elif ! openssl list -providers -provider legacy >/dev/null 2>&1; then
@@ -91,9 +94,26 @@ if ! openssl list -providers -provider legacy >/dev/null 2>&1 && apt-cache show 
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$LEGACY_PACKAGE"
 fi
 
-# The tests run their own tinyproxy; the system service the package may have started is not wanted.
+# The tests run their own tinyproxy and redis-server; the system services the packages may have started are not wanted.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
   "${SUDO[@]}" systemctl disable --now tinyproxy >/dev/null 2>&1 || true
+  "${SUDO[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+# Without systemd the package's init script starts redis-server on 127.0.0.1:6379: stop that one
+# through the init script (it stops only the PID in its pidfile, no other redis-server).
+system_redis_listening() {
+  if command -v ss >/dev/null 2>&1; then
+    "${SUDO[@]}" ss -Hltnp 'sport = :6379' 2>/dev/null | grep -q '"redis-server"'
+  else
+    [[ -s /run/redis/redis-server.pid ]] && kill -0 "$(cat /run/redis/redis-server.pid)" 2>/dev/null
+  fi
+}
+if system_redis_listening; then
+  if command -v service >/dev/null 2>&1; then
+    "${SUDO[@]}" service redis-server stop >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/redis-server ]]; then
+    "${SUDO[@]}" /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+  fi
 fi
 
 need="$(missing)"
