@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { promises as fsp } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, SmtpError } from "../../src/errors.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import type { Smtp } from "../../src/smtp.js";
+import { copyBuiltPackage } from "../support/built-package.js";
 import { processWith, queueClient, rejectsWith, waitFor } from "../support/client.js";
 import { liveBytes } from "../support/memory.js";
 import { startSmtpServer, type Harness, type Hooks } from "../support/smtp-server-harness.js";
@@ -147,30 +148,8 @@ let workerEntry: Promise<string> | undefined;
  * in the same work tree deletes dist/ first and would pull it away mid-test.
  */
 function builtPackage(): Promise<string> {
-  workerEntry ??= copyBuiltPackage();
+  workerEntry ??= copyBuiltPackage(PROJECT, root).then((dir) => join(dir, "index.js"));
   return workerEntry;
-}
-
-async function copyBuiltPackage(): Promise<string> {
-  const esm = join(PROJECT, "dist", "esm");
-  const marker = join(esm, "package.json"); // scripts/build.mjs writes it last
-  const pkg = join(root, "pkg");
-  mkdirSync(pkg);
-  // Bare imports (tiny-typed-emitter, iconv-lite, ...) resolve through the project's node_modules.
-  symlinkSync(join(PROJECT, "node_modules"), join(pkg, "node_modules"), "dir");
-  const deadline = Date.now() + 20_000;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const before = statSync(marker).mtimeMs;
-      const copy = join(pkg, `esm-${attempt}`);
-      cpSync(esm, copy, { recursive: true });
-      if (statSync(marker).mtimeMs === before && statSync(join(copy, "package.json")).isFile()) return join(copy, "index.js");
-    } catch {
-      // dist/ is missing or being rebuilt: try again.
-    }
-    if (Date.now() > deadline) throw new Error(`no complete build in ${esm}: run \`npm run build\` first`);
-    await sleep(250);
-  }
 }
 
 /** Starts a worker process and waits until it has loaded smtpkit and waits for "go". */

@@ -54,6 +54,11 @@ export interface Hooks {
    * (the client's verdict is lost). Asked before endOfData; counted in heldVerdicts.
    */
   holdVerdict?(m: { messageId: string; rcptTo: string[] }): boolean;
+  /**
+   * The whole message arrived and is recorded as received (the server took
+   * it); its 250 is sent this many ms later, so a client can die before it.
+   */
+  verdictDelayMs?(m: { messageId: string; rcptTo: string[] }): number;
 }
 
 export interface HarnessOptions {
@@ -455,7 +460,9 @@ function createHarness(opts: HarnessOptions): Harness & Pending {
           remoteAddress: session.remoteAddress,
           at: performance.now(),
         });
-        callback(null, "OK: queued as test");
+        const delay = h.hooks.verdictDelayMs?.({ messageId, rcptTo }) ?? 0;
+        if (delay > 0) setTimeout(() => callback(null, "OK: queued as test"), delay);
+        else callback(null, "OK: queued as test");
       });
       stream.on("error", () => {
         // The client went away mid-message: nothing was received.

@@ -78,7 +78,8 @@ export async function openRedis(target: RedisTarget, role: RedisRole, timeoutMs:
     await Promise.race([client.ping(), deadline]);
   } catch (e) {
     client.disconnect();
-    throw redisError(target, e instanceof SmtpError && e.code === ErrorCode.TimedOut ? (lastError ?? e) : e, timeoutMs);
+    // connect() reports only "Connection is closed"; the "error" event before it says why (refused, NOAUTH, TLS).
+    throw redisError(target, lastError ?? e, timeoutMs);
   } finally {
     clearTimeout(timer);
   }

@@ -33,8 +33,12 @@ interface Run {
   /** Each finished job: a drain lists them, a long-running worker only counts them (its memory must not grow). */
   record: (status: JobOutcome["status"], id: string) => void;
   inFlight: number;
-  /** Set when BullMQ found no job to take since the last one started. */
+  /** Jobs whose processor returned, by id, until BullMQ has filed them (completed, failed or back for a retry). */
+  settling: Map<string, number>;
+  /** BullMQ has looked for a job and found none at least once. */
   drained: boolean;
+  /** Jobs started so far ("active"): a job handed over with the last one's outcome starts without a fetch. */
+  started: number;
   /** Called after each job and on "drained". */
   onIdle: () => void;
   /** What to do with an attempt that did not count. */
@@ -58,17 +62,18 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
     bullmq,
     record: () => undefined,
     inFlight: 0,
+    settling: new Map(),
     drained: false,
+    started: 0,
     onIdle: () => undefined,
     onPutBack: async () => undefined,
   };
   const ctx = { bullmq, pool, lockMs, signal };
   const processor = async (job: MessageJob, token?: string): Promise<JobOutcome> => {
     run.inFlight++;
-    run.drained = false;
+    const id = job.id ?? "?";
     try {
       const outcome = await attemptJob(job, token ?? "", ctx);
-      const id = job.id ?? "?";
       run.record(outcome.status, id);
       const event: QueueProgressEvent = { file: id, index: ++index, total: Math.max(total(), index), status: outcome.status, detail: outcome.detail };
       client.events.emit("QueueProgress", event);
@@ -80,8 +85,8 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
       if (outcome.fail) throw outcome.fail;
       return outcome;
     } finally {
+      run.settling.set(id, Date.now());
       run.inFlight--;
-      run.onIdle();
     }
   };
   run.worker = new bullmq.Worker<MessageJobData, JobOutcome>(target.queueName, processor, {
@@ -93,6 +98,13 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
     maxStalledCount: MAX_STALLS,
     ...(rate > 0 ? { limiter: limiterWindow(rate, store.int("QueueGlobalRateInterval") * 1000) } : {}),
   });
+  const filed = (job: MessageJob | undefined): void => {
+    if (job?.id !== undefined) run.settling.delete(job.id);
+    run.onIdle();
+  };
+  run.worker.on("completed", filed);
+  run.worker.on("failed", filed);
+  run.worker.on("active", () => run.started++);
   run.worker.on("drained", () => {
     run.drained = true;
     run.onIdle();
@@ -124,9 +136,17 @@ export async function drainRedisQueue(client: SmtpClient, url: string, signal: A
       const check = async (): Promise<void> => {
         if (checking || !run.drained || run.inFlight > 0) return;
         checking = true;
+        const started = run.started;
         try {
+          // A job BullMQ did not report filed (a put-back, a failed write) is looked up once it has had a moment.
+          for (const [id, at] of run.settling) {
+            if (Date.now() - at > 1000 && (await queue.getJobState(id)) !== "active") run.settling.delete(id);
+          }
+          if (run.settling.size > 0) return;
           // "drained" also comes while the rate limit holds jobs back: done only when none waits.
-          if ((await queue.getJobCountByTypes("wait", "prioritized")) === 0 || (await queue.isPaused())) resolve();
+          const idle = (await queue.getJobCountByTypes("wait", "prioritized")) === 0 || (await queue.isPaused());
+          // A job filed for a retry without delay comes straight back to this worker: then it started meanwhile.
+          if (idle && run.started === started && run.inFlight === 0) resolve();
         } finally {
           checking = false;
         }
