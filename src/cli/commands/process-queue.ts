@@ -89,7 +89,8 @@ async function watchQueue(url: string, flags: ProcessQueueFlags, ctx: CliContext
   if (flags.trace) attachTrace(smtp, ctx.stderr, io.paintErr);
   smtp.on("QueueProgress", (e) => {
     const detail = e.detail.replace(/\r?\n/g, " / ");
-    writeLine(ctx.stdout, flags.json ? toJson({ job: e.file, status: e.status, detail }) : `${styled(e.status, io.paintOut)} ${e.file} ${detail}`);
+    // JSON Lines: one object per job, for log shippers.
+    writeLine(ctx.stdout, flags.json ? JSON.stringify({ job: e.file, status: e.status, detail }) : `${styled(e.status, io.paintOut)} ${e.file} ${detail}`);
   });
   smtp.on("Error", (e) => writeLine(ctx.stderr, `${io.paintErr("yellow", "warning")} ${e.errorCode}: ${e.description}`));
   const worker = await smtp.startQueueWorker(url);
