@@ -142,12 +142,17 @@ export const METHODS = [
   {
     name: "queue",
     signature: "queue(dir: string): Promise<string>",
-    doc: "IP*Works Queue(): writes the current message with its envelope to a new `.queued` file in `dir` (which must exist; 302 otherwise) and returns its path. The file is written under a temporary name, fsynced and renamed, so it appears complete or not at all; a message stream is copied, never held in memory. Format and life cycle: [queue.md](queue.md).",
+    doc: "IP*Works Queue(): writes the current message with its envelope to a new `.queued` file in `dir` (which must exist; 302 otherwise) and returns its path. The file is written under a temporary name, fsynced and renamed, so it appears complete or not at all; a message stream is copied, never held in memory. Format and life cycle: [queue.md](queue.md). Given a Redis URL (`redis://[[user]:password@]host[:port][/db][?queue=name]`, `rediss://` for TLS) it stores the composed message in a new BullMQ job of that queue and returns the job's id (optional peers bullmq and ioredis; 630 when Redis cannot be used, 631 above QueueMaxJobSize): [queue.md](queue.md#beyond-one-machine-the-outbox-on-redis).",
   },
   {
     name: "processQueue",
     signature: `processQueue(dir: string, ${CALL_OPTIONS}): Promise<{ sent: string[], deferred: string[], failed: string[], partial: string[] }>`,
-    doc: "IP*Works ProcessQueue(): sends every due `.queued` file through an SmtpPool built from this object (config QueueConnections, QueueRateLimit). Each file is claimed by an atomic rename; delivered files are deleted (or kept as `.sent` with KeepQueue), transient failures go back with a retry count and a next-attempt time (QueueRetryDelay, doubling, up to QueueMaxAttempts), permanent ones become `.failed` with an `.errors` file; each recipient's outcome is kept, so a retry goes only to those still pending. Fires QueueProgress per file.",
+    doc: "IP*Works ProcessQueue(): sends every due `.queued` file through an SmtpPool built from this object (config QueueConnections, QueueRateLimit). Each file is claimed by an atomic rename; delivered files are deleted (or kept as `.sent` with KeepQueue), transient failures go back with a retry count and a next-attempt time (QueueRetryDelay, doubling, up to QueueMaxAttempts), permanent ones become `.failed` with an `.errors` file; each recipient's outcome is kept, so a retry goes only to those still pending. Fires QueueProgress per file. Given a Redis URL, it sends every due job of that queue the same way (BullMQ: retries with back-off, the failed set, a global rate limit across workers) and returns job ids.",
+  },
+  {
+    name: "startQueueWorker",
+    signature: "startQueueWorker(url: string): Promise<{ url: string, close(): Promise<void>, closed: Promise<void>, counts: { sent, deferred, failed, partial } }>",
+    doc: "A long-running worker on a Redis queue: sends jobs as they arrive, with this object's configuration as it is at the call, until `close()` (which lets the jobs in flight finish). Resolves once Redis answered (630 otherwise); fires QueueProgress per job; the object stays free for other calls. A dead worker's jobs are taken back by the others; a message whose verdict was lost is filed as delivery unknown, never resent. See [queue.md](queue.md#beyond-one-machine-the-outbox-on-redis).",
   },
   {
     name: "setMessageStream",

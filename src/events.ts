@@ -75,9 +75,9 @@ export interface RecipientStatusEvent {
   readonly reply: string;
 }
 
-/** QueueProgress: processQueue() finished with one file. */
+/** QueueProgress: processQueue() or a queue worker finished with one file or Redis job. */
 export interface QueueProgressEvent {
-  /** The queue file (its .queued name). */
+  /** The queue file (its .queued name), or the Redis job's id. */
   readonly file: string;
   /** 1-based position among the files found, and their number. */
   readonly index: number;
@@ -148,7 +148,7 @@ export const EVENTS = [
   {
     name: "QueueProgress",
     fields: "{ file: string, index: number, total: number, status: \"sent\" | \"deferred\" | \"failed\" | \"partial\", detail: string }",
-    doc: "processQueue() finished with one file (message `index` of `total`): the outcome and the server's reply or the error.",
+    doc: "processQueue() or a queue worker finished with one file or Redis job (`file` is the file name or the job id; `index` of `total`, the messages waiting when the run started): the outcome and the server's reply or the error.",
   },
   {
     name: "RecipientStatus",
