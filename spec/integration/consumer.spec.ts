@@ -27,6 +27,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedis, type RedisPeer } from "../support/peers/redis.js";
 import { startSmtpServer, type Harness } from "../support/smtp-server-harness.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -39,6 +40,7 @@ interface Manifest {
   name: string;
   files: string[];
   dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
 }
 
 let tmp = "";
@@ -56,7 +58,7 @@ function write(dir: string, files: Record<string, string>): void {
 /** The folders under node_modules (relative to ROOT) of `names` and everything they depend on, as Node would find them from ROOT. */
 function dependencyDirs(names: string[]): string[] {
   const found = new Set<string>();
-  const visit = (name: string, from: string): void => {
+  const visit = (name: string, from: string, optional = false): void => {
     // Node's lookup: <dir>/node_modules/<name> from the requiring package up to ROOT.
     for (let dir = from; ; dir = dirname(dir)) {
       const candidate = join(dir, "node_modules", name);
@@ -66,9 +68,14 @@ function dependencyDirs(names: string[]): string[] {
         found.add(rel);
         const manifest = JSON.parse(readFileSync(join(candidate, "package.json"), "utf8")) as Manifest;
         for (const dep of Object.keys(manifest.dependencies ?? {})) visit(dep, candidate);
+        // npm resolves optional dependencies too (msgpackr's native helper); those not installed here (other platforms) it skips.
+        for (const dep of Object.keys(manifest.optionalDependencies ?? {})) visit(dep, candidate, true);
         return;
       }
-      if (relative(ROOT, dir) === "" || dir === dirname(dir)) throw new Error(`${name} is not installed in ${ROOT}node_modules`);
+      if (relative(ROOT, dir) === "" || dir === dirname(dir)) {
+        if (optional) return;
+        throw new Error(`${name} is not installed in ${ROOT}node_modules`);
+      }
     }
   };
   for (const name of names) visit(name, ROOT.replace(/\/$/, ""));
@@ -189,6 +196,54 @@ mailer.send().then(
     });
     expect(await send(dir, "send.cjs")).toBe('["bob@example.com"]');
     expect(subjects()).toContain("consumer cjs");
+  });
+
+  it("without the optional peers bullmq and ioredis, a Redis URL is error 630 naming them (the core never loads them)", async () => {
+    expect(existsSync(join(dir, "node_modules/bullmq"))).toBe(false);
+    const program = (load: string): string => `${load}
+const m = new Smtp({ from: "a@example.com", sendTo: "b@example.com", subject: "x", messageText: "y" });
+m.queue("redis://127.0.0.1:1/0").then(
+  () => { console.log("queued?!"); process.exit(1); },
+  (e) => console.log(\`\${e.code} \${e.message}\`),
+);
+`;
+    write(dir, { "redis.mjs": program('import { Smtp } from "smtpkit";'), "redis.cjs": program('const { Smtp } = require("smtpkit");') });
+    const expected = "630 a Redis queue URL needs the bullmq package, which is not installed (npm install bullmq ioredis)";
+    expect(await send(dir, "redis.mjs")).toBe(expected);
+    expect(await send(dir, "redis.cjs")).toBe(expected);
+  });
+});
+
+describe("the packed package with the optional peers bullmq and ioredis (the Redis outbox)", { timeout: 120_000 }, () => {
+  let dir = "";
+  let redis: RedisPeer;
+  beforeAll(async () => {
+    [dir, redis] = await Promise.all([project("redis-consumer", []), startRedis()]);
+    // The peers as `npm install bullmq ioredis` leaves them (copied: the offline cache lacks what npm re-resolves for them).
+    for (const rel of dependencyDirs(["bullmq", "ioredis"])) {
+      if (!existsSync(join(dir, rel))) cpSync(join(ROOT, rel), join(dir, rel), { recursive: true, dereference: true });
+    }
+  }, 180_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("an ES module and a CommonJS script each queue to Redis and send the job", async () => {
+    const body = `const url = process.env.REDIS_URL;
+const producer = new Smtp({ from: "consumer@example.com", sendTo: "redis@example.com", subject: process.env.SUBJECT, messageText: "via Redis" });
+const id = await producer.queue(url);
+const worker = new Smtp({ mailServer: "127.0.0.1", mailPort: Number(process.env.SMTP_PORT), sslStartMode: 3 });
+const result = await worker.processQueue(url);
+console.log(JSON.stringify({ sent: result.sent.length === 1 && result.sent[0] === id }));`;
+    write(dir, {
+      "redis.mjs": `import { Smtp } from "smtpkit";\n${body}\n`,
+      "redis.cjs": `const { Smtp } = require("smtpkit");\n(async () => {\n${body}\n})().catch((e) => { console.error(e.code, e.message); process.exit(1); });\n`,
+    });
+    for (const [file, subject, queue] of [["redis.mjs", "consumer redis esm", "esm"], ["redis.cjs", "consumer redis cjs", "cjs"]] as const) {
+      const { stdout } = await run(process.execPath, [file], { cwd: dir, env: { ...cleanEnv, SMTP_PORT: String(server.port), REDIS_URL: redis.url(0, queue), SUBJECT: subject }, timeout: 30_000 });
+      expect(stdout.trim()).toBe('{"sent":true}');
+      expect(subjects()).toContain(subject);
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  * password or speaks no TLS fails within the connection timeout with a
  * typed error and a hint, instead of retrying forever.
  */
+import { isIP } from "node:net";
 import type * as BullMQ from "bullmq";
 import type { Redis, RedisOptions } from "ioredis";
 import { ErrorCode, SmtpError } from "../../errors.js";
@@ -54,7 +55,8 @@ export async function openRedis(target: RedisTarget, role: RedisRole, timeoutMs:
     ...(target.username !== undefined ? { username: target.username } : {}),
     ...(target.password !== undefined ? { password: target.password } : {}),
     // Certificates are validated (Node's defaults) against the host of the URL.
-    ...(target.tls ? { tls: { servername: target.host } } : {}),
+    // SNI carries names only (RFC 6066); an address is still checked against the certificate.
+    ...(target.tls ? { tls: isIP(target.host) ? {} : { servername: target.host } } : {}),
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: role === "worker" ? null : 1,
@@ -102,7 +104,7 @@ export function redisError(target: RedisTarget, e: unknown, timeoutMs?: number):
     return fail(`failed the TLS handshake: ${text}`, "rediss:// needs a TLS port whose certificate names the host; plain-text Redis takes redis://");
   }
   if (e instanceof SmtpError || code === "ETIMEDOUT" || /timeout|timed out/i.test(text)) {
-    return fail(`did not answer within ${Math.round((timeoutMs ?? 0) / 1000)} s`, "check the host and port of the URL and any firewall in between; a TLS server on a redis:// URL also stays silent");
+    return fail(`did not answer within ${Math.round((timeoutMs ?? 0) / 1000)} s`, `check the host and port of the URL and any firewall in between; ${target.tls ? "a plain-text Redis on a rediss:// URL" : "a TLS-only Redis on a redis:// URL"} also stays silent`);
   }
   if (/Connection is closed|ECONNRESET|socket closed/i.test(`${code} ${text}`)) {
     return fail(`closed the connection: ${text}`, target.tls ? "check that the port speaks TLS" : "a TLS-only Redis needs rediss://");
