@@ -102,6 +102,70 @@ function inspect(queueName: string): Queue {
   return q;
 }
 
+describe("a worker killed with SIGKILL, at a known moment", () => {
+  /** Queues one message (its body about `size` bytes) on a fresh queue of its own; delivered jobs are kept to be looked at. */
+  async function queueOne(name: string, messageId: string, size = 100): Promise<string> {
+    const m = queueClient(1, { messageId, messageText: `${"x".repeat(76)}\r\n`.repeat(Math.ceil(size / 78)) }, { KeepQueue: "true" });
+    return m.queue(redis.url(0, name));
+  }
+
+  /** A second worker in this process takes the dead worker's job back once its lock has run out; resolves with the job when it has ended. */
+  async function takeOver(name: string, id: string, port: number): Promise<Job> {
+    const q = inspect(name);
+    const m = queueClient(port, {}, { QueueLockDuration: 1 });
+    const worker = await m.startQueueWorker(redis.url(0, name));
+    cleanups.push(() => worker.close());
+    await until("the job to end", async () => ["completed", "failed"].includes(await q.getJobState(id)));
+    await worker.close();
+    return (await q.getJob(id)) as Job;
+  }
+
+  it("after the whole message went out (its verdict held by the server): the job ends failed as delivery unknown, never sent again", async () => {
+    let held: () => void = () => undefined;
+    const holding = new Promise<void>((r) => (held = r));
+    const srv = await server({
+      holdVerdict: () => {
+        held();
+        return true;
+      },
+    });
+    const name = "killed-after-data";
+    const id = await queueOne(name, "<killed-after-data@cluster.test>");
+    const a = await startWorker(redis.url(0, name), srv.port, { QueueLockDuration: 1 });
+    await holding;
+    a.child.kill("SIGKILL");
+    await a.exited;
+    srv.hooks.holdVerdict = undefined;
+    const job = await takeOver(name, id, srv.port);
+    expect(await job.getState()).toBe("failed");
+    expect(job.failedReason).toMatch(/^delivery unknown: worker [^ ]+:\d+ stopped after sending the whole message at /);
+    expect(job.progress).toMatchObject({ unknown: { recipients: ["rcpt@example.com"] } });
+    // One transaction only: the second worker did not send it again.
+    expect(srv.mailCommands).toHaveLength(1);
+    expect(srv.heldVerdicts).toBe(1);
+  }, 60_000);
+
+  it("in the middle of the message (DATA not finished): the server discards it, another worker sends it, delivered once", async () => {
+    let started: () => void = () => undefined;
+    const inData = new Promise<void>((r) => (started = r));
+    const srv = await server({ dataStarted: () => started() });
+    const name = "killed-in-data";
+    const id = await queueOne(name, "<killed-in-data@cluster.test>", 400_000);
+    // 50 kB/s: the 400 kB message takes about 8 s, so the kill lands inside it.
+    const a = await startWorker(redis.url(0, name), srv.port, { QueueLockDuration: 1, MaxTransferRate: 50_000 });
+    await inData;
+    a.child.kill("SIGKILL");
+    await a.exited;
+    srv.hooks.dataStarted = undefined;
+    const job = await takeOver(name, id, srv.port);
+    expect(await job.getState()).toBe("completed");
+    expect(job.returnvalue).toMatchObject({ status: "sent" });
+    await until("the cut-off transfer to be seen", () => srv.abortedData === 1, 10_000);
+    expect(srv.countById().get("<killed-in-data@cluster.test>")).toBe(1);
+    expect(srv.mailCommands).toHaveLength(2);
+  }, 60_000);
+});
+
 describe("three producers and three workers on one queue", () => {
   it("300 messages, a worker killed with SIGKILL mid-run, Redis restarted: each delivered exactly once, or reported delivery unknown and delivered at most once", async () => {
     // Each 250 comes 150 ms after the message is in, so a killed worker has messages in every phase.
