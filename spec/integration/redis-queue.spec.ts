@@ -5,7 +5,11 @@
  * processes (killed workers, a Redis restart, the global rate limit) is in
  * redis-queue-cluster.spec.ts.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Queue, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +17,7 @@ import { ErrorCode, SmtpError } from "../../src/errors.js";
 import type { QueueProgressEvent } from "../../src/events.js";
 import type { SmtpOptions } from "../../src/schema/accessor-types.js";
 import type { Smtp } from "../../src/smtp.js";
+import { cliRunner } from "../support/cli-runner.js";
 import { queueClient } from "../support/client.js";
 import { freePort } from "../support/proxies.js";
 import { startRedis, type RedisPeer } from "../support/peers/redis.js";
@@ -24,6 +29,8 @@ const servers: Harness[] = [];
 const queues: Queue[] = [];
 const clients: Redis[] = [];
 const silent: Server[] = [];
+const home = mkdtempSync(join(tmpdir(), "smtpkit-redis-cli-home-"));
+const cli = cliRunner(fileURLToPath(new URL("../../", import.meta.url)), () => home);
 
 beforeAll(async () => {
   [redis, secured] = await Promise.all([startRedis(), startRedis({ password: "s3cret-pass" })]);
@@ -34,7 +41,9 @@ afterAll(async () => {
   for (const c of clients) c.disconnect();
   await Promise.all(servers.map((s) => s.close()));
   for (const s of silent) s.close();
+  for (const c of cli.children) c.kill("SIGKILL");
   await Promise.all([redis?.stop(), secured?.stop()]);
+  rmSync(home, { recursive: true, force: true });
 });
 
 let queueCount = 0;
@@ -295,5 +304,60 @@ describe("startQueueWorker(url)", () => {
     expect(srv.received).toHaveLength(3);
     // The object stays usable while and after its worker runs.
     await expect(m.processQueue(url)).resolves.toEqual({ sent: [], deferred: [], failed: [], partial: [] });
+  });
+});
+
+describe("a long-running worker whose relay cannot be reached", () => {
+  it("puts the job back without counting an attempt, reports it as an Error event and waits before the next job", async () => {
+    const url = freshUrl("worker-unreachable");
+    const m = queueClient(await freePort());
+    const errors: { errorCode: number; description: string }[] = [];
+    let reported: () => void = () => undefined;
+    const first = new Promise<void>((r) => (reported = r));
+    m.on("Error", (e) => {
+      errors.push(e);
+      reported();
+    });
+    const worker = await m.startQueueWorker(url);
+    const id = await queueOne(url, "<worker-unreachable@redis.test>");
+    await first;
+    await worker.close();
+    expect(errors[0]).toMatchObject({ errorCode: ErrorCode.ConnectionRefused, description: expect.stringMatching(/^queue worker: .*refused.*; taking no job for 1 s$/) as unknown });
+    const job = (await inspect(url).getJob(id)) as Job;
+    expect(["wait", "delayed"]).toContain(await job.getState());
+    expect(job.attemptsMade).toBe(0);
+    expect(worker.counts).toEqual({ sent: 0, deferred: 1, failed: 0, partial: 0 });
+  });
+});
+
+describe("the CLI with a Redis URL", () => {
+  it("queue prints the job id, process-queue sends it and names jobs, and a password in the URL is never printed", async () => {
+    const srv = await server();
+    const url = `redis://:s3cret-pass@127.0.0.1:${secured.port}/0?queue=cli`;
+    const queued = await cli.run(["queue", url, "--from", "shop@example.com", "--to", "ann@example.org", "--subject", "via the CLI", "--body", "hello"]);
+    expect(queued.code, queued.stderr).toBe(0);
+    const id = queued.stdout.trim();
+    expect(id).toMatch(/^[0-9a-z]+-[0-9a-f]{16}$/);
+    const json = await cli.run(["queue", url, "--json", "--from", "shop@example.com", "--to", "bob@example.org", "--subject", "second", "--body", "hello"]);
+    const second = (JSON.parse(json.stdout) as { job: string }).job;
+
+    const run = await cli.run(["process-queue", url, "--server", `127.0.0.1:${srv.port}`, "--tls", "none"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`Queue redis://:****@127.0.0.1:${secured.port}/0?queue=cli: 2 jobs`);
+    expect(run.stdout).toMatch(/STATUS\s+JOB\s+DETAIL/);
+    expect(run.stdout).toContain(id);
+    expect(run.stdout).toContain(second);
+    for (const out of [queued, json, run]) expect(out.stdout + out.stderr).not.toContain("s3cret-pass");
+    expect(srv.received.map((m) => m.subject).sort()).toEqual(["second", "via the CLI"]);
+  });
+
+  it("--watch needs a Redis URL; with a wrong password it fails at once with 630 and no password in the output", async () => {
+    const dir = await cli.run(["process-queue", home, "--watch", "--server", "127.0.0.1:25"]);
+    expect(dir.code).toBe(1); // ExitCode.Usage
+    expect(dir.stderr).toMatch(/--watch needs a Redis URL/);
+    const bad = await cli.run(["process-queue", `redis://:nope-nope@127.0.0.1:${secured.port}/0`, "--watch", "--server", "127.0.0.1:25"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/630.*refused the credentials/);
+    expect(bad.stdout + bad.stderr).not.toContain("nope-nope");
   });
 });

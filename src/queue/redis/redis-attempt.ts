@@ -41,6 +41,8 @@ export interface AttemptContext {
   lockMs: number;
   /** Aborts the run (processQueue's signal): jobs not sent in full go back. */
   signal: AbortSignal | undefined;
+  /** How long a job put back waits before it is due again (a worker backing off from a relay that is down). */
+  putBackDelayMs: () => number;
 }
 
 const WORKER = `${hostname()}:${process.pid}`;
@@ -106,7 +108,7 @@ export async function attemptJob(job: MessageJob, token: string, ctx: AttemptCon
       return failWith("failed", reason);
     }
     if (outcome.kind === "putBack") {
-      await job.moveToDelayed(Date.now(), token);
+      await job.moveToDelayed(Date.now() + ctx.putBackDelayMs(), token);
       return { status: "deferred", detail: err.message, putBack: err };
     }
     newlyFailed.push(...outcome.newlyFailed);

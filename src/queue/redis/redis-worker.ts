@@ -41,6 +41,8 @@ interface Run {
   started: number;
   /** Called after each job and on "drained". */
   onIdle: () => void;
+  /** How long a job put back waits (0 for a one-shot run, which stops at the first one). */
+  putBackDelayMs: number;
   /** What to do with an attempt that did not count. */
   onPutBack: (err: SmtpError) => Promise<void>;
 }
@@ -66,9 +68,10 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
     drained: false,
     started: 0,
     onIdle: () => undefined,
+    putBackDelayMs: 0,
     onPutBack: async () => undefined,
   };
-  const ctx = { bullmq, pool, lockMs, signal };
+  const ctx = { bullmq, pool, lockMs, signal, putBackDelayMs: () => run.putBackDelayMs };
   const processor = async (job: MessageJob, token?: string): Promise<JobOutcome> => {
     run.inFlight++;
     const id = job.id ?? "?";
@@ -197,11 +200,16 @@ export async function startQueueWorker(client: SmtpClient, url: string): Promise
     pausedUntil = Date.now() + backoff;
     const wait = backoff;
     backoff = Math.min(backoff * 2, SETUP_BACKOFF_MS.max);
+    run.putBackDelayMs = backoff;
     void run.worker.pause(true).then(() => setTimeout(() => {
       if (!closing) run.worker.resume();
     }, wait).unref());
   };
-  run.worker.on("completed", () => (backoff = SETUP_BACKOFF_MS.first));
+  run.putBackDelayMs = backoff;
+  run.worker.on("completed", () => {
+    backoff = SETUP_BACKOFF_MS.first;
+    run.putBackDelayMs = backoff;
+  });
   const closed = run.worker.run().then(() => undefined, (e: unknown) => {
     throw redisError(run.target, e);
   });
