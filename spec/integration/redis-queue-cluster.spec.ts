@@ -158,11 +158,19 @@ describe("a worker killed with SIGKILL, at a known moment", () => {
     await a.exited;
     srv.hooks.dataStarted = undefined;
     const job = await takeOver(name, id, srv.port);
-    expect(await job.getState()).toBe("completed");
-    expect(job.returnvalue).toMatchObject({ status: "sent" });
     await until("the cut-off transfer to be seen", () => srv.abortedData === 1, 10_000);
-    expect(srv.countById().get("<killed-in-data@cluster.test>")).toBe(1);
-    expect(srv.mailCommands).toHaveLength(2);
+    if ((await job.getState()) === "completed") {
+      // The usual case: killed before its sending mark, so sent again and delivered once.
+      expect(job.returnvalue).toMatchObject({ status: "sent" });
+      expect(srv.countById().get("<killed-in-data@cluster.test>")).toBe(1);
+      expect(srv.mailCommands).toHaveLength(2);
+    } else {
+      // The engine reads a body ahead of the throttled socket, so the mark can be stored while
+      // bytes are still buffered: then the report is delivery unknown and nothing is resent.
+      expect(job.failedReason).toMatch(/^delivery unknown: /);
+      expect(srv.countById().get("<killed-in-data@cluster.test>") ?? 0).toBe(0);
+      expect(srv.mailCommands).toHaveLength(1);
+    }
   }, 60_000);
 });
 
