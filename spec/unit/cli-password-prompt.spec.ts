@@ -33,6 +33,18 @@ describe("promptPassword", () => {
     expect(text()).toBe("Password for ann: \n");
   });
 
+  it("turns the echo off before the prompt shows, so an answer typed as soon as it appears is never echoed", async () => {
+    const events: string[] = [];
+    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: (raw: boolean) => events.push(`raw ${raw}`) });
+    const out = new PassThrough();
+    out.setEncoding("utf8").on("data", (s: string) => events.push(`shown ${JSON.stringify(s)}`));
+    const answer = promptPassword("ann", input, out);
+    input.write("pw\r");
+    await expect(answer).resolves.toBe("pw");
+    await new Promise((r) => setImmediate(r));
+    expect(events).toEqual(["raw true", 'shown "Password for ann: "', "raw false", 'shown "\\n"']);
+  });
+
   it("Ctrl-C gives up with exit code 130", async () => {
     const { input, rawModes } = terminal();
     const answer = promptPassword("ann", input, output().out);

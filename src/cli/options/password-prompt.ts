@@ -19,8 +19,9 @@ export async function promptPassword(user: string, input: TtyInput, out: OutStre
   if (input.isTTY !== true || typeof setRaw !== "function") {
     throw usageError(`user ${user} has no ${what.toLowerCase()} and standard input is not a terminal to ask for it`, PASSWORD_SOURCES_HINT);
   }
-  out.write(`${what} for ${user}: `);
+  // Echo off before the prompt shows: whatever is typed once it is visible must not be echoed.
   setRaw.call(input, true);
+  out.write(`${what} for ${user}: `);
   try {
     return await readSecretLine(input);
   } finally {

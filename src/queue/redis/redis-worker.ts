@@ -24,8 +24,7 @@ const MAX_STALLS = 5;
 /** Back-off of a long-running worker whose own set-up fails (relay unreachable, AUTH refused). */
 const SETUP_BACKOFF_MS = { first: 1000, max: 60_000 };
 
-interface Run {
-  worker: Worker<MessageJobData, JobOutcome>;
+interface RunState {
   pool: SmtpPool;
   connection: RedisClient;
   target: RedisTarget;
@@ -33,8 +32,11 @@ interface Run {
   /** Each finished job: a drain lists them, a long-running worker only counts them (its memory must not grow). */
   record: (status: JobOutcome["status"], id: string) => void;
   inFlight: number;
-  /** Jobs whose processor returned, by id, until BullMQ has filed them (completed, failed or back for a retry). */
-  settling: Map<string, number>;
+  /**
+   * Jobs whose processor returned, by id, until BullMQ has filed them (completed, failed or back for a retry).
+   * Only a drain needs it (to know when it is done); a long-running worker has none, so nothing grows.
+   */
+  settling: Map<string, number> | undefined;
   /** BullMQ has looked for a job and found none at least once. */
   drained: boolean;
   /** Jobs started so far ("active"): a job handed over with the last one's outcome starts without a fetch. */
@@ -47,7 +49,11 @@ interface Run {
   onPutBack: (err: SmtpError) => Promise<void>;
 }
 
-async function openRun(client: SmtpClient, url: string, signal: AbortSignal | undefined, total: () => number): Promise<Run> {
+interface Run extends RunState {
+  worker: Worker<MessageJobData, JobOutcome>;
+}
+
+async function openRun(client: SmtpClient, url: string, signal: AbortSignal | undefined, total: () => number, drain: boolean): Promise<Run> {
   const target = parseRedisUrl(url);
   const { bullmq } = loadDriver();
   const store = client.store;
@@ -56,43 +62,42 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
   const lockMs = store.int("QueueLockDuration") * 1000;
   const rate = store.int("QueueGlobalRateLimit");
   let index = 0;
-  const run: Run = {
-    worker: undefined as unknown as Run["worker"], // set below, before anything runs
+  const state: RunState = {
     pool,
     connection,
     target,
     bullmq,
     record: () => undefined,
     inFlight: 0,
-    settling: new Map(),
+    settling: drain ? new Map() : undefined,
     drained: false,
     started: 0,
     onIdle: () => undefined,
     putBackDelayMs: 0,
     onPutBack: async () => undefined,
   };
-  const ctx = { bullmq, pool, lockMs, signal, putBackDelayMs: () => run.putBackDelayMs };
+  const ctx = { bullmq, pool, lockMs, signal, putBackDelayMs: () => state.putBackDelayMs };
   const processor = async (job: MessageJob, token?: string): Promise<JobOutcome> => {
-    run.inFlight++;
+    state.inFlight++;
     const id = job.id ?? "?";
     try {
       const outcome = await attemptJob(job, token ?? "", ctx);
-      run.record(outcome.status, id);
+      state.record(outcome.status, id);
       const event: QueueProgressEvent = { file: id, index: ++index, total: Math.max(total(), index), status: outcome.status, detail: outcome.detail };
       client.events.emit("QueueProgress", event);
       if (outcome.putBack) {
-        await run.onPutBack(outcome.putBack);
+        await state.onPutBack(outcome.putBack);
         // The job is already back in the queue (moveToDelayed): BullMQ must not file it.
         throw new bullmq.DelayedError();
       }
       if (outcome.fail) throw outcome.fail;
       return outcome;
     } finally {
-      run.settling.set(id, Date.now());
-      run.inFlight--;
+      state.settling?.set(id, Date.now());
+      state.inFlight--;
     }
   };
-  run.worker = new bullmq.Worker<MessageJobData, JobOutcome>(target.queueName, processor, {
+  const worker = new bullmq.Worker<MessageJobData, JobOutcome>(target.queueName, processor, {
     connection,
     autorun: false,
     concurrency: queueConcurrency(client),
@@ -101,8 +106,9 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
     maxStalledCount: MAX_STALLS,
     ...(rate > 0 ? { limiter: limiterWindow(rate, store.int("QueueGlobalRateInterval") * 1000) } : {}),
   });
+  const run: Run = Object.assign(state, { worker });
   const filed = (job: MessageJob | undefined): void => {
-    if (job?.id !== undefined) run.settling.delete(job.id);
+    if (job?.id !== undefined) run.settling?.delete(job.id);
     run.onIdle();
   };
   run.worker.on("completed", filed);
@@ -127,7 +133,8 @@ async function closeRun(run: Run, force: boolean): Promise<void> {
 /** processQueue(url): every job that is due now, then it returns with each one's outcome. */
 export async function drainRedisQueue(client: SmtpClient, url: string, signal: AbortSignal): Promise<QueueResult> {
   let waitingAtStart = 0;
-  const run = await openRun(client, url, signal, () => waitingAtStart);
+  const run = await openRun(client, url, signal, () => waitingAtStart, true);
+  const settling = run.settling ?? new Map<string, number>();
   const queue = new run.bullmq.Queue(run.target.queueName, { connection: run.connection });
   let fatal: SmtpError | undefined;
   const result: QueueResult = { sent: [], deferred: [], failed: [], partial: [] };
@@ -142,10 +149,10 @@ export async function drainRedisQueue(client: SmtpClient, url: string, signal: A
         const started = run.started;
         try {
           // A job BullMQ did not report filed (a put-back, a failed write) is looked up once it has had a moment.
-          for (const [id, at] of run.settling) {
-            if (Date.now() - at > 1000 && (await queue.getJobState(id)) !== "active") run.settling.delete(id);
+          for (const [id, at] of settling) {
+            if (Date.now() - at > 1000 && (await queue.getJobState(id)) !== "active") settling.delete(id);
           }
-          if (run.settling.size > 0) return;
+          if (settling.size > 0) return;
           // "drained" also comes while the rate limit holds jobs back: done only when none waits.
           const idle = (await queue.getJobCountByTypes("wait", "prioritized")) === 0 || (await queue.isPaused());
           // A job filed for a retry without delay comes straight back to this worker: then it started meanwhile.
@@ -189,7 +196,7 @@ export async function drainRedisQueue(client: SmtpClient, url: string, signal: A
 
 /** A worker that sends jobs as they arrive until close(). */
 export async function startQueueWorker(client: SmtpClient, url: string): Promise<QueueWorker> {
-  const run = await openRun(client, url, undefined, () => 0);
+  const run = await openRun(client, url, undefined, () => 0, false);
   let backoff = SETUP_BACKOFF_MS.first;
   let pausedUntil = 0;
   let closing: Promise<void> | undefined;
