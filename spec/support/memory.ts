@@ -22,6 +22,9 @@ export function forceGc(): void {
 
 /** Bytes of live JS heap plus Buffers / ArrayBuffers, after a full collection. */
 export function liveBytes(): number {
+  // V8 frees Buffer memory on a background thread after a collection; a second
+  // one waits for that sweep, else a busy machine still counts dead Buffers (up to 10 MB seen).
+  forceGc();
   forceGc();
   const u = process.memoryUsage();
   return u.heapUsed + u.arrayBuffers;
