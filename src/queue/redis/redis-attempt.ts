@@ -61,7 +61,7 @@ export async function attemptJob(job: MessageJob, token: string, ctx: AttemptCon
   const state = readDelivery(job.progress);
   // Its last worker died after the whole message may have gone out: never sent again by itself.
   if (state.unknown || state.sending) {
-    const unknown = state.unknown ?? { at: new Date().toISOString(), recipients: state.sending?.recipients ?? [], reason: `delivery unknown: worker ${state.sending?.worker ?? "?"} stopped after sending the whole message at ${state.sending?.at ?? "?"}, before the server's verdict was recorded` };
+    const unknown = state.unknown ?? { at: new Date().toISOString(), recipients: state.sending?.recipients ?? [], reason: `delivery unknown: worker ${state.sending?.worker ?? "?"} stopped after it was cleared to end the message at ${state.sending?.at ?? "?"} and before the server's verdict was recorded: the server may have taken it` };
     if (!state.unknown) await job.updateProgress({ delivered: state.delivered, failed: state.failed, unknown } satisfies JobDelivery);
     return failWith("failed", unknown.reason);
   }
