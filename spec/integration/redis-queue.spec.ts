@@ -307,6 +307,24 @@ describe("startQueueWorker(url)", () => {
   });
 });
 
+describe("a long-running worker whose Redis has gone away", () => {
+  it("still ends on close(): it waits a few seconds for Redis, then cuts its connections", async () => {
+    const own = await startRedis();
+    try {
+      const m = queueClient((await server()).port);
+      const worker = await m.startQueueWorker(own.url(0, "gone"));
+      await own.kill();
+      // Long enough for BullMQ's fetch to be waiting on the offline connection (close() hung before).
+      await new Promise((r) => setTimeout(r, 8000));
+      await worker.close();
+      await worker.closed;
+      expect(worker.counts).toEqual({ sent: 0, deferred: 0, failed: 0, partial: 0 });
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
+});
+
 describe("a long-running worker whose relay cannot be reached", () => {
   it("puts the job back without counting an attempt, reports it as an Error event and waits before the next job", async () => {
     const url = freshUrl("worker-unreachable");

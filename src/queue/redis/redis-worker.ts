@@ -123,9 +123,28 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
   return run;
 }
 
+/** How long close() waits for an unreachable Redis before it cuts the connections. */
+const CLOSE_REDIS_GRACE_MS = 5000;
+
 async function closeRun(run: Run, force: boolean): Promise<void> {
   if (force) await run.pool.close({ force: true });
-  await run.worker.close();
+  // While Redis is away BullMQ's commands wait for it for ever, and so would close(). Work in flight
+  // cannot finish without Redis anyway: cut the connections, and its jobs stall and are taken back.
+  let downSince: number | undefined;
+  const watch = setInterval(() => {
+    if (run.connection.status === "ready") downSince = undefined;
+    else if ((downSince ??= Date.now()) + CLOSE_REDIS_GRACE_MS <= Date.now()) {
+      clearInterval(watch);
+      void run.pool.close({ force: true }).catch(() => undefined);
+      void run.worker.disconnect().catch(() => undefined);
+      run.connection.disconnect();
+    }
+  }, 250);
+  try {
+    await run.worker.close();
+  } finally {
+    clearInterval(watch);
+  }
   await run.pool.close();
   run.connection.disconnect();
 }
