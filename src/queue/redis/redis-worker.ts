@@ -53,7 +53,7 @@ interface Run extends RunState {
   worker: Worker<MessageJobData, JobOutcome>;
 }
 
-async function openRun(client: SmtpClient, url: string, signal: AbortSignal | undefined, total: () => number, drain: boolean): Promise<Run> {
+async function openRun(client: SmtpClient, url: string, signal: AbortSignal | undefined, total: () => number, settling?: Map<string, number>): Promise<Run> {
   const target = parseRedisUrl(url);
   const { bullmq } = loadDriver();
   const store = client.store;
@@ -69,7 +69,7 @@ async function openRun(client: SmtpClient, url: string, signal: AbortSignal | un
     bullmq,
     record: () => undefined,
     inFlight: 0,
-    settling: drain ? new Map() : undefined,
+    settling,
     drained: false,
     started: 0,
     onIdle: () => undefined,
@@ -152,8 +152,8 @@ async function closeRun(run: Run, force: boolean): Promise<void> {
 /** processQueue(url): every job that is due now, then it returns with each one's outcome. */
 export async function drainRedisQueue(client: SmtpClient, url: string, signal: AbortSignal): Promise<QueueResult> {
   let waitingAtStart = 0;
-  const run = await openRun(client, url, signal, () => waitingAtStart, true);
-  const settling = run.settling ?? new Map<string, number>();
+  const settling = new Map<string, number>();
+  const run = await openRun(client, url, signal, () => waitingAtStart, settling);
   const queue = new run.bullmq.Queue(run.target.queueName, { connection: run.connection });
   let fatal: SmtpError | undefined;
   const result: QueueResult = { sent: [], deferred: [], failed: [], partial: [] };
@@ -215,7 +215,7 @@ export async function drainRedisQueue(client: SmtpClient, url: string, signal: A
 
 /** A worker that sends jobs as they arrive until close(). */
 export async function startQueueWorker(client: SmtpClient, url: string): Promise<QueueWorker> {
-  const run = await openRun(client, url, undefined, () => 0, false);
+  const run = await openRun(client, url, undefined, () => 0);
   let backoff = SETUP_BACKOFF_MS.first;
   let pausedUntil = 0;
   let closing: Promise<void> | undefined;
